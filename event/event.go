@@ -103,7 +103,11 @@ type Event struct {
 type Origin struct {
 	Collector string `json:"collector"`
 	File      string `json:"file,omitempty"`
-	Offset    int64  `json:"offset,omitempty"`
+	// Fingerprint identifies the file independent of its name (hex of a hash
+	// of its first bytes); with Offset it identifies a record across
+	// renames, so a receiver can drop a record it has already seen.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Offset      int64  `json:"offset,omitempty"`
 }
 
 // Sample is one performance-counter reading.
