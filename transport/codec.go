@@ -1,0 +1,55 @@
+package transport
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"crmwatch/event"
+)
+
+// Header names on every message.
+const (
+	// HeaderCodec names the payload encoding so it can change without
+	// breaking agents of an older version.
+	HeaderCodec = "Crmwatch-Codec"
+	// HeaderHost is the real (unsanitised) host name.
+	HeaderHost = "Crmwatch-Host"
+	codecJSON  = "json"
+)
+
+// encodeBatch encodes b (events only or samples only) as JSON.
+func encodeBatch(b event.Batch) ([]byte, error) {
+	data, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("encode batch of host %q: %w", b.Host, err)
+	}
+	return data, nil
+}
+
+// decodeBatch decodes a message payload of the given codec.
+func decodeBatch(codec string, data []byte) (event.Batch, error) {
+	var b event.Batch
+	switch codec {
+	case codecJSON, "":
+		if err := json.Unmarshal(data, &b); err != nil {
+			return event.Batch{}, fmt.Errorf("decode batch: %w", err)
+		}
+	default:
+		return event.Batch{}, fmt.Errorf("decode batch: unknown codec %q (agent newer than server? upgrade the server)", codec)
+	}
+	return b, nil
+}
+
+// msgID is the Nats-Msg-Id of a payload: a hash of subject and content, so a
+// retry of the same publish (ack lost, connection dropped) is recognised by
+// JetStream's duplicate window and stored once.
+func msgID(subject string, payload []byte) string {
+	h := sha256.New()
+	h.Write([]byte(subject))
+	h.Write([]byte{0})
+	h.Write(payload)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}

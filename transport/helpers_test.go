@@ -1,0 +1,123 @@
+package transport
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"crmwatch/event"
+)
+
+// startNATS runs an embedded server on a free port with its store in a temp
+// dir and returns a JetStream context with the streams and buckets set up.
+func startNATS(tb testing.TB) (*Embedded, *nats.Conn, jetstream.JetStream, Names) {
+	tb.Helper()
+	e, err := StartEmbedded(EmbeddedOptions{Listen: "127.0.0.1:0", StoreDir: tb.TempDir(), SyncInterval: time.Second})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(e.Shutdown)
+	return connectTo(tb, e)
+}
+
+// connectTo connects to e and sets up the default streams and buckets.
+func connectTo(tb testing.TB, e *Embedded) (*Embedded, *nats.Conn, jetstream.JetStream, Names) {
+	tb.Helper()
+	nc, err := Connect(ConnectOptions{URLs: []string{e.ClientURL()}, Name: tb.Name(), WaitFirst: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	names, _ := NewNames("")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := Setup(ctx, js, names, StreamLimits{}); err != nil {
+		tb.Fatal(err)
+	}
+	return e, nc, js, names
+}
+
+// recorder is a Handler that remembers what it got and can fail on demand.
+type recorder struct {
+	mu      sync.Mutex
+	events  []event.Event
+	samples []event.Sample
+	fail    int // fail this many calls first
+}
+
+func (r *recorder) HandleEvents(_ context.Context, evs []event.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail > 0 {
+		r.fail--
+		return errTest
+	}
+	r.events = append(r.events, evs...)
+	return nil
+}
+
+func (r *recorder) HandleSamples(_ context.Context, ss []event.Sample) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.samples = append(r.samples, ss...)
+	return nil
+}
+
+func (r *recorder) counts() (int, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events), len(r.samples)
+}
+
+type testErr string
+
+func (e testErr) Error() string { return string(e) }
+
+const errTest = testErr("handler failed on purpose")
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(tb testing.TB, d time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func traceEvents(host, fp string, from, n int) []event.Event {
+	evs := make([]event.Event, n)
+	for i := range evs {
+		off := int64(from+i) * 100
+		evs[i] = event.Event{
+			Time: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC).Add(time.Duration(from+i) * time.Millisecond),
+			Host: host, Source: event.SourceTrace, Level: event.LevelError, Organization: "contoso",
+			Category: "Platform.Sql", Message: "SQL timeout",
+			Origin: event.Origin{Collector: "tracefiles", File: "w3wp-CRMWEB-20261121-1.log", Fingerprint: fp, Offset: off},
+		}
+	}
+	return evs
+}
+
+type countingHandler struct{ n atomic.Int64 }
+
+func (h *countingHandler) HandleEvents(_ context.Context, evs []event.Event) error {
+	h.n.Add(int64(len(evs)))
+	return nil
+}
+
+func (h *countingHandler) HandleSamples(_ context.Context, ss []event.Sample) error {
+	h.n.Add(int64(len(ss)))
+	return nil
+}
