@@ -66,15 +66,15 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		port = natsserver.RANDOM_PORT
 	}
 	opts := &natsserver.Options{
-		ServerName:         "crmwatch",
-		Host:               host,
-		Port:               port,
-		JetStream:          true,
-		StoreDir:           o.StoreDir,
-		JetStreamMaxStore:  o.MaxStore,
-		NoSigs:             true,
-		SyncAlways:         o.SyncInterval == 0,
-		SyncInterval:       o.SyncInterval,
+		ServerName:        "crmwatch",
+		Host:              host,
+		Port:              port,
+		JetStream:         true,
+		StoreDir:          o.StoreDir,
+		JetStreamMaxStore: o.MaxStore,
+		NoSigs:            true,
+		SyncAlways:        o.SyncInterval == 0,
+		SyncInterval:      o.SyncInterval,
 	}
 	ns, err := natsserver.NewServer(opts)
 	if err != nil {

@@ -211,7 +211,9 @@ func TestPublishWaitsForTheCentre(t *testing.T) {
 	}
 
 	done := make(chan error, 1)
-	go func() { done <- pub.Emit(context.Background(), event.Batch{Host: "h", Events: traceEvents("h", "f", 0, 1)}) }()
+	go func() {
+		done <- pub.Emit(context.Background(), event.Batch{Host: "h", Events: traceEvents("h", "f", 0, 1)})
+	}()
 	e2, err := StartEmbedded(EmbeddedOptions{Listen: strings.TrimPrefix(url, "nats://"), StoreDir: dir, SyncInterval: time.Second})
 	if err != nil {
 		t.Fatal(err)
