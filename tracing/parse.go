@@ -63,34 +63,68 @@ func (p *parser) parse(rec *Record, s string, loc *time.Location) error {
 // in a head-line message is kept).
 func (p *parser) head(rec *Record, s string, from, to int) {
 	known := false
-	i := from
-	for i < to {
-		end := strings.IndexByte(s[i:to], '|')
-		last := end < 0
+	for i := from; i < to; {
+		j := strings.IndexByte(s[i:to], '|')
+		last := j < 0
 		if last {
-			end = to
+			j = to
 		} else {
-			end += i
+			j += i
 		}
-		piece := s[i:end]
-		key, val, hasColon := strings.Cut(piece, ":")
-		key = strings.TrimSpace(key)
-		if hasColon && rec.setField(key, strings.TrimSpace(val)) {
-			known = true
-		} else if hasColon && !last && isIdent(key) {
-			if rec.Extra == nil {
-				rec.Extra = make(map[string]string, 1)
+		colon := keyColon(s[i:j])
+		if colon >= 0 {
+			colon += i
+		}
+		if colon >= 0 {
+			key, val := trim(s[i:colon]), trim(s[colon+1:j])
+			if rec.setField(key, val) {
+				known = true
+				i = j + 1
+				continue
 			}
-			rec.Extra[key] = strings.TrimSpace(val)
-		} else if strings.TrimSpace(piece) != "" || last {
+			if !last && isIdent(key) {
+				if rec.Extra == nil {
+					rec.Extra = make(map[string]string, 1)
+				}
+				rec.Extra[key] = val
+				i = j + 1
+				continue
+			}
+		}
+		if last || trim(s[i:j]) != "" {
 			p.operation(rec, s, i, to)
 			break
 		}
-		i = end + 1
+		i = j + 1
 	}
 	if !known {
 		rec.Malformed = append(rec.Malformed, cleanMalformed(s[:to]))
 	}
+}
+
+// keyColon returns the index of the `:` ending a field name at the start of
+// piece, or -1. Field names are short words, so only a few bytes are looked
+// at rather than the whole piece.
+func keyColon(piece string) int {
+	const maxKey = 24
+	n := min(len(piece), maxKey)
+	for k := 0; k < n; k++ {
+		if piece[k] == ':' {
+			return k
+		}
+	}
+	return -1
+}
+
+// trim removes ASCII spaces and tabs (all the trace format pads with).
+func trim(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // setField assigns a known head field and reports whether key was one.
@@ -120,54 +154,51 @@ func (r *Record) setField(key, val string) bool {
 
 // operation parses `Class.Method  ilOffset = 0x41`, the unmanaged
 // `HrGetXmlDOM File: c:\… Line: 12`, and a message after `>` on the head
-// line (`SandboxHost.AuthenticateCaller >Access Denied…`).
+// line (`SandboxHost.AuthenticateCaller >Access Denied…`). Each marker counts
+// only at the start or after whitespace, so generic method names such as
+// `<Run>b__0` or `<>c` are not cut.
 func (p *parser) operation(rec *Record, s string, from, to int) {
 	op := s[from:to]
-	if k := messageMark(op); k >= 0 {
-		p.msg = append(p.msg, span{from + k + 1, to})
-		op = op[:k]
-	}
-	if k := fragment(op, "Line:"); k >= 0 {
-		rec.Line = strings.TrimSpace(op[k+len("Line:"):])
-		op = op[:k]
-	}
-	if k := fragment(op, "File:"); k >= 0 {
-		rec.File = strings.TrimSpace(op[k+len("File:"):])
-		op = op[:k]
-	}
-	if k := fragment(op, "ilOffset"); k >= 0 {
-		v := strings.TrimSpace(op[k+len("ilOffset"):])
-		rec.ILOffset = strings.TrimSpace(strings.TrimPrefix(v, "="))
-		op = op[:k]
-	}
-	rec.Operation = strings.TrimSpace(op)
-}
-
-// messageMark finds the `>` that starts a head-line message: at the start of
-// the operation or after a space, so generic names such as `<Foo>b__0` or
-// `<>c` inside the method name are not cut.
-func messageMark(op string) int {
+	msg, file, line, il := -1, -1, -1, -1
 	for i := 0; i < len(op); i++ {
-		if op[i] == '>' && (i == 0 || op[i-1] == ' ' || op[i-1] == '\t') {
-			return i
+		if i > 0 && op[i-1] != ' ' && op[i-1] != '\t' {
+			continue
+		}
+		switch c := op[i]; {
+		case c == '>':
+			msg = i
+		case c == 'F' && file < 0 && strings.HasPrefix(op[i:], "File:"):
+			file = i
+		case c == 'L' && line < 0 && strings.HasPrefix(op[i:], "Line:"):
+			line = i
+		case c == 'i' && il < 0 && strings.HasPrefix(op[i:], "ilOffset"):
+			il = i
+		}
+		if msg >= 0 {
+			break
 		}
 	}
-	return -1
-}
-
-// fragment finds word at the start of op or after whitespace.
-func fragment(op, word string) int {
-	for off := 0; ; {
-		k := strings.Index(op[off:], word)
-		if k < 0 {
-			return -1
-		}
-		k += off
-		if k == 0 || op[k-1] == ' ' || op[k-1] == '\t' {
-			return k
-		}
-		off = k + 1
+	if msg >= 0 {
+		p.msg = append(p.msg, span{from + msg + 1, to})
+		op = op[:msg]
 	}
+	if line >= 0 && line < len(op) {
+		rec.Line = trim(op[line+len("Line:"):])
+		op = op[:line]
+	}
+	if file >= 0 && file < len(op) {
+		rec.File = trim(op[file+len("File:"):])
+		op = op[:file]
+	}
+	if il >= 0 && il < len(op) {
+		v := trim(op[il+len("ilOffset"):])
+		if len(v) > 0 && v[0] == '=' {
+			v = trim(v[1:])
+		}
+		rec.ILOffset = v
+		op = op[:il]
+	}
+	rec.Operation = trim(op)
 }
 
 func isIdent(s string) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"time"
+	"unsafe"
 )
 
 // Defaults for ReaderOptions.
@@ -61,6 +62,28 @@ type Reader struct {
 
 	p     parser
 	stats ReaderStats
+	arena []byte // record texts, appended and never rewritten (see text)
+}
+
+// arenaBytes is the size of one text arena chunk: one allocation serves a
+// couple of hundred typical records.
+const arenaBytes = 64 << 10
+
+// text returns b as a string without one allocation per record: it is
+// copied into an append-only chunk and viewed in place. Bytes of a chunk
+// are never written again once viewed, so the strings are immutable; a
+// string kept for long (a map key) keeps its 64 KiB chunk alive, so
+// long-lived consumers clone what they keep (strings.Clone).
+func (r *Reader) text(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(r.arena)-len(r.arena) < len(b) {
+		r.arena = make([]byte, 0, max(arenaBytes, len(b)))
+	}
+	start := len(r.arena)
+	r.arena = append(r.arena, b...)
+	return unsafe.String(&r.arena[start], len(b))
 }
 
 // NewReader returns a Reader with default options.
@@ -92,7 +115,8 @@ func (r *Reader) Next() (Record, error) {
 }
 
 // NextInto is Next into a caller-owned Record, reusing its CallStack and
-// Malformed slices. The string fields share one allocation per record.
+// Malformed slices. The string fields view an append-only text arena (no
+// allocation per record); clone any you keep for long (see Reader.text).
 func (r *Reader) NextInto(rec *Record) error {
 	for {
 		line, cont, err := r.readLine()
@@ -163,7 +187,7 @@ func (r *Reader) add(line []byte, cont bool) {
 func (r *Reader) emit(rec *Record) {
 	r.have = false
 	rec.reset()
-	_ = r.p.parse(rec, string(r.rec), r.opts.Location) // the head was validated
+	_ = r.p.parse(rec, r.text(r.rec), r.opts.Location) // the head was validated
 	rec.Offset, rec.LineNo, rec.Truncated = r.recOff, r.recLine, r.recTrun
 	r.stats.Records++
 	r.stats.Malformed += int64(len(rec.Malformed))
