@@ -1,0 +1,55 @@
+package rules
+
+import (
+	"time"
+
+	"crmwatch/alerts"
+)
+
+// Defaults applied when a rule leaves a field empty. This is the one place
+// they are defined; packs and docs refer to these names.
+const (
+	DefaultResolveAfter    = time.Hour       // event and correlation rules
+	DefaultWindow          = 5 * time.Minute // threshold window
+	DefaultAggregate       = AggLast         // threshold aggregate
+	DefaultOp              = "gt"            // threshold comparison
+	DefaultConsecutive     = 1               // threshold evaluations over a level before raising
+	DefaultTrendSamples    = 3               // trend N
+	DefaultTrendMax        = alerts.SeverityCritical
+	DefaultMissingSeverity = alerts.SeverityError
+)
+
+// Bounds that keep memory flat whatever the input rate.
+const (
+	// MaxListed caps Hosts and Organizations of one alert.
+	MaxListed = 50
+	// MaxChangeEvents caps the causing events carried by one Change: the
+	// first one of the call and the latest ones.
+	MaxChangeEvents = 5
+	// maxSeriesPoints caps the samples kept per threshold series; a window
+	// holding more keeps only the latest ones.
+	maxSeriesPoints = 512
+	// maxCorrelationEntries caps the events kept per correlation window.
+	maxCorrelationEntries = 10000
+	// maxUnsent caps alert changes kept for resending after a Sender error.
+	maxUnsent = 100000
+	// staleMin is the least time a counter series may stay silent before
+	// its state is dropped and its alert resolved (see staleAfter).
+	staleMin = 15 * time.Minute
+	// sweepEvery is how often (in observation time) Tick looks for stale
+	// series.
+	sweepEvery = time.Minute
+)
+
+// defaultGroupBy is what one alert is about when a rule has no group_by.
+func defaultGroupBy(k Kind) []string {
+	switch k {
+	case KindEvent:
+		return []string{"host", "organization"}
+	case KindThreshold, KindTrend:
+		return []string{"host", "instance"}
+	case KindMissing:
+		return []string{"host"}
+	}
+	return nil
+}

@@ -1,0 +1,51 @@
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"text/template"
+)
+
+// SummaryData is what a rule's summary template sees. Field names are the
+// ones rules/spec.go documents for Summary.
+type SummaryData struct {
+	Host          string
+	Organization  string
+	Hosts         []string
+	Organizations []string
+	Counter       string
+	Instance      string
+	Value         float64
+	Count         int
+	Message       string
+	Fields        map[string]string
+}
+
+var summaryFuncs = template.FuncMap{
+	"join":  strings.Join,
+	"lower": strings.ToLower,
+	"upper": strings.ToUpper,
+}
+
+// compileSummary parses the template and runs it once on sample data so a
+// reference to an unknown field fails at Load, not when an alert is raised.
+func compileSummary(id, text string) (*template.Template, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, errors.New("missing: write what the NOC reads, e.g. \"{{.Count}} errors on {{.Host}}\"")
+	}
+	t, err := template.New(id).Funcs(summaryFuncs).Option("missingkey=zero").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	sample := SummaryData{
+		Host: "host", Organization: "org", Hosts: []string{"host"}, Organizations: []string{"org"},
+		Counter: `\Object(instance)\Counter`, Instance: "instance", Value: 1, Count: 1,
+		Message: "message", Fields: map[string]string{},
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, &sample); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
