@@ -1,0 +1,144 @@
+// Package agent is the crmwatch agent process: it registers its host with
+// the centre, heartbeats, runs the configured collectors and publishes what
+// they collect through JetStream, acknowledged before any collector advances
+// its checkpoint.
+//
+// Collectors come from an explicit registry of factories the caller passes
+// in (cmd/crmwatch passes the ones this build has), so the agent can be used
+// as a library and tests can run it in-process.
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"time"
+
+	"crmwatch/collectors"
+	"crmwatch/transport"
+)
+
+// Options configure an agent.
+type Options struct {
+	// NATSURLs are the centre's NATS URLs (default nats://127.0.0.1:4247,
+	// the server's embedded NATS).
+	NATSURLs []string
+	// Name is the host name reported with every event (default: os.Hostname).
+	Name string
+	// Roles are this host's CRM roles (see Roles).
+	Roles []string
+	// ConfigFile is the YAML file listing collectors (see File); optional.
+	ConfigFile string
+	// TraceDirs, when set, enable the tracefiles collector on these
+	// directories, overriding the config file.
+	TraceDirs []string
+	// StateDir keeps collector checkpoints (default: crmwatch-agent-state
+	// under the user's config dir).
+	StateDir string
+	// MetricsListen is host:port for the agent's own /metrics; "" disables it.
+	MetricsListen string
+	// HeartbeatEvery is the registration refresh interval (default 10s).
+	HeartbeatEvery time.Duration
+	// Factories are the collector types this build supports.
+	Factories []collectors.Factory
+	// Prefix names the NATS streams and buckets (default "crmwatch").
+	Prefix  string
+	Version string
+	Logger  *slog.Logger
+}
+
+// DefaultNATSURL is where an agent looks for the centre by default.
+const DefaultNATSURL = "nats://127.0.0.1:4247"
+
+// Agent is a configured agent, ready to Run.
+type Agent struct {
+	o       Options
+	names   transport.Names
+	reg     *collectors.Registry
+	configs map[string]collectors.Config
+	log     *slog.Logger
+}
+
+// New validates the options and the collector configuration; it reports
+// every problem at once and does not touch the network.
+func New(o Options) (*Agent, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(transport.SplitURLs(o.NATSURLs...)) == 0 {
+		o.NATSURLs = []string{DefaultNATSURL}
+	}
+	if o.HeartbeatEvery <= 0 {
+		o.HeartbeatEvery = 10 * time.Second
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	var errs []error
+	if o.Name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("host name: %w (pass --name)", err))
+		}
+		o.Name = h
+	}
+	roles, err := ParseRoles(o.Roles...)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	o.Roles = roles
+	if o.StateDir == "" {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("state directory: %w (pass --state)", err))
+		}
+		o.StateDir = filepath.Join(dir, "crmwatch-agent-state")
+	}
+	names, err := transport.NewNames(o.Prefix)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	reg, err := collectors.NewRegistry(o.Factories...)
+	if err != nil {
+		return nil, err
+	}
+	var configs map[string]collectors.Config
+	file, err := ReadFile(o.ConfigFile)
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		file.SetTraceDirs(o.TraceDirs)
+		if configs, err = file.Configs(reg); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	return &Agent{o: o, names: names, reg: reg, configs: configs, log: o.Logger.With("component", "agent", "host", o.Name)}, nil
+}
+
+// Name is the host name the agent reports.
+func (a *Agent) Name() string { return a.o.Name }
+
+// Collectors lists the collector types that will run, sorted.
+func (a *Agent) Collectors() []string {
+	out := make([]string, 0, len(a.configs))
+	for t := range a.configs {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (a *Agent) registration(started, now time.Time, stopped bool) transport.Registration {
+	return transport.Registration{
+		Name: a.o.Name, Roles: a.o.Roles, Version: a.o.Version, OS: runtime.GOOS + "/" + runtime.GOARCH,
+		Collectors: a.Collectors(), StartedAt: started, LastHeartbeat: now,
+		HeartbeatEvery: a.o.HeartbeatEvery, Stopped: stopped,
+	}
+}
