@@ -1,0 +1,160 @@
+package packs
+
+import (
+	"crmwatch/rules"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Format identifiers written in the files' format: field. A new major
+// format gets a new identifier; the loader refuses formats it does not know.
+const (
+	FormatPack      = "crmwatch.pack/v1"
+	FormatOverrides = "crmwatch.overrides/v1"
+	FormatTest      = "crmwatch.packtest/v1"
+)
+
+// Roles are CRM's own server-role names, the only ones packs may use.
+var Roles = []string{
+	"AppServer", "HelpServer", "SdkServer", "AsyncService", "SandboxService",
+	"DeploymentService", "DiscoveryService", "EmailRouter", "SqlServer", "ReportingServer",
+}
+
+// Pack is a loaded, validated management pack.
+type Pack struct {
+	// Dir is where the pack was loaded from (for messages only).
+	Dir         string
+	Name        string
+	Version     Version
+	Description string
+	Requires    []Requirement
+	// Roles the pack applies to; a rule without roles applies to these.
+	Roles []string
+	// Parameters with their defaults; overrides may change them per target.
+	Parameters map[string]Parameter
+	Collect    []Collect
+	Rules      []PackRule
+	Dashboards []Dashboard
+	Reports    []Report
+}
+
+// Requirement is another pack this one needs, with a version constraint
+// such as ">=1.2.0, <2.0.0" or "^1.2".
+type Requirement struct {
+	Pack    string `yaml:"pack" json:"pack"`
+	Version string `yaml:"version" json:"version"`
+}
+
+// Parameter is a configurable value (number or string) rules refer to as
+// ${name}; the default is what the pack ships.
+type Parameter struct {
+	Default     any    `yaml:"default" json:"default"`
+	Description string `yaml:"description" json:"description"`
+}
+
+// PackRule is one rule with where it was written and its source node, so
+// it can be re-resolved with other parameter values.
+type PackRule struct {
+	rules.Rule
+	File string
+	Line int
+	node *yaml.Node
+}
+
+// Collect says what the agent collects on hosts with one of Roles.
+type Collect struct {
+	Roles     []string       `yaml:"roles" json:"roles"`
+	Traces    []TraceSource  `yaml:"traces,omitempty" json:"traces,omitempty"`
+	EventLog  []EventLogSpec `yaml:"eventlog,omitempty" json:"eventlog,omitempty"`
+	Counters  []CounterSet   `yaml:"counters,omitempty" json:"counters,omitempty"`
+	SNMPTraps []TrapMapping  `yaml:"snmp_traps,omitempty" json:"snmp_traps,omitempty"`
+}
+
+// TraceSource is a CRM trace directory and a file-name glob (default *.log).
+type TraceSource struct {
+	Directory string `yaml:"directory" json:"directory"`
+	Pattern   string `yaml:"pattern,omitempty" json:"pattern,omitempty"`
+}
+
+// EventLogSpec reads one event-log channel, keeping the listed sources at
+// MinLevel and above (default warning).
+type EventLogSpec struct {
+	Channel  string   `yaml:"channel" json:"channel"`
+	Sources  []string `yaml:"sources" json:"sources"`
+	MinLevel string   `yaml:"min_level,omitempty" json:"min_level,omitempty"`
+}
+
+// CounterSet samples counter paths every Interval (default 15s, PAL's
+// SampleInterval).
+type CounterSet struct {
+	Paths    []string       `yaml:"paths" json:"paths"`
+	Interval rules.Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+}
+
+// TrapMapping turns an SNMP trap OID into an event (source "snmp",
+// category Name) at Level.
+type TrapMapping struct {
+	OID     string `yaml:"oid" json:"oid"`
+	Name    string `yaml:"name" json:"name"`
+	Level   string `yaml:"level" json:"level"`
+	Message string `yaml:"message,omitempty" json:"message,omitempty"`
+}
+
+// Dashboard is a pack-defined dashboard; the dashboards package renders it.
+type Dashboard struct {
+	ID     string   `yaml:"id" json:"id"`
+	Title  string   `yaml:"title" json:"title"`
+	Roles  []string `yaml:"roles,omitempty" json:"roles,omitempty"`
+	Panels []Panel  `yaml:"panels" json:"panels"`
+}
+
+// Panel shows counters and/or the alerts of rules.
+type Panel struct {
+	Title    string   `yaml:"title" json:"title"`
+	Counters []string `yaml:"counters,omitempty" json:"counters,omitempty"`
+	Rules    []string `yaml:"rules,omitempty" json:"rules,omitempty"`
+	Unit     string   `yaml:"unit,omitempty" json:"unit,omitempty"`
+}
+
+// Report is a pack-defined report (capacity, availability, alerts).
+type Report struct {
+	ID       string         `yaml:"id" json:"id"`
+	Title    string         `yaml:"title" json:"title"`
+	Kind     string         `yaml:"kind" json:"kind"`
+	Roles    []string       `yaml:"roles,omitempty" json:"roles,omitempty"`
+	Counters []string       `yaml:"counters,omitempty" json:"counters,omitempty"`
+	Period   rules.Duration `yaml:"period,omitempty" json:"period,omitempty"`
+}
+
+// DefaultParams returns the parameters' default values.
+func (p *Pack) DefaultParams() Params {
+	out := Params{}
+	for k, v := range p.Parameters {
+		out[k] = normalizeParam(v.Default)
+	}
+	return out
+}
+
+// Rule returns the rule with id, or nil.
+func (p *Pack) Rule(id string) *PackRule {
+	for i := range p.Rules {
+		if p.Rules[i].ID == id {
+			return &p.Rules[i]
+		}
+	}
+	return nil
+}
+
+// normalizeParam turns YAML integers into float64 so expressions see one
+// number type; strings stay strings.
+func normalizeParam(v any) any {
+	switch x := v.(type) {
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	}
+	return v
+}
