@@ -16,6 +16,9 @@ import (
 // ErrNotFound is returned when an alert or operator does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrExists is returned when adding an operator whose name is taken.
+var ErrExists = errors.New("already exists")
+
 // AlertFilter selects alerts; zero values select everything.
 type AlertFilter struct {
 	States   []alerts.State

@@ -1,0 +1,353 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"testing"
+	"time"
+
+	"crmwatch/alerts"
+	"crmwatch/event"
+	"crmwatch/store"
+)
+
+var t0 = time.Date(2026, 11, 3, 9, 30, 0, 123456789, time.UTC)
+
+func testAlert(id string) alerts.Alert {
+	return alerts.Alert{
+		ID: id, Rule: "crm.async.stopped", Key: "host=CRMAPP01", Severity: alerts.SeverityError,
+		State: alerts.StateNew, RepeatCount: 1, FirstSeen: t0, LastSeen: t0,
+		Hosts: []string{"CRMAPP01"}, Organizations: []string{"Contoso"},
+		Summary:   "Asynchronous service stopped on CRMAPP01",
+		Knowledge: alerts.Knowledge{Cause: "service stopped", Resolution: "start it"},
+		Fields:    map[string]string{"service": "MSCRMAsyncService"},
+	}
+}
+
+func change(kind alerts.ChangeKind, a alerts.Alert, at time.Time, by string, evs ...event.Event) alerts.Change {
+	return alerts.Change{Kind: kind, Alert: a, At: at, By: by, Events: evs}
+}
+
+func ev(n int) event.Event {
+	return event.Event{Time: t0.Add(time.Duration(n) * time.Second), Host: "CRMAPP01", Source: "MSCRMAsyncService",
+		EventID: 100, Level: event.LevelError, Message: fmt.Sprintf("event %d", n), Origin: event.Origin{Collector: "eventlog"}}
+}
+
+func TestMigrationsFromEmptyAndReopen(t *testing.T) {
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachEngine(t, func(t *testing.T, e engine, s *Store) {
+		ctx := context.Background()
+		var n int
+		if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != len(ms) {
+			t.Fatalf("schema_migrations has %d rows, want %d", n, len(ms))
+		}
+		for _, table := range []string{"alerts", "alert_hosts", "alert_history", "alert_events", "operators", "audit_log"} {
+			if _, err := s.reader.ExecContext(ctx, `SELECT COUNT(*) FROM `+table); err != nil {
+				t.Errorf("table %s missing: %v", table, err)
+			}
+		}
+		applied, err := migrate(ctx, s.writer, dialects[e.name], time.Now)
+		if err != nil || applied != 0 {
+			t.Fatalf("second migrate: applied %d, err %v; want 0, nil", applied, err)
+		}
+	})
+}
+
+func TestRestartKeepsAlerts(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := e.dsn(t)
+			s, err := Open(ctx, dsn, Options{Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := testAlert("a1")
+			if err := s.Send(ctx, []alerts.Change{change(alerts.ChangeRaised, a, t0, "crm.async.stopped", ev(1))}); err != nil {
+				t.Fatal(err)
+			}
+			want, err := s.Alert(ctx, "a1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s2 := openStore(t, dsn, Options{})
+			got, err := s2.Alert(ctx, "a1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("after restart:\n got %+v\nwant %+v", got, want)
+			}
+			if !got.Alert.FirstSeen.Equal(t0) || !reflect.DeepEqual(got.Alert.Fields, a.Fields) {
+				t.Fatalf("alert not kept exactly: %+v", got.Alert)
+			}
+			open, err := s2.OpenAlerts(ctx)
+			if err != nil || len(open) != 1 || open[0].ID != "a1" {
+				t.Fatalf("OpenAlerts after restart = %v, %v", open, err)
+			}
+		})
+	}
+}
+
+func TestSendLifecycle(t *testing.T) {
+	a := testAlert("x")
+	ack, res, sev := a, a, a
+	ack.State = alerts.StateAcknowledged
+	res.State = alerts.StateResolved
+	sev.Severity = alerts.SeverityCritical
+	rep := func(n int) alerts.Alert {
+		r := a
+		r.RepeatCount, r.LastSeen = n, t0.Add(time.Duration(n)*time.Minute)
+		return r
+	}
+	cases := []struct {
+		name      string
+		changes   []alerts.Change
+		state     alerts.State
+		repeats   int
+		history   []alerts.ChangeKind
+		resolved  bool
+		severity  alerts.Severity
+		lastState alerts.State // state recorded in the last history row
+	}{
+		{"raised", []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule")},
+			alerts.StateNew, 1, []alerts.ChangeKind{"raised"}, false, alerts.SeverityError, alerts.StateNew},
+		{"repeats add no history", []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule"),
+			change(alerts.ChangeRepeated, rep(2), t0, "rule"), change(alerts.ChangeRepeated, rep(3), t0, "rule")},
+			alerts.StateNew, 3, []alerts.ChangeKind{"raised"}, false, alerts.SeverityError, alerts.StateNew},
+		{"repeat keeps acknowledged", []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule"),
+			change(alerts.ChangeAcknowledged, ack, t0, "alice"), change(alerts.ChangeRepeated, rep(2), t0, "rule")},
+			alerts.StateAcknowledged, 2, []alerts.ChangeKind{"raised", "acknowledged"}, false, alerts.SeverityError, alerts.StateAcknowledged},
+		{"resolved stays resolved", []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule"),
+			change(alerts.ChangeResolved, a, t0, "bob"), change(alerts.ChangeRepeated, rep(2), t0, "rule"),
+			change(alerts.ChangeAcknowledged, a, t0, "alice")},
+			alerts.StateResolved, 2, []alerts.ChangeKind{"raised", "resolved", "acknowledged"}, true, alerts.SeverityError, alerts.StateResolved},
+		{"severity change recorded", []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule"),
+			change(alerts.ChangeEscalated, sev, t0, "rule")},
+			alerts.StateNew, 1, []alerts.ChangeKind{"raised", "severity_changed"}, false, alerts.SeverityCritical, alerts.StateNew},
+		{"engine resolves", []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule"), change(alerts.ChangeResolved, res, t0, "rule")},
+			alerts.StateResolved, 1, []alerts.ChangeKind{"raised", "resolved"}, true, alerts.SeverityError, alerts.StateResolved},
+	}
+	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
+		ctx := context.Background()
+		for i, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				id := fmt.Sprintf("case-%d", i)
+				for j := range tc.changes {
+					tc.changes[j].Alert.ID = id
+				}
+				if err := s.Send(ctx, tc.changes); err != nil {
+					t.Fatal(err)
+				}
+				d, err := s.Alert(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.Alert.State != tc.state || d.Alert.RepeatCount != tc.repeats || d.Alert.Severity != tc.severity {
+					t.Errorf("state %s repeats %d severity %s; want %s %d %s", d.Alert.State, d.Alert.RepeatCount,
+						d.Alert.Severity, tc.state, tc.repeats, tc.severity)
+				}
+				if (d.Alert.ResolvedAt != nil) != tc.resolved {
+					t.Errorf("resolved_at = %v, want set: %v", d.Alert.ResolvedAt, tc.resolved)
+				}
+				var kinds []alerts.ChangeKind
+				for _, h := range d.History {
+					kinds = append(kinds, h.Kind)
+				}
+				if !reflect.DeepEqual(kinds, tc.history) {
+					t.Errorf("history kinds %v, want %v", kinds, tc.history)
+				}
+				if last := d.History[len(d.History)-1]; last.State != tc.lastState || !last.At.Equal(t0) || last.By == "" {
+					t.Errorf("last history row %+v, want state %s at %v with actor", last, tc.lastState, t0)
+				}
+			})
+		}
+	})
+}
+
+func TestEventsBoundedFirstAndLatest(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
+		ctx := context.Background()
+		a := testAlert("ev")
+		next := 1
+		batch := func(n int) []event.Event {
+			var out []event.Event
+			for range n {
+				out = append(out, ev(next))
+				next++
+			}
+			return out
+		}
+		changes := []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule", batch(3)...)}
+		for range 6 { // batches of 7 cross the first-5 boundary and trim the middle
+			changes = append(changes, change(alerts.ChangeRepeated, a, t0, "rule", batch(7)...))
+		}
+		for _, c := range changes { // one Send per change, like the engine
+			if err := s.Send(ctx, []alerts.Change{c}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		total := next - 1 // 45
+		d, err := s.Alert(ctx, "ev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.EventCount != total {
+			t.Fatalf("EventCount %d, want %d", d.EventCount, total)
+		}
+		var want []string
+		for i := 1; i <= total; i++ {
+			if i <= 5 || i > total-20 {
+				want = append(want, fmt.Sprintf("event %d", i))
+			}
+		}
+		var got []string
+		for _, e := range d.Events {
+			got = append(got, e.Message)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("kept events\n got %v\nwant %v", got, want)
+		}
+		if !d.Events[0].Time.Equal(ev(1).Time) || d.Events[0].Level != event.LevelError {
+			t.Fatalf("event not kept exactly: %+v", d.Events[0])
+		}
+	})
+}
+
+func TestAlertsFilter(t *testing.T) {
+	mk := func(id string, sev alerts.Severity, state alerts.State, rule, host string, seen int) alerts.Change {
+		a := testAlert(id)
+		a.Severity, a.State, a.Rule, a.Hosts = sev, state, rule, []string{host, "SHARED"}
+		a.LastSeen = t0.Add(time.Duration(seen) * time.Minute)
+		return change(alerts.ChangeRaised, a, t0, "rule")
+	}
+	cases := []struct {
+		name string
+		f    store.AlertFilter
+		want []string
+	}{
+		{"all, latest first", store.AlertFilter{}, []string{"d", "c", "b", "a"}},
+		{"open states", store.AlertFilter{States: []alerts.State{alerts.StateNew, alerts.StateAcknowledged}}, []string{"c", "b", "a"}},
+		{"resolved", store.AlertFilter{States: []alerts.State{alerts.StateResolved}}, []string{"d"}},
+		{"min severity error", store.AlertFilter{Severity: alerts.SeverityError}, []string{"d", "b"}},
+		{"rule", store.AlertFilter{Rule: "r2"}, []string{"c", "b"}},
+		{"host", store.AlertFilter{Host: "H1"}, []string{"c", "a"}},
+		{"shared host", store.AlertFilter{Host: "SHARED"}, []string{"d", "c", "b", "a"}},
+		{"unknown host", store.AlertFilter{Host: "NOPE"}, nil},
+		{"limit", store.AlertFilter{Limit: 2}, []string{"d", "c"}},
+		{"combined", store.AlertFilter{Host: "H1", Rule: "r2", States: []alerts.State{alerts.StateAcknowledged}}, []string{"c"}},
+	}
+	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
+		ctx := context.Background()
+		if err := s.Send(ctx, []alerts.Change{
+			mk("a", alerts.SeverityWarning, alerts.StateNew, "r1", "H1", 1),
+			mk("b", alerts.SeverityCritical, alerts.StateNew, "r2", "H2", 2),
+			mk("c", alerts.SeverityInfo, alerts.StateAcknowledged, "r2", "H1", 3),
+			mk("d", alerts.SeverityError, alerts.StateResolved, "r3", "H3", 4),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := s.Alerts(ctx, tc.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ids []string
+				for _, a := range got {
+					ids = append(ids, a.ID)
+				}
+				if !reflect.DeepEqual(ids, tc.want) {
+					t.Fatalf("ids %v, want %v", ids, tc.want)
+				}
+			})
+		}
+	})
+}
+
+func TestSendRejectsBadChangesAtomically(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
+		ctx := context.Background()
+		bad := testAlert("")
+		err := s.Send(ctx, []alerts.Change{change(alerts.ChangeRaised, testAlert("ok"), t0, "r"), change("exploded", bad, t0, "r")})
+		if err == nil {
+			t.Fatal("want an error for a change without id and kind")
+		}
+		if _, err := s.Alert(ctx, "ok"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("valid change of a rejected batch was stored: %v", err)
+		}
+	})
+}
+
+func TestOperatorsAndAudit(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
+		ctx := context.Background()
+		h1, h2 := []byte("hash-one-32-bytes..............."), []byte("hash-two")
+		if err := s.AddOperator(ctx, store.Operator{Name: "alice", Role: "admin", CreatedAt: t0}, h1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddOperator(ctx, store.Operator{Name: "alice", Role: "readonly"}, h2); !errors.Is(err, store.ErrExists) {
+			t.Fatalf("duplicate name: %v, want ErrExists", err)
+		}
+		for _, role := range []string{"customer", "tenant", "viewer", "", "Admin"} {
+			if err := s.AddOperator(ctx, store.Operator{Name: "x-" + role, Role: role}, []byte("h-"+role)); err == nil {
+				t.Errorf("role %q accepted by the schema", role)
+			}
+		}
+		op, err := s.OperatorByTokenHash(ctx, h1)
+		if err != nil || op.Name != "alice" || op.Role != "admin" || !op.CreatedAt.Equal(t0) || op.RevokedAt != nil {
+			t.Fatalf("by hash: %+v, %v", op, err)
+		}
+		if _, err := s.OperatorByTokenHash(ctx, h2); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown hash: %v", err)
+		}
+		if err := s.RevokeOperator(ctx, "alice", t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevokeOperator(ctx, "alice", t0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.OperatorByTokenHash(ctx, h1); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("revoked operator still found: %v", err)
+		}
+		if err := s.RevokeOperator(ctx, "nobody", t0); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("revoke unknown: %v", err)
+		}
+		ops, err := s.Operators(ctx)
+		if err != nil || len(ops) != 1 || ops[0].RevokedAt == nil || !ops[0].RevokedAt.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("operators = %+v, %v", ops, err)
+		}
+		for i, a := range []string{"operator.add", "alert.acknowledge", "trace.set"} {
+			if err := s.Audit(ctx, store.AuditEntry{At: t0.Add(time.Duration(i) * time.Second), Actor: "alice", Action: a, Target: "t"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		log, err := s.AuditLog(ctx, 2)
+		if err != nil || len(log) != 2 || log[0].Action != "trace.set" || log[1].Action != "alert.acknowledge" || !log[0].At.Equal(t0.Add(2*time.Second)) {
+			t.Fatalf("audit log = %+v, %v", log, err)
+		}
+		if all, _ := s.AuditLog(ctx, 0); len(all) != 3 {
+			t.Fatalf("full audit log has %d entries, want 3", len(all))
+		}
+	})
+}
+
+func TestAlertNotFound(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
+		if _, err := s.Alert(context.Background(), "missing"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("err = %v, want ErrNotFound", err)
+		}
+	})
+}
