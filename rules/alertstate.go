@@ -34,6 +34,15 @@ type alertState struct {
 	raised, escalated, repeated, resolved bool
 	evs                                   []event.Event
 	nEvs                                  int
+	// at is when an observation that was not a repeat (a severity change
+	// while the value improves) last touched the alert.
+	at time.Time
+}
+
+func (st *alertState) noteTime(t time.Time) {
+	if t.After(st.at) {
+		st.at = t
+	}
 }
 
 // alertID is deterministic: two servers processing the same stream give the
@@ -137,6 +146,7 @@ func (e *Engine) setMember(r *compiledRule, key string, sk seriesKey, sev alerts
 	} else if bump {
 		e.repeat(st, at)
 	} else {
+		st.noteTime(at)
 		e.touch(st)
 	}
 	if st.members == nil {
@@ -217,6 +227,9 @@ func (e *Engine) changes(st *alertState, out []alerts.Change) []alerts.Change {
 	by := st.a.Rule
 	evs := st.callEvents()
 	at := st.a.LastSeen
+	if st.at.After(at) {
+		at = st.at
+	}
 	switch {
 	case st.raised:
 		out = append(out, alerts.Change{Kind: alerts.ChangeRaised, Alert: st.snapshot(), Events: evs, At: st.a.FirstSeen, By: by})
@@ -231,7 +244,7 @@ func (e *Engine) changes(st *alertState, out []alerts.Change) []alerts.Change {
 		out = append(out, alerts.Change{Kind: alerts.ChangeResolved, Alert: st.snapshot(), Events: evs, At: *st.a.ResolvedAt, By: by})
 	}
 	st.inCall, st.raised, st.escalated, st.repeated, st.resolved = false, false, false, false, false
-	st.evs, st.nEvs = st.evs[:0], 0
+	st.evs, st.nEvs, st.at = st.evs[:0], 0, time.Time{}
 	return out
 }
 

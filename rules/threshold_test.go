@@ -1,0 +1,158 @@
+package rules
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"crmwatch/alerts"
+)
+
+const cpuPath = `\Processor(_Total)\% Processor Time`
+
+// The PAL Processor rule: warning > 50, critical > 80, with two consecutive
+// evaluations required and recovery below 40 (hysteresis).
+func TestThresholdLevelsHysteresis(t *testing.T) {
+	e, rec := newEngine(t, `
+- id: cpu
+  kind: threshold
+  summary: 'CPU {{.Value}}% on {{.Host}}'
+  threshold: {counter: '\Processor(_Total)\% Processor Time', warning: 50, critical: 80, consecutive: 2, recovery: 40}
+`)
+	const key = "host=APP1|instance=_Total"
+	step := func(min int, v float64, wants ...want) {
+		t.Helper()
+		processSamples(t, e, sample(time.Duration(min)*time.Minute, "APP1", cpuPath, v))
+		checkChanges(t, rec.take(), wants...)
+	}
+	step(0, 60)                                                                                    // one evaluation over: not yet
+	step(1, 30)                                                                                    // back under: the count restarts
+	step(2, 60)                                                                                    // 1
+	step(3, 65, want{alerts.ChangeRaised, "cpu", key, alerts.SeverityWarning, 1, 3 * time.Minute}) // 2 in a row
+	step(4, 90, want{alerts.ChangeEscalated, "cpu", key, alerts.SeverityCritical, 2, 4 * time.Minute})
+	step(5, 70, want{alerts.ChangeEscalated, "cpu", key, alerts.SeverityWarning, 3, 5 * time.Minute})
+	step(6, 45, want{alerts.ChangeRepeated, "cpu", key, alerts.SeverityWarning, 4, 6 * time.Minute}) // between recovery and warning: stays
+	step(7, 39, want{alerts.ChangeResolved, "cpu", key, alerts.SeverityWarning, 4, 7 * time.Minute})
+	step(8, 55) // must again be over for two evaluations
+}
+
+// Memory\Available MBytes alerts when low (op lt); each LogicalDisk
+// instance of a "*" rule alerts on its own.
+func TestThresholdBelowAndPerInstance(t *testing.T) {
+	e, rec := newEngine(t, `
+- id: disk.free
+  kind: threshold
+  summary: '{{.Instance}} on {{.Host}} has {{.Value}}% free'
+  threshold: {counter: '\LogicalDisk(*)\% Free Space', op: lt, warning: 10, critical: 5}
+`)
+	processSamples(t, e,
+		sample(0, "SQL1", `\LogicalDisk(C:)\% Free Space`, 40),
+		sample(0, "SQL1", `\LogicalDisk(D:)\% Free Space`, 8),
+		sample(0, "SQL1", `\LogicalDisk(E:)\% Free Space`, 4),
+		sample(0, "SQL1", `\Memory\Available MBytes`, 4))
+	cs := rec.take()
+	checkChanges(t, cs,
+		want{alerts.ChangeRaised, "disk.free", "host=SQL1|instance=D:", alerts.SeverityWarning, 1, 0},
+		want{alerts.ChangeRaised, "disk.free", "host=SQL1|instance=E:", alerts.SeverityCritical, 1, 0})
+	if cs[1].Alert.Summary != "E: on SQL1 has 4% free" || cs[1].Alert.Fields["counter"] != `\LogicalDisk(E:)\% Free Space` {
+		t.Errorf("alert %+v", cs[1].Alert)
+	}
+	processSamples(t, e, sample(time.Minute, "SQL1", `\LogicalDisk(D:)\% Free Space`, 12))
+	checkChanges(t, rec.take(), want{alerts.ChangeResolved, "disk.free", "host=SQL1|instance=D:", alerts.SeverityWarning, 1, time.Minute})
+}
+
+// An instance that stops reporting does not hold its alert open forever:
+// after max(3×window, 15m) of silence Tick drops the series and resolves
+// the alert at last sample + that time.
+func TestThresholdStaleInstanceResolves(t *testing.T) {
+	e, rec := newEngine(t, `
+- id: handles
+  kind: threshold
+  summary: s
+  threshold: {counter: '\Process(*)\Handle Count', warning: 16384, window: 1m}
+`)
+	processSamples(t, e, sample(0, "APP1", `\Process(w3wp#2)\Handle Count`, 20000), sample(0, "APP1", `\Process(w3wp)\Handle Count`, 20000))
+	rec.take()
+	processSamples(t, e, sample(10*time.Minute, "APP1", `\Process(w3wp)\Handle Count`, 20000))
+	rec.take()
+	tick(t, e, 14*time.Minute)
+	checkChanges(t, rec.take())
+	tick(t, e, 16*time.Minute)
+	checkChanges(t, rec.take(), want{alerts.ChangeResolved, "handles", "host=APP1|instance=w3wp#2", alerts.SeverityWarning, 1, 15 * time.Minute})
+	if n := len(e.OpenAlerts()); n != 1 {
+		t.Errorf("open alerts %d, want the live instance's only", n)
+	}
+}
+
+// Failure counters are cumulative: a delta over the window, with a counter
+// reset (service restart) counted from zero rather than negative.
+func TestThresholdDeltaAndRate(t *testing.T) {
+	e, rec := newEngine(t, `
+- id: failed.delta
+  kind: threshold
+  summary: '{{.Value}} failed requests in 5m'
+  threshold: {counter: '\CRM Server(*)\Failed Organization Service Requests', aggregate: delta, window: 5m, warning: 0, critical: 100}
+- id: lazy.rate
+  kind: threshold
+  summary: s
+  threshold: {counter: '\SQLServer:Buffer Manager\Lazy writes/sec', aggregate: rate, window: 2m, critical: 20}
+`)
+	const failed = `\CRM Server(OrganizationWebService)\Failed Organization Service Requests`
+	processSamples(t, e, sample(0, "APP1", failed, 500)) // one point: no delta yet
+	processSamples(t, e, sample(time.Minute, "APP1", failed, 500))
+	checkChanges(t, rec.take())
+	processSamples(t, e, sample(2*time.Minute, "APP1", failed, 530))
+	checkChanges(t, rec.take(), want{alerts.ChangeRaised, "failed.delta", "host=APP1|instance=OrganizationWebService", alerts.SeverityWarning, 1, 2 * time.Minute})
+	processSamples(t, e, sample(3*time.Minute, "APP1", failed, 90)) // reset: +90, total 120
+	cs := rec.take()
+	checkChanges(t, cs, want{alerts.ChangeEscalated, "failed.delta", "host=APP1|instance=OrganizationWebService", alerts.SeverityCritical, 2, 3 * time.Minute})
+	if cs[0].Alert.Summary != "120 failed requests in 5m" {
+		t.Errorf("summary %q", cs[0].Alert.Summary)
+	}
+	processSamples(t, e, sample(0, "SQL1", `\SQLServer:Buffer Manager\Lazy writes/sec`, 1000), sample(time.Minute, "SQL1", `\SQLServer:Buffer Manager\Lazy writes/sec`, 3400))
+	checkChanges(t, rec.take(), want{alerts.ChangeRaised, "lazy.rate", "host=SQL1|instance=", alerts.SeverityCritical, 1, time.Minute})
+}
+
+func TestAggregate(t *testing.T) {
+	pts := func(vs ...float64) []point {
+		out := make([]point, len(vs))
+		for i, v := range vs {
+			out[i] = point{int64(i) * int64(time.Second*10), v}
+		}
+		return out
+	}
+	cases := []struct {
+		agg  Aggregate
+		pts  []point
+		want float64
+		ok   bool
+	}{
+		{AggLast, pts(1, 2, 3), 3, true},
+		{AggAvg, pts(1, 2, 6), 3, true},
+		{AggMin, pts(4, 2, 6), 2, true},
+		{AggMax, pts(4, 2, 6), 6, true},
+		{AggDelta, pts(10, 15, 25), 15, true},
+		{AggDelta, pts(10, 15, 3, 5), 10, true}, // reset after 15: +5, +3, +2
+		{AggDelta, pts(10), 0, false},
+		{AggRate, pts(0, 50, 100), 5, true},
+		{AggLast, nil, 0, false},
+	}
+	for _, tc := range cases {
+		got, ok := aggregate(tc.agg, tc.pts)
+		if ok != tc.ok || math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("%s %v = %v, %v; want %v, %v", tc.agg, tc.pts, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// The window keeps samples within it (inclusive) and out-of-order samples
+// are dropped and counted.
+func TestThresholdWindowAvg(t *testing.T) {
+	e, rec := newEngine(t, `- {id: q, kind: threshold, summary: s, threshold: {counter: '\System\Processor Queue Length', aggregate: avg, window: 2m, warning: 4}}`)
+	const q = `\System\Processor Queue Length`
+	processSamples(t, e, sample(0, "APP1", q, 10), sample(time.Minute, "APP1", q, 8), sample(2*time.Minute, "APP1", q, 0))
+	checkChanges(t, rec.take(), want{alerts.ChangeRaised, "q", "host=APP1|instance=", alerts.SeverityWarning, 3, 0}) // 10, 9, 6
+	// 10 leaves the window at 3m: avg(8,0,0) clears; the late sample at 30s is ignored.
+	processSamples(t, e, sample(3*time.Minute, "APP1", q, 0), sample(30*time.Second, "APP1", q, 100))
+	checkChanges(t, rec.take(), want{alerts.ChangeResolved, "q", "host=APP1|instance=", alerts.SeverityWarning, 3, 3 * time.Minute})
+}
