@@ -47,6 +47,7 @@ func (p *parser) parse(rec *Record, s string, loc *time.Location) error {
 		return fmt.Errorf("trace record: %w: %q", ErrNotRecordHead, clip(head, 80))
 	}
 	rec.Time = t
+	rec.Raw = strings.TrimRight(s, "\r\n")
 	p.msg = p.msg[:0]
 	p.head(rec, s, n, len(head))
 	p.body(rec, s, len(s)-len(rest))

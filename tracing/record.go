@@ -56,6 +56,9 @@ type Record struct {
 	// 1-based line number.
 	Offset int64 `json:"offset"`
 	LineNo int64 `json:"line_no"`
+	// Raw is the record's text as read (line ends normalised to LF, no
+	// final newline); grep prints it. It shares memory with the fields.
+	Raw string `json:"-"`
 	// Truncated is set when the record exceeded the reader's size cap and
 	// its tail was dropped.
 	Truncated bool `json:"truncated,omitempty"`
