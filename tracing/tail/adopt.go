@@ -190,7 +190,6 @@ func (t *Tailer) closeAll() {
 	for _, r := range t.readers {
 		r.close()
 	}
-	if t.dirty {
-		_ = t.save() // best effort: every accepted batch was already saved
-	}
+	t.synced = time.Time{} // a clean stop leaves a synced checkpoint file
+	_ = t.save()           // best effort: every accepted batch was already saved
 }

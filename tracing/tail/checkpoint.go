@@ -100,8 +100,10 @@ func (cp checkpoint) check() error {
 	return errors.Join(errs...)
 }
 
-// save writes the checkpoints atomically: temp file, fsync, rename, fsync of
-// the directory, so a crash leaves the old or the new file, never a mix.
+// save writes the checkpoints atomically (temp file, rename), so a crash
+// leaves the old or the new file, never a mix. The rename alone survives a
+// process crash; the fsync of file and directory, which makes it survive a
+// power loss and costs milliseconds, runs at most every CheckpointSync.
 func (t *Tailer) save() error {
 	if t.opts.StateDir == "" {
 		t.dirty = false
@@ -119,15 +121,20 @@ func (t *Tailer) save() error {
 	if err != nil {
 		return fmt.Errorf("tail: encode checkpoints: %w", err)
 	}
-	if err := writeAtomic(t.opts.StateDir, stateFile, b); err != nil {
+	now = time.Now()
+	sync := now.Sub(t.synced) >= t.opts.CheckpointSync
+	if err := writeAtomic(t.opts.StateDir, stateFile, b, sync); err != nil {
 		t.m.errors.WithLabelValues("checkpoint").Inc()
 		return fmt.Errorf("tail: save checkpoints in %s: %w", t.opts.StateDir, err)
+	}
+	if sync {
+		t.synced = now
 	}
 	t.dirty = false
 	return nil
 }
 
-func writeAtomic(dir, name string, b []byte) error {
+func writeAtomic(dir, name string, b []byte, sync bool) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
@@ -140,9 +147,11 @@ func writeAtomic(dir, name string, b []byte) error {
 		_ = tmp.Close()
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return err
+	if sync {
+		if err := tmp.Sync(); err != nil {
+			_ = tmp.Close()
+			return err
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return err
@@ -150,7 +159,7 @@ func writeAtomic(dir, name string, b []byte) error {
 	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
 		return err
 	}
-	if runtime.GOOS == "windows" {
+	if !sync || runtime.GOOS == "windows" {
 		return nil // directories cannot be opened for fsync there; NTFS journals the rename
 	}
 	d, err := os.Open(dir)

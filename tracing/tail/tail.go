@@ -43,6 +43,7 @@ const (
 	DefaultBatchBytes      = 1 << 20
 	DefaultFingerprintSize = 1024
 	DefaultForgetAfter     = 24 * time.Hour
+	DefaultCheckpointSync  = time.Second
 
 	maxHeaderBytes = 64 << 10 // the '#' preamble of a CRM trace file is a few hundred bytes
 	readChunk      = 64 << 10
@@ -122,6 +123,10 @@ type Options struct {
 	FingerprintSize int
 	// ForgetAfter drops checkpoints of files gone for this long.
 	ForgetAfter time.Duration
+	// CheckpointSync bounds how often the checkpoint file is fsynced. Every
+	// accepted batch is written at once (a process crash re-sends at most
+	// that batch); a power loss may re-send up to this much more.
+	CheckpointSync time.Duration
 	// DisableNotify turns off the fsnotify wake-up hint (polling only).
 	DisableNotify bool
 	// Logger and Registerer are optional.
@@ -147,6 +152,7 @@ func (o Options) withDefaults() Options {
 	setDur(&o.IdleFlush, DefaultIdleFlush)
 	setDur(&o.CloseAfter, DefaultCloseAfter)
 	setDur(&o.ForgetAfter, DefaultForgetAfter)
+	setDur(&o.CheckpointSync, DefaultCheckpointSync)
 	setInt(&o.MaxRecordBytes, DefaultMaxRecordBytes)
 	setInt(&o.BatchRecords, DefaultBatchRecords)
 	setInt(&o.BatchBytes, DefaultBatchBytes)
@@ -187,6 +193,7 @@ type Tailer struct {
 	batch   batch              // records not yet accepted by the handler
 	dirty   bool               // state changed since the last save
 	fresh   bool               // no checkpoint state existed at start
+	synced  time.Time          // last fsync of the checkpoint file
 	buf     []byte             // read buffer
 	wake    chan struct{}
 }
@@ -281,9 +288,7 @@ func (t *Tailer) flushAll(ctx context.Context) error {
 		if err := t.flushPending(ctx, r); err != nil {
 			return err
 		}
-		if err := t.deliver(ctx); err != nil {
-			return err
-		}
 	}
+	t.synced = time.Time{}
 	return t.save()
 }

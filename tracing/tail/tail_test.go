@@ -160,7 +160,7 @@ func TestOversizeRecordIsCappedAndCounted(t *testing.T) {
 		}
 	})
 	huge := strings.Repeat(">"+strings.Repeat("x", 999)+"\n", 3000) // 3 MB body
-	oneLine := ">" + strings.Repeat("y", 1<<20) + "\n"                // a 1 MiB line
+	oneLine := ">" + strings.Repeat("y", 1<<20) + "\n"              // a 1 MiB line
 	appendFile(t, logPath(dir, "a.log"), header("a")+record("a0")+huge+record("a1")+oneLine+record("a2"))
 	scan(t, tl)
 	c.expect(t, "a0", "a1", "a2")

@@ -1,0 +1,98 @@
+package tail
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkFeed is the hot path: splitting bytes into lines and records and
+// copying them into a batch.
+func BenchmarkFeed(b *testing.B) {
+	var n atomic.Int64
+	tl, err := New(Options{Dirs: []string{"."}, StartsRecord: startsRecord, DisableNotify: true,
+		Handler: func(_ context.Context, bt Batch) error { n.Add(int64(len(bt.Records))); return nil }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	chunk := []byte(records("r", 0, 200))
+	r := &reader{id: "bench", headerDone: true}
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	for b.Loop() {
+		for c := chunk; len(c) > 0; {
+			used, full := tl.feed(r, c)
+			r.readPos += int64(used)
+			c = c[used:]
+			if full {
+				if err := tl.deliver(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkTailer8Files: 8 writers append CRM-like records to 8 files as
+// fast as they can while one tailer (checkpointing after every batch, with
+// fsync) follows them; one op is one record per file. The MB/s column is
+// the consumed rate: the op ends only when every record was handed over.
+func BenchmarkTailer8Files(b *testing.B) {
+	const files = 8
+	dir, state := b.TempDir(), b.TempDir()
+	var got atomic.Int64
+	tl, err := New(Options{Dirs: []string{dir}, StartsRecord: startsRecord, StateDir: state,
+		PollInterval: 50 * time.Millisecond, IdleFlush: 20 * time.Millisecond,
+		Handler: func(_ context.Context, bt Batch) error { got.Add(int64(len(bt.Records))); return nil }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := record("bench") // ~270 bytes, like a verbose CRM record
+	ws := make([]*os.File, files)
+	for i := range ws {
+		if ws[i], err = os.Create(logPath(dir, fmt.Sprintf("CRM01-w3wp-CRMWeb-20240501-%d.log", i))); err != nil {
+			b.Fatal(err)
+		}
+		_, _ = ws[i].WriteString(header(fmt.Sprint(i)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = tl.Run(ctx) }()
+	b.SetBytes(int64(files * len(rec)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := []byte(strings.Repeat(rec, 64))
+			for left := b.N; left > 0; left -= 64 {
+				k := min(left, 64)
+				if _, err := w.Write(buf[:k*len(rec)]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for got.Load() < int64(files*b.N) {
+		select {
+		case <-done:
+			b.Fatal("tailer stopped")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	b.StopTimer()
+	cancel()
+	<-done
+	for _, w := range ws {
+		_ = w.Close()
+	}
+}
