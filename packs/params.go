@@ -277,3 +277,18 @@ func (e *exprParser) factor() (float64, error) {
 	}
 	return 0, fmt.Errorf("unexpected %q", e.src[e.i:])
 }
+
+// Expand resolves the ${…} references of one scalar text the way pack
+// files are resolved: exactly one ${expr} gives its value (float64 or
+// string), anything else the interpolated string.
+func Expand(text string, p Params) (any, error) {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Value: text}
+	out, err := substitute(n, p)
+	if err != nil {
+		return nil, err
+	}
+	if out.Tag == "!!int" || out.Tag == "!!float" {
+		return strconv.ParseFloat(out.Value, 64)
+	}
+	return out.Value, nil
+}
