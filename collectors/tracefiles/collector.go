@@ -1,0 +1,155 @@
+package tracefiles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"crmwatch/collectors"
+	"crmwatch/event"
+	"crmwatch/tracing"
+	"crmwatch/tracing/query"
+	"crmwatch/tracing/tail"
+)
+
+// Collector follows trace folders and ships matching records.
+type Collector struct {
+	cfg     Config
+	set     collectors.Settings
+	log     *slog.Logger
+	m       *metrics
+	match   *query.Matcher
+	loc     *time.Location
+	tailer  *tail.Tailer
+	sink    collectors.Sink
+	headers map[string]fileInfo // fingerprint → what the file says about itself
+}
+
+// fileInfo is the host and role a file's header (or name) gives.
+type fileInfo struct{ host, role string }
+
+// maxHeaderCache bounds the per-file cache; it is rebuilt from each batch's
+// header when cleared.
+const maxHeaderCache = 4096
+
+func newCollector(cfg *Config, set collectors.Settings) (*Collector, error) {
+	if set.Logger == nil {
+		set.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Collector{cfg: *cfg, set: set, log: set.Logger.With("collector", Type), headers: map[string]fileInfo{}}
+	var err error
+	if c.match, err = cfg.matcher(); err != nil {
+		return nil, err
+	}
+	if c.loc, err = cfg.location(); err != nil {
+		return nil, err
+	}
+	if c.m, err = newMetrics(set.Registerer); err != nil {
+		return nil, err
+	}
+	c.tailer, err = tail.New(tail.Options{
+		Dirs:           cfg.Dirs,
+		Pattern:        cfg.Pattern,
+		StartsRecord:   tracing.IsRecordStart,
+		Handler:        c.handle,
+		StateDir:       set.StateDir,
+		StartAtEnd:     cfg.StartAt == StartAtEnd,
+		PollInterval:   cfg.PollInterval,
+		IdleFlush:      cfg.IdleFlush,
+		MaxRecordBytes: cfg.MaxRecordBytes,
+		BatchRecords:   cfg.BatchSize,
+		Logger:         c.log,
+		Registerer:     set.Registerer,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Type, err)
+	}
+	return c, nil
+}
+
+// Run follows the folders until ctx ends. It may be called once.
+func (c *Collector) Run(ctx context.Context, sink collectors.Sink) error {
+	if c.sink != nil {
+		return errors.New("tracefiles: Run called twice; build a new collector")
+	}
+	c.sink = sink
+	c.log.Info("following trace files", "dirs", c.cfg.Dirs, "pattern", c.cfg.Pattern, "min_level", c.cfg.MinLevel)
+	return c.tailer.Run(ctx)
+}
+
+// handle turns one batch of complete records into events and emits them;
+// returning nil lets the tailer move its checkpoint past them.
+func (c *Collector) handle(ctx context.Context, b tail.Batch) error {
+	fi := c.fileInfo(b)
+	events := make([]event.Event, 0, len(b.Records))
+	for _, r := range b.Records {
+		rec, err := tracing.ParseRecord(r.Data)
+		c.m.malformedLines.Add(float64(len(rec.Malformed)))
+		if err != nil {
+			// A fragment flushed on idle, or garbage between records:
+			// counted, never shipped as a half record.
+			c.m.records.WithLabelValues(outcomeMalformed).Inc()
+			continue
+		}
+		if !c.match.Match(&rec) {
+			c.m.records.WithLabelValues(outcomeFiltered).Inc()
+			continue
+		}
+		rec.Truncated = rec.Truncated || r.Truncated
+		ev := rec.Event(fi.host, fi.role)
+		ev.Time = inZone(rec.Time, c.loc)
+		ev.Origin = event.Origin{Collector: Type, File: b.Path, Fingerprint: b.Fingerprint, Offset: r.Offset}
+		events = append(events, ev)
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	start := time.Now()
+	err := c.sink.Emit(ctx, event.Batch{Host: fi.host, Events: events})
+	c.m.emitDuration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		c.m.emitErrors.Inc()
+		return fmt.Errorf("emit %d trace events from %s: %w", len(events), b.Path, err)
+	}
+	c.m.records.WithLabelValues(outcomeShipped).Add(float64(len(events)))
+	return nil
+}
+
+// fileInfo reads host and role from the file's '#' header (ComputerName,
+// ServerRole), then its name, then the agent's settings.
+func (c *Collector) fileInfo(b tail.Batch) fileInfo {
+	if fi, ok := c.headers[b.Fingerprint]; ok {
+		return fi
+	}
+	h := tracing.ParseHeader(b.Header)
+	fi := fileInfo{host: h.ComputerName, role: strings.TrimSpace(h.ServerRole)}
+	if fi.host == "" {
+		fi.host = tracing.ParseFileName(filepath.Base(b.Path)).Host
+	}
+	if fi.host == "" {
+		fi.host = c.set.Host
+	}
+	if fi.role == "" && len(c.set.Roles) == 1 {
+		fi.role = c.set.Roles[0]
+	}
+	if len(c.headers) >= maxHeaderCache {
+		clear(c.headers)
+	}
+	c.headers[b.Fingerprint] = fi
+	return fi
+}
+
+// inZone reads the wall-clock digits the parser returned in UTC as time in
+// loc: trace timestamps carry no zone and are written in server-local time.
+func inZone(t time.Time, loc *time.Location) time.Time {
+	if loc == time.UTC || t.IsZero() {
+		return t
+	}
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	return time.Date(y, mo, d, h, mi, s, t.Nanosecond(), loc)
+}
