@@ -16,7 +16,7 @@ type spanSet struct {
 	opts   Options
 	open   map[string]*openSpan
 	idle   []*openSpan // evicted early, sent with the next finish
-	latest time.Time // newest record time seen (trace time drives idleness)
+	latest time.Time   // newest record time seen (trace time drives idleness)
 }
 
 type openSpan struct {
