@@ -1,0 +1,111 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"crmwatch/alerts"
+	"crmwatch/event"
+	"crmwatch/store"
+)
+
+// Alert is one alert in a list: what the NOC scans.
+type Alert struct {
+	ID            string          `json:"id"`
+	Rule          string          `json:"rule"`
+	Severity      alerts.Severity `json:"severity"`
+	State         alerts.State    `json:"state"`
+	RepeatCount   int             `json:"repeat_count"`
+	FirstSeen     time.Time       `json:"first_seen"`
+	LastSeen      time.Time       `json:"last_seen"`
+	Hosts         []string        `json:"hosts"`
+	Organizations []string        `json:"organizations"`
+	Summary       string          `json:"summary"`
+}
+
+// AlertsResponse is the body of GET /api/v1/alerts.
+type AlertsResponse struct {
+	Alerts []Alert `json:"alerts"`
+}
+
+// AlertDetail is the body of GET /api/v1/alerts/{id}: the alert plus what it
+// means, what happened to it and the events behind it.
+type AlertDetail struct {
+	Alert      Alert                `json:"alert"`
+	Key        string               `json:"key,omitempty"`
+	ResolvedAt *time.Time           `json:"resolved_at,omitempty"`
+	Fields     map[string]string    `json:"fields,omitempty"`
+	Knowledge  alerts.Knowledge     `json:"knowledge"`
+	History    []store.HistoryEntry `json:"history"`
+	// Events are the first and the latest ones; EventCount counts all.
+	Events     []event.Event `json:"events"`
+	EventCount int           `json:"event_count"`
+}
+
+// AgentInfo is one agent as its last heartbeat described it.
+type AgentInfo struct {
+	Host          string    `json:"host"`
+	Roles         []string  `json:"roles"`
+	Version       string    `json:"version"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+}
+
+// AgentsResponse is the body of GET /api/v1/agents.
+type AgentsResponse struct {
+	Agents []AgentInfo `json:"agents"`
+}
+
+// AgentLister lists the known agents; the server wires it from the NATS KV
+// heartbeat bucket.
+type AgentLister interface {
+	Agents(ctx context.Context) ([]AgentInfo, error)
+}
+
+// AgentListerFunc adapts a function to AgentLister.
+type AgentListerFunc func(ctx context.Context) ([]AgentInfo, error)
+
+// Agents calls f.
+func (f AgentListerFunc) Agents(ctx context.Context) ([]AgentInfo, error) { return f(ctx) }
+
+// OperatorsResponse is the body of GET /api/v1/operators (admin only).
+type OperatorsResponse struct {
+	Operators []store.Operator `json:"operators"`
+}
+
+// AuditResponse is the body of GET /api/v1/audit (admin only).
+type AuditResponse struct {
+	Entries []store.AuditEntry `json:"entries"`
+}
+
+// ErrorResponse is the body of every error.
+type ErrorResponse struct {
+	Error string `json:"error"`
+}
+
+// ToAlert converts the model to its list form.
+func ToAlert(a alerts.Alert) Alert {
+	return Alert{ID: a.ID, Rule: a.Rule, Severity: a.Severity, State: a.State, RepeatCount: a.RepeatCount,
+		FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, Hosts: nonNil(a.Hosts), Organizations: nonNil(a.Organizations),
+		Summary: a.Summary}
+}
+
+// ToAlertDetail converts a stored alert detail.
+func ToAlertDetail(d store.AlertDetail) AlertDetail {
+	out := AlertDetail{Alert: ToAlert(d.Alert), Key: d.Alert.Key, ResolvedAt: d.Alert.ResolvedAt,
+		Fields: d.Alert.Fields, Knowledge: d.Alert.Knowledge, History: d.History, Events: d.Events,
+		EventCount: d.EventCount}
+	if out.History == nil {
+		out.History = []store.HistoryEntry{}
+	}
+	if out.Events == nil {
+		out.Events = []event.Event{}
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
