@@ -41,18 +41,20 @@ func Validate(rs []Rule) error {
 	return err
 }
 
-func compileRule(r Rule) (*compiledRule, error) {
+// compileRule compiles one rule; label names it in errors ("rule \"id\""
+// or "rule #n" when the id is missing).
+func compileRule(r Rule, label string) (*compiledRule, error) {
 	c := &compiledRule{spec: r, id: r.ID, kind: r.Kind, severity: r.Severity}
 	var errs []error
 	add := func(field string, err error) {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", field, err))
-		}
+		errs = append(errs, flatten(prefix(field, err))...)
 	}
 	if strings.TrimSpace(r.ID) == "" {
 		add("id", errors.New("missing"))
 	}
-	add("kind", c.compileKind(r))
+	kindErr, blockErr := c.compileKind(r)
+	add("kind", kindErr)
+	errs = append(errs, flatten(blockErr)...)
 	if r.Severity != "" && r.Severity.Rank() == 0 {
 		add("severity", fmt.Errorf("unknown severity %q (want info, warning, error or critical)", r.Severity))
 	}
@@ -84,14 +86,14 @@ func compileRule(r Rule) (*compiledRule, error) {
 	add("summary", err)
 	c.summary = tmpl
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("rule %q: %w", r.ID, errors.Join(errs...))
+		return nil, prefix(label, errors.Join(errs...))
 	}
 	return c, nil
 }
 
 // compileKind checks that exactly the block of the rule's kind is set and
-// compiles it.
-func (c *compiledRule) compileKind(r Rule) error {
+// compiles it; block errors are already prefixed with the block name.
+func (c *compiledRule) compileKind(r Rule) (kindErr, blockErr error) {
 	kinds := []Kind{KindEvent, KindThreshold, KindTrend, KindMissing, KindCorrelation}
 	present := []bool{r.Event != nil, r.Threshold != nil, r.Trend != nil, r.Missing != nil, r.Correlation != nil}
 	var errs []error
@@ -99,7 +101,7 @@ func (c *compiledRule) compileKind(r Rule) error {
 	for i, k := range kinds {
 		if k == r.Kind {
 			set, known = present[i], true
-		} else if present[i] {
+		} else if present[i] && r.Kind != "" {
 			errs = append(errs, fmt.Errorf("block %q set on a rule of kind %q (a rule has exactly one kind)", k, r.Kind))
 		}
 	}
@@ -111,9 +113,9 @@ func (c *compiledRule) compileKind(r Rule) error {
 	case !set:
 		errs = append(errs, fmt.Errorf("kind %q needs a %q block", r.Kind, r.Kind))
 	default:
-		errs = append(errs, c.compileBlock(r))
+		blockErr = c.compileBlock(r)
 	}
-	return errors.Join(errs...)
+	return errors.Join(errs...), blockErr
 }
 
 func (c *compiledRule) compileBlock(r Rule) error {
@@ -136,18 +138,36 @@ func (c *compiledRule) compileBlock(r Rule) error {
 	return nil
 }
 
+// prefix puts p in front of every error joined in err, so each line of a
+// Validate report names its rule and field.
 func prefix(p string, err error) error {
+	var out []error
+	for _, e := range flatten(err) {
+		out = append(out, fmt.Errorf("%s: %w", p, e))
+	}
+	return errors.Join(out...)
+}
+
+func flatten(err error) []error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("%s: %w", p, err)
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, flatten(e)...)
+	}
+	return out
 }
 
 func (c *compiledRule) compileCorrelation(co *Correlation) error {
 	var errs []error
 	m, err := compileEventMatch(&co.Event)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("event: %w", err))
+		errs = append(errs, prefix("event", err))
 	}
 	c.match, c.corr = m, co
 	if co.Count < 1 {

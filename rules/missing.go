@@ -35,7 +35,7 @@ func (c *compiledRule) compileMissing(m *Missing) error {
 		n++
 		mm, err := compileEventMatch(m.Event)
 		if err != nil {
-			errs = append(errs, errors.Join(errors.New("event"), err))
+			errs = append(errs, prefix("event", err))
 		}
 		c.match = mm
 	}

@@ -36,11 +36,12 @@ func compileSet(rs []Rule) (*ruleSet, error) {
 			}
 			first[r.ID] = i
 		}
-		c, err := compileRule(r)
+		label := fmt.Sprintf("rule %q", r.ID)
+		if r.ID == "" {
+			label = fmt.Sprintf("rule #%d", i+1)
+		}
+		c, err := compileRule(r, label)
 		if err != nil {
-			if r.ID == "" {
-				err = fmt.Errorf("rule #%d: %w", i+1, err)
-			}
 			errs = append(errs, err)
 			continue
 		}
