@@ -1,0 +1,227 @@
+// Package client is the Go client of the crmwatch HTTP API, used by the CLI
+// commands that talk to a running server (alerts, trace, …). Its errors say
+// which server failed and what to do: start it, fix --url, or get a token.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"crmwatch/access"
+	"crmwatch/api"
+)
+
+// Defaults shared by every command that talks to a server.
+const (
+	DefaultURL = "http://127.0.0.1:9470"
+	EnvURL     = "CRMWATCH_URL"
+	EnvToken   = "CRMWATCH_TOKEN"
+)
+
+// Errors a caller can test with errors.Is.
+var (
+	ErrUnreachable  = errors.New("server unreachable")
+	ErrUnauthorized = errors.New("unauthorized")
+	ErrForbidden    = errors.New("forbidden")
+	ErrNotFound     = errors.New("not found")
+	ErrConflict     = errors.New("conflict")
+)
+
+// Options configure a Client.
+type Options struct {
+	// URL of the server; default DefaultURL.
+	URL string
+	// Token of the operator; without one every call but Health gets 401.
+	Token access.Token
+	// HTTPClient defaults to one with a 30 s timeout.
+	HTTPClient *http.Client
+}
+
+// Resolve fills Options from command-line values, falling back to the
+// environment (CRMWATCH_URL, CRMWATCH_TOKEN) and then the defaults.
+func Resolve(urlFlag, tokenFlag string) (Options, error) {
+	o := Options{URL: firstNonEmpty(urlFlag, os.Getenv(EnvURL), DefaultURL)}
+	if raw := firstNonEmpty(tokenFlag, os.Getenv(EnvToken)); raw != "" {
+		tok, err := access.ParseToken(raw)
+		if err != nil {
+			return o, fmt.Errorf("operator token from --token or %s: %w (copy the whole crmw_… text `crmwatch operators add` printed)", EnvToken, err)
+		}
+		o.Token = tok
+	}
+	return o, nil
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// Client calls one crmwatch server.
+type Client struct {
+	base  *url.URL
+	token access.Token
+	http  *http.Client
+}
+
+// New checks the URL and returns a client.
+func New(o Options) (*Client, error) {
+	raw := firstNonEmpty(o.URL, DefaultURL)
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("server URL %q: want http://HOST:PORT (default %s)", raw, DefaultURL)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Client{base: u, token: o.Token, http: hc}, nil
+}
+
+// URL is the server the client talks to.
+func (c *Client) URL() string { return c.base.String() }
+
+// AlertsQuery filters Alerts; zero values select everything.
+type AlertsQuery struct {
+	States   []string
+	Severity string
+	Host     string
+	Rule     string
+	Limit    int
+}
+
+func (q AlertsQuery) values() url.Values {
+	v := url.Values{}
+	if len(q.States) > 0 {
+		v.Set("state", strings.Join(q.States, ","))
+	}
+	for k, s := range map[string]string{"severity": q.Severity, "host": q.Host, "rule": q.Rule} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return v
+}
+
+// Health checks /healthz (no token needed).
+func (c *Client) Health(ctx context.Context) error {
+	var out map[string]string
+	return c.do(ctx, "GET", "/healthz", nil, &out)
+}
+
+// Alerts lists alerts, most recently seen first.
+func (c *Client) Alerts(ctx context.Context, q AlertsQuery) ([]api.Alert, error) {
+	var out api.AlertsResponse
+	err := c.do(ctx, "GET", "/api/v1/alerts", q.values(), &out)
+	return out.Alerts, err
+}
+
+// Alert returns one alert with knowledge, history and events.
+func (c *Client) Alert(ctx context.Context, id string) (api.AlertDetail, error) {
+	var out api.AlertDetail
+	err := c.do(ctx, "GET", "/api/v1/alerts/"+url.PathEscape(id), nil, &out)
+	return out, err
+}
+
+// Acknowledge marks an alert acknowledged by the token's operator.
+func (c *Client) Acknowledge(ctx context.Context, id string) (api.AlertDetail, error) {
+	var out api.AlertDetail
+	err := c.do(ctx, "POST", "/api/v1/alerts/"+url.PathEscape(id)+"/acknowledge", nil, &out)
+	return out, err
+}
+
+// Resolve marks an alert resolved by the token's operator.
+func (c *Client) Resolve(ctx context.Context, id string) (api.AlertDetail, error) {
+	var out api.AlertDetail
+	err := c.do(ctx, "POST", "/api/v1/alerts/"+url.PathEscape(id)+"/resolve", nil, &out)
+	return out, err
+}
+
+// Agents lists the agents the server knows.
+func (c *Client) Agents(ctx context.Context) ([]api.AgentInfo, error) {
+	var out api.AgentsResponse
+	err := c.do(ctx, "GET", "/api/v1/agents", nil, &out)
+	return out.Agents, err
+}
+
+// Do calls any API route (for commands whose routes other packages add, such
+// as trace settings): body is sent as JSON when not nil, the answer decoded
+// into out when not nil.
+func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	return c.doBody(ctx, method, path, nil, body, out)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, out any) error {
+	return c.doBody(ctx, method, path, q, nil, out)
+}
+
+func (c *Client) doBody(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	u := *c.base
+	u.Path += path
+	u.RawQuery = q.Encode()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("%s %s: encode request: %w", method, path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if !c.token.IsZero() {
+		req.Header.Set("Authorization", "Bearer "+c.token.Reveal())
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &Error{Kind: ErrUnreachable, Message: fmt.Sprintf("cannot reach the crmwatch server at %s (%v): start it with `crmwatch server`, or point --url / %s at it",
+			c.base, unwrapURLError(err), EnvURL)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s at %s: read answer: %w", method, path, c.base, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return c.statusError(method, path, resp.StatusCode, data)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s at %s: answer is not the expected JSON (is %s a crmwatch server?): %w", method, path, c.base, c.base, err)
+	}
+	return nil
+}
+
+// unwrapURLError drops url.Error's repetition of method and URL.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,126 @@
+package client
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"crmwatch/api"
+	"crmwatch/store"
+)
+
+const timeLayout = "2006-01-02 15:04:05"
+
+// PrintAlerts writes the alert table operators read in a terminal: id,
+// severity, state, repeats, last seen (in loc), hosts, organizations and the
+// summary cut to fit.
+func PrintAlerts(w io.Writer, list []api.Alert, loc *time.Location) error {
+	if len(list) == 0 {
+		_, err := fmt.Fprintln(w, "No alerts match.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEVERITY\tSTATE\tREPEATS\tLAST SEEN\tHOSTS\tORGS\tSUMMARY")
+	for _, a := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", a.ID, a.Severity, a.State, a.RepeatCount,
+			formatTime(a.LastSeen, loc), list3(a.Hosts), list3(a.Organizations), cut(a.Summary, 70))
+	}
+	return tw.Flush()
+}
+
+// PrintAlertDetail writes one alert with knowledge, history and events.
+func PrintAlertDetail(w io.Writer, d api.AlertDetail, loc *time.Location) error {
+	a := d.Alert
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		}
+	}
+	row("Alert", a.ID)
+	row("Summary", a.Summary)
+	row("Rule", a.Rule)
+	row("Severity", string(a.Severity))
+	row("State", string(a.State))
+	row("Repeats", strconv.Itoa(a.RepeatCount))
+	row("First seen", formatTime(a.FirstSeen, loc))
+	row("Last seen", formatTime(a.LastSeen, loc))
+	if d.ResolvedAt != nil {
+		row("Resolved", formatTime(*d.ResolvedAt, loc))
+	}
+	row("Hosts", strings.Join(a.Hosts, ", "))
+	row("Organizations", strings.Join(a.Organizations, ", "))
+	row("Cause", d.Knowledge.Cause)
+	row("Resolution", d.Knowledge.Resolution)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nHistory:\n")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, h := range d.History {
+		fmt.Fprintf(tw, "  %s\t%s\tby %s\t%s\t%s\n", formatTime(h.At, loc), h.Kind, h.By, h.State, h.Severity)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nEvents (%d kept of %d):\n", len(d.Events), d.EventCount)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, e := range d.Events {
+		id := ""
+		if e.EventID != 0 {
+			id = strconv.FormatUint(uint64(e.EventID), 10)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", formatTime(e.Time, loc), e.Host, e.Level, e.Source, id, cut(e.Message, 90))
+	}
+	return tw.Flush()
+}
+
+// PrintOperators writes the operator table.
+func PrintOperators(w io.Writer, ops []store.Operator, loc *time.Location) error {
+	if len(ops) == 0 {
+		_, err := fmt.Fprintln(w, "No operators yet: create the first admin with `crmwatch operators add NAME --role admin`.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tREVOKED")
+	for _, op := range ops {
+		revoked := "-"
+		if op.RevokedAt != nil {
+			revoked = formatTime(*op.RevokedAt, loc)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", op.Name, op.Role, formatTime(op.CreatedAt, loc), revoked)
+	}
+	return tw.Flush()
+}
+
+func formatTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "-"
+	}
+	if loc == nil {
+		loc = time.Local
+	}
+	return t.In(loc).Format(timeLayout)
+}
+
+// list3 joins up to three items and counts the rest, keeping rows short.
+func list3(v []string) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	if len(v) <= 3 {
+		return strings.Join(v, ",")
+	}
+	return strings.Join(v[:3], ",") + fmt.Sprintf(" +%d", len(v)-3)
+}
+
+func cut(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
