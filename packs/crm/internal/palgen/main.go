@@ -92,10 +92,10 @@ func packParams(path string) (packs.Params, error) {
 // rule is a generated rule before it is written.
 type rule struct {
 	id, kind, description, summary, cause, resolution string
-	roles                                            []string
-	counter                                          string
-	op, warning, critical, agg, window               string
-	trendMax                                         string
+	roles                                             []string
+	counter                                           string
+	op, warning, critical, agg, window                string
+	trendMax                                          string
 }
 
 func palRule(c palCounter) (rule, error) {

@@ -200,4 +200,3 @@ func thresholdSeries[C any](r rule, w, c float64, mk func(at, sev string) C) ([]
 	}
 	return values, checks
 }
-

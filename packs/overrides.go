@@ -1,0 +1,296 @@
+package packs
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+
+	"crmwatch/alerts"
+	"crmwatch/rules"
+)
+
+// Overrides is an operator's overrides file (format crmwatch.overrides/v1).
+type Overrides struct {
+	File      string              `yaml:"-"`
+	Format    string              `yaml:"format"`
+	Groups    map[string][]string `yaml:"groups"`
+	Overrides []Override          `yaml:"overrides"`
+}
+
+// Override changes rules or parameters for one target: exactly one of
+// Host, Group, Role, or none for every host. Precedence: host > group >
+// role > untargeted > pack.
+type Override struct {
+	Host         string          `yaml:"host"`
+	Group        string          `yaml:"group"`
+	Role         string          `yaml:"role"`
+	Rule         string          `yaml:"rule"`
+	Enabled      *bool           `yaml:"enabled"`
+	Severity     alerts.Severity `yaml:"severity"`
+	Warning      any             `yaml:"warning"`
+	Error        any             `yaml:"error"`
+	Critical     any             `yaml:"critical"`
+	Recovery     any             `yaml:"recovery"`
+	Op           string          `yaml:"op"`
+	Window       rules.Duration  `yaml:"window"`
+	Consecutive  int             `yaml:"consecutive"`
+	Samples      int             `yaml:"samples"`
+	MaxSeverity  alerts.Severity `yaml:"max_severity"`
+	After        rules.Duration  `yaml:"after"`
+	Count        int             `yaml:"count"`
+	Within       rules.Duration  `yaml:"within"`
+	ResolveAfter rules.Duration  `yaml:"resolve_after"`
+	Parameters   Params          `yaml:"parameters"`
+}
+
+// Target is what effective rules are resolved for.
+type Target struct {
+	Host  string
+	Roles []string
+}
+
+// ParseOverrides reads an overrides file and checks it against the schema
+// and the packs it applies to (rules, groups, parameters exist).
+func ParseOverrides(fsys fs.FS, name string, ps []*Pack) (*Overrides, error) {
+	var pl problemList
+	data, err := readLimited(fsys, name)
+	if err != nil {
+		return nil, Problems{{File: name, Message: fmt.Sprintf("cannot read: %v", err)}}
+	}
+	doc, res := readDocument(name, data, kindOverridesFile, &pl)
+	if doc == nil || !res.ok("") {
+		return nil, pl.err()
+	}
+	ov := &Overrides{File: name}
+	if err := decodeStrict(doc.body(), ov); err != nil {
+		pl.add(name, position{}, "", "%v", err)
+		return nil, pl.err()
+	}
+	for i, o := range ov.Overrides {
+		ptr := fmt.Sprintf("/overrides/%d", i)
+		bad := func(format string, args ...any) { pl.add(name, doc.at(ptr), ptr, format, args...) }
+		n := 0
+		for _, s := range []string{o.Host, o.Group, o.Role} {
+			if s != "" {
+				n++
+			}
+		}
+		if n > 1 {
+			bad("set at most one of host, group and role")
+		}
+		if o.Group != "" && ov.Groups[o.Group] == nil {
+			bad("group %q is not defined under groups:", o.Group)
+		}
+		if o.Rule == "" && o.Parameters == nil {
+			bad("an override needs rule: (with fields to change) or parameters:")
+		}
+		if o.Rule != "" && !anyRuleMatches(ps, o.Rule) {
+			bad("no rule matches %q", o.Rule)
+		}
+		for k := range o.Parameters {
+			if !anyParam(ps, k) {
+				bad("parameter %q is not declared by any pack", k)
+			}
+			o.Parameters[k] = normalizeParam(o.Parameters[k])
+		}
+	}
+	if err := pl.err(); err != nil {
+		return nil, err
+	}
+	return ov, nil
+}
+
+func anyRuleMatches(ps []*Pack, pattern string) bool {
+	for _, p := range ps {
+		for _, r := range p.Rules {
+			if ok, _ := path.Match(pattern, r.ID); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func anyParam(ps []*Pack, name string) bool {
+	return slices.ContainsFunc(ps, func(p *Pack) bool { _, ok := p.Parameters[name]; return ok })
+}
+
+// rank orders an override's target for precedence; -1 means it does not
+// apply to t.
+func (ov *Overrides) rank(o Override, t Target) int {
+	switch {
+	case o.Host != "":
+		if o.Host == t.Host {
+			return 4
+		}
+	case o.Group != "":
+		if t.Host != "" && slices.Contains(ov.Groups[o.Group], t.Host) {
+			return 3
+		}
+	case o.Role != "":
+		if slices.Contains(t.Roles, o.Role) {
+			return 2
+		}
+	default:
+		return 1
+	}
+	return -1
+}
+
+// applicable returns the overrides that apply to t, least precedence first
+// (file and entry order kept within one level).
+func applicable(ovs []*Overrides, t Target) []Override {
+	var out []Override
+	for lvl := 1; lvl <= 4; lvl++ {
+		for _, ov := range ovs {
+			for _, o := range ov.Overrides {
+				if ov.rank(o, t) == lvl {
+					out = append(out, o)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Effective resolves the rules of p as target t sees them: parameters and
+// rule changes from the overrides applied in precedence order, rules that
+// name no roles given the pack's roles.
+func Effective(p *Pack, ovs []*Overrides, t Target) ([]rules.Rule, error) {
+	os := applicable(ovs, t)
+	params := p.DefaultParams()
+	for _, o := range os {
+		params = params.merge(o.Parameters)
+	}
+	out := make([]rules.Rule, 0, len(p.Rules))
+	for _, pr := range p.Rules {
+		r := pr.Rule
+		if pr.node != nil {
+			n, err := substitute(pr.node, params)
+			if err != nil {
+				return nil, fmt.Errorf("rule %q: %w", pr.ID, err)
+			}
+			r = rules.Rule{}
+			if err := decodeStrict(n, &r); err != nil {
+				return nil, fmt.Errorf("rule %q: %w", pr.ID, err)
+			}
+		}
+		for _, o := range os {
+			if o.Rule == "" {
+				continue
+			}
+			if ok, _ := path.Match(o.Rule, r.ID); ok {
+				if err := applyOverride(&r, o, params); err != nil {
+					return nil, fmt.Errorf("rule %q: override: %w", r.ID, err)
+				}
+			}
+		}
+		if len(r.Roles) == 0 {
+			r.Roles = slices.Clone(p.Roles)
+		}
+		out = append(out, r)
+	}
+	if err := rules.Validate(out); err != nil {
+		return nil, fmt.Errorf("pack %s after overrides: %w", p.Name, err)
+	}
+	return out, nil
+}
+
+// FarmRules resolves the rules the server loads for the whole farm: the
+// pack with its untargeted overrides (host, group and role overrides are
+// resolved per target by Effective).
+func FarmRules(p *Pack, ovs []*Overrides) ([]rules.Rule, error) {
+	return Effective(p, ovs, Target{})
+}
+
+func applyOverride(r *rules.Rule, o Override, params Params) error {
+	if o.Enabled != nil {
+		v := *o.Enabled
+		r.Enabled = &v
+	}
+	if o.ResolveAfter > 0 {
+		r.ResolveAfter = o.ResolveAfter
+	}
+	if o.Severity != "" {
+		switch r.Kind {
+		case rules.KindTrend:
+			r.Trend.MaxSeverity = o.Severity
+		case rules.KindThreshold:
+			return fmt.Errorf("severity does not apply to threshold rules; change warning/error/critical")
+		default:
+			r.Severity = o.Severity
+		}
+	}
+	if t := r.Threshold; t != nil {
+		for _, x := range []struct {
+			v   any
+			dst **float64
+		}{{o.Warning, &t.Levels.Warning}, {o.Error, &t.Levels.Error}, {o.Critical, &t.Levels.Critical}, {o.Recovery, &t.Recovery}} {
+			if x.v == nil {
+				continue
+			}
+			f, err := overrideNumber(x.v, params)
+			if err != nil {
+				return err
+			}
+			*x.dst = &f
+		}
+		if o.Op != "" {
+			t.Op = o.Op
+		}
+		if o.Window > 0 {
+			t.Window = o.Window
+		}
+		if o.Consecutive > 0 {
+			t.Consecutive = o.Consecutive
+		}
+	}
+	if r.Trend != nil && o.Samples > 0 {
+		r.Trend.Samples = o.Samples
+	}
+	if r.Trend != nil && o.MaxSeverity != "" {
+		r.Trend.MaxSeverity = o.MaxSeverity
+	}
+	if r.Missing != nil && o.After > 0 {
+		r.Missing.After = o.After
+	}
+	if c := r.Correlation; c != nil {
+		if o.Count > 0 {
+			c.Count = o.Count
+		}
+		if o.Within > 0 {
+			c.Within = o.Within
+		}
+	}
+	return nil
+}
+
+func overrideNumber(v any, params Params) (float64, error) {
+	switch x := normalizeParam(v).(type) {
+	case float64:
+		return x, nil
+	case string:
+		e, err := Expand(x, params)
+		if err != nil {
+			return 0, err
+		}
+		if f, ok := e.(float64); ok {
+			return f, nil
+		}
+	}
+	return 0, fmt.Errorf("level %v is not a number", v)
+}
+
+// loadTestOverrides parses a test case's overrides files (relative to it).
+func loadTestOverrides(fsys fs.FS, testFile string, names []string, ps []*Pack) ([]*Overrides, error) {
+	var out []*Overrides
+	for _, n := range names {
+		ov, err := ParseOverrides(fsys, path.Join(path.Dir(testFile), n), ps)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ov)
+	}
+	return out, nil
+}
