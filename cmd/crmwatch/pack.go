@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +22,7 @@ func newPackCmd() *cobra.Command {
 		Long: "Work with management packs (directories with pack.yaml, rules/*.yaml …; see docs/packs.md).\n" +
 			"The built-in Dynamics CRM pack is packs/crm in the source tree.",
 	}
-	cmd.AddCommand(newPackValidateCmd())
+	cmd.AddCommand(newPackValidateCmd(), newPackTestCmd(), newPackShowCmd())
 	return cmd
 }
 
@@ -83,4 +86,109 @@ func reportValidation(out, errOut io.Writer, ps []*packs.Pack, err error, asJSON
 		return exitError{code: 1}
 	}
 	return nil
+}
+
+func newPackTestCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "test FILE...",
+		Short: "Run pack unit tests (inputs at relative times, expected alerts)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var all []packs.TestResult
+			failed := 0
+			for _, f := range args {
+				abs, err := filepath.Abs(f)
+				if err != nil {
+					return err
+				}
+				// The test file names its packs relative to itself, so
+				// open the file system two levels up.
+				root := filepath.Dir(filepath.Dir(filepath.Dir(abs)))
+				rel, err := filepath.Rel(root, abs)
+				if err != nil {
+					return err
+				}
+				res, err := packs.RunTestFile(cmd.Context(), os.DirFS(root), filepath.ToSlash(rel))
+				if err != nil {
+					return fmt.Errorf("%s: %w", f, err)
+				}
+				for _, r := range res {
+					r.File = f
+					all = append(all, r)
+					if !r.Passed() {
+						failed++
+					}
+				}
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(map[string]any{"passed": failed == 0, "results": all}); err != nil {
+					return err
+				}
+			} else {
+				for _, r := range all {
+					if r.Passed() {
+						continue
+					}
+					fmt.Fprintf(out, "FAILED %s: %s\n", r.File, r.Name)
+					for _, f := range r.Failures {
+						fmt.Fprintf(out, "  %s\n", f)
+					}
+				}
+				fmt.Fprintf(out, "%d tests, %d failed\n", len(all), failed)
+			}
+			if failed > 0 {
+				return exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
+	return cmd
+}
+
+func newPackShowCmd() *cobra.Command {
+	var (
+		host, role string
+		overrides  []string
+		asJSON     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "show DIR",
+		Short: "Print the effective rules of a pack after overrides",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := packs.LoadDir(args[0])
+			if err != nil {
+				return err
+			}
+			ovs, err := packs.LoadOverridesFiles(overrides, []*packs.Pack{p})
+			if err != nil {
+				return err
+			}
+			t := packs.Target{Host: host}
+			if role != "" {
+				t.Roles = strings.Split(role, ",")
+			}
+			rs, err := packs.Effective(p, ovs, t)
+			if err != nil {
+				return err
+			}
+			shown := packs.Show(rs)
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(map[string]any{"rules": shown})
+			}
+			return packs.WriteTable(cmd.OutOrStdout(), shown)
+		},
+	}
+	cmd.Flags().StringVar(&host, "host", "", "resolve host and group overrides for this host")
+	cmd.Flags().StringVar(&role, "role", "", "CRM roles of the host (comma-separated) for role overrides")
+	cmd.Flags().StringSliceVar(&overrides, "overrides", nil, "overrides files (repeatable)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON {\"rules\":[…]}")
+	return cmd
 }
