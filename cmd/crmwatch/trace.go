@@ -1,8 +1,316 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
 
-// PLACEHOLDER: replaced by the owner of this command.
+	"github.com/spf13/cobra"
+
+	"crmwatch/tracing"
+	"crmwatch/tracing/otlp"
+	"crmwatch/tracing/query"
+)
+
+// progressThreshold: inputs smaller than this finish before a progress
+// line would help.
+const progressThreshold = 32 << 20
+
+// newTraceCmd is `crmwatch trace`: the offline trace toolchain (parse,
+// grep, stats, export) plus the live `tail` from trace_tail.go.
 func newTraceCmd() *cobra.Command {
-	return &cobra.Command{Use: "trace", Hidden: true}
+	var tz string
+	cmd := &cobra.Command{
+		Use:   "trace",
+		Short: "Read, search, summarise and export Dynamics CRM platform trace files",
+		Long: "FILES may be trace files, directories (every *.log inside, in name order) or - for stdin.\n" +
+			"Trace timestamps carry no zone; --tz names the zone they were written in (default UTC).",
+	}
+	cmd.PersistentFlags().StringVar(&tz, "tz", "UTC", "zone the trace timestamps were written in (IANA name or Local)")
+	loc := func() (*time.Location, error) {
+		l, err := time.LoadLocation(tz)
+		if err != nil {
+			return nil, fmt.Errorf("--tz %q: %w", tz, err)
+		}
+		return l, nil
+	}
+	cmd.AddCommand(newTraceParseCmd(loc), newTraceGrepCmd(loc), newTraceStatsCmd(loc), newTraceExportCmd(loc),
+		newTraceTailCmd())
+	return cmd
+}
+
+type locFunc func() (*time.Location, error)
+
+func newTraceParseCmd(loc locFunc) *cobra.Command {
+	return &cobra.Command{
+		Use:   "parse FILES...",
+		Short: "Print every record as one JSON object per line (all fields)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScan(cmd, args, loc, nil, true)
+		},
+	}
+}
+
+func newTraceGrepCmd(loc locFunc) *cobra.Command {
+	var f query.Filter
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "grep FILES...",
+		Short: "Print the records that match every filter, in the trace's own text (or --json)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := loc()
+			if err != nil {
+				return err
+			}
+			m, err := f.Compile(time.Now().In(l), l)
+			if err != nil {
+				return err
+			}
+			return runScan(cmd, args, loc, m, asJSON)
+		},
+	}
+	f.BindFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per record instead of the trace text")
+	return cmd
+}
+
+func runScan(cmd *cobra.Command, args []string, loc locFunc, m *query.Matcher, asJSON bool) error {
+	l, err := loc()
+	if err != nil {
+		return err
+	}
+	ins, err := query.ExpandInputs(args)
+	if err != nil {
+		return err
+	}
+	prog := startProgress(cmd, ins)
+	res, err := query.Scan(cmd.Context(), ins, cmd.OutOrStdout(), query.ScanOptions{Filter: m, JSON: asJSON,
+		Location: l, Stdin: cmd.InOrStdin(), Progress: prog.Counter()})
+	prog.Stop()
+	if err != nil {
+		return fmt.Errorf("trace: %w", err)
+	}
+	if res.Malformed > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%d malformed lines skipped or kept with their record (see the malformed field of trace parse)\n", res.Malformed)
+	}
+	return nil
+}
+
+// startProgress shows progress on stderr for large inputs when stderr is a
+// terminal; it returns nil (a no-op) otherwise.
+func startProgress(cmd *cobra.Command, ins []query.Input) *query.Progress {
+	total := query.TotalSize(ins)
+	f, ok := cmd.ErrOrStderr().(*os.File)
+	if !ok || !query.IsTerminal(f) || total < progressThreshold {
+		return nil
+	}
+	return query.StartProgress(f, total, 500*time.Millisecond)
+}
+
+func newTraceStatsCmd(loc locFunc) *cobra.Command {
+	var asJSON bool
+	var opts query.StatsOptions
+	cmd := &cobra.Command{
+		Use:   "stats FILES...",
+		Short: "Summarise trace files: levels, categories, organizations, requests, slowest requests, top errors",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := loc()
+			if err != nil {
+				return err
+			}
+			ins, err := query.ExpandInputs(args)
+			if err != nil {
+				return err
+			}
+			prog := startProgress(cmd, ins)
+			opts.Location, opts.Stdin, opts.Progress = l, cmd.InOrStdin(), prog.Counter()
+			st, err := query.Compute(cmd.Context(), ins, opts)
+			prog.Stop()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			return printStats(cmd.OutOrStdout(), st)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the statistics as JSON")
+	cmd.Flags().IntVar(&opts.Top, "top", query.DefaultTop, "length of the slowest-requests and top-errors lists")
+	cmd.Flags().IntVar(&opts.MaxRequestDetail, "max-request-detail", query.DefaultMaxRequestDetail,
+		"requests whose first/last times are kept (all are counted)")
+	return cmd
+}
+
+func printStats(w io.Writer, st *query.Stats) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "files\t%d\nbytes\t%d\nrecords\t%d\nmalformed lines\t%d\ntruncated records\t%d\n",
+		st.Files, st.Bytes, st.Records, st.Malformed, st.Truncated)
+	fmt.Fprintf(tw, "requests\t%d\n", st.Requests)
+	if !st.First.IsZero() {
+		fmt.Fprintf(tw, "first\t%s\nlast\t%s\n", st.First.Format(time.DateTime+".000"), st.Last.Format(time.DateTime+".000"))
+	}
+	for _, sec := range []struct {
+		name string
+		m    map[string]int64
+	}{{"level", st.ByLevel}, {"category", st.ByCategory}, {"organization", st.ByOrganization}, {"process", st.ByProcess}} {
+		fmt.Fprintf(tw, "\nby %s\n", sec.name)
+		for _, k := range sortedByCount(sec.m) {
+			fmt.Fprintf(tw, "  %s\t%d\n", cmpOr(k, "(none)"), sec.m[k])
+		}
+	}
+	fmt.Fprintf(tw, "\nslowest requests\n")
+	for _, r := range st.SlowestRequests {
+		fmt.Fprintf(tw, "  %s\t%.0f ms\t%d records\t%d errors\n", r.ReqID, r.DurationMS, r.Records, r.Errors)
+	}
+	fmt.Fprintf(tw, "\ntop errors\n")
+	for _, e := range st.TopErrors {
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", e.Count, e.Category, e.Operation, e.Message)
+	}
+	return tw.Flush()
+}
+
+func sortedByCount(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func newTraceExportCmd(loc locFunc) *cobra.Command {
+	var (
+		opts    otlp.Options
+		headers []string
+		f       query.Filter
+	)
+	cmd := &cobra.Command{
+		Use:   "export FILES... --otlp URL",
+		Short: "Send records as OpenTelemetry logs, and requests as spans, to an OTLP/HTTP receiver",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := loc()
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, h := range headers {
+				k, v, ok := strings.Cut(h, "=")
+				if !ok || k == "" {
+					errs = append(errs, fmt.Errorf("--header %q: want NAME=VALUE", k))
+					continue
+				}
+				opts.Headers = append(opts.Headers, otlp.Header{Name: k, Value: otlp.Secret(v)})
+			}
+			m, err := f.Compile(time.Now().In(l), l)
+			errs = append(errs, err)
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+			exp, err := otlp.New(opts)
+			if err != nil {
+				return fmt.Errorf("%w (set --otlp http://collector:4318)", err)
+			}
+			ins, err := query.ExpandInputs(args)
+			if err != nil {
+				return err
+			}
+			prog := startProgress(cmd, ins)
+			err = exportInputs(cmd.Context(), cmd.InOrStdin(), exp, ins, m, l, prog)
+			prog.Stop()
+			if err != nil {
+				return err
+			}
+			c := exp.Counts()
+			fmt.Fprintf(cmd.ErrOrStderr(), "exported %d log records and %d request spans in %d requests to %s\n",
+				c.Logs, c.Spans, c.Requests, opts.Endpoint)
+			if c.RejectedLogs+c.RejectedSpans > 0 {
+				return fmt.Errorf("the receiver rejected %d log records and %d spans", c.RejectedLogs, c.RejectedSpans)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Endpoint, "otlp", "", "OTLP/HTTP base URL, e.g. http://collector:4318 (required)")
+	fl.StringArrayVar(&headers, "header", nil, "HTTP header NAME=VALUE sent with every request (repeatable; never printed)")
+	fl.BoolVar(&opts.Gzip, "gzip", false, "gzip request bodies")
+	fl.IntVar(&opts.BatchSize, "batch", 512, "log records per request")
+	fl.BoolVar(&opts.ServiceFromProcess, "service-from-process", false, "use the record's process (w3wp, CrmAsyncService) as service.name instead of crmwatch")
+	f.BindFlags(fl)
+	_ = cmd.MarkFlagRequired("otlp")
+	return cmd
+}
+
+// exportInputs streams every matching record into exp and closes it.
+func exportInputs(ctx context.Context, stdin io.Reader, exp *otlp.Exporter, ins []query.Input, m *query.Matcher,
+	loc *time.Location, prog *query.Progress) error {
+	for _, in := range ins {
+		if err := exportOne(ctx, stdin, exp, in, m, loc, prog); err != nil {
+			return err
+		}
+	}
+	return exp.Close(ctx)
+}
+
+func exportOne(ctx context.Context, stdin io.Reader, exp *otlp.Exporter, in query.Input, m *query.Matcher,
+	loc *time.Location, prog *query.Progress) error {
+	rc, err := in.Open(stdin)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	rd := tracing.NewReaderOptions(rc, tracing.ReaderOptions{Location: loc})
+	host := tracing.ParseFileName(in.Name).Host
+	var rec tracing.Record
+	var reported int64
+	for {
+		err := rd.NextInto(&rec)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("trace export: read %s: %w", in.Name, err)
+		}
+		if c := prog.Counter(); c != nil {
+			b := rd.Stats().Bytes
+			c.Add(b - reported)
+			reported = b
+		}
+		if !m.Match(&rec) {
+			continue
+		}
+		hdr := rd.Header()
+		if hdr.ComputerName == "" {
+			hdr.ComputerName = host
+		}
+		if err := exp.Add(ctx, hdr, &rec); err != nil {
+			return fmt.Errorf("trace export %s: %w", in.Name, err)
+		}
+	}
+	return exp.Flush(ctx)
 }

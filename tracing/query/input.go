@@ -49,6 +49,9 @@ func ExpandInputs(args []string) ([]Input, error) {
 				names = append(names, e.Name())
 			}
 		}
+		if len(names) == 0 {
+			return nil, fmt.Errorf("trace directory %q holds no *.log files", a)
+		}
 		sort.Strings(names)
 		for _, n := range names {
 			p := filepath.Join(a, n)
