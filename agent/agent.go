@@ -41,7 +41,7 @@ type Options struct {
 	StateDir string
 	// MetricsListen is host:port for the agent's own /metrics; "" disables it.
 	MetricsListen string
-	// HeartbeatEvery is the registration refresh interval (default 10s).
+	// HeartbeatEvery is the registration refresh interval (default DefaultHeartbeat).
 	HeartbeatEvery time.Duration
 	// Factories are the collector types this build supports.
 	Factories []collectors.Factory
@@ -51,8 +51,13 @@ type Options struct {
 	Logger  *slog.Logger
 }
 
-// DefaultNATSURL is where an agent looks for the centre by default.
-const DefaultNATSURL = "nats://127.0.0.1:4247"
+// Defaults (the one source of them; the command line shows these).
+const (
+	// DefaultNATSURL is where an agent looks for the centre by default.
+	DefaultNATSURL = "nats://127.0.0.1:4247"
+	// DefaultHeartbeat is how often the agent refreshes its registration.
+	DefaultHeartbeat = 10 * time.Second
+)
 
 // Agent is a configured agent, ready to Run.
 type Agent struct {
@@ -73,7 +78,7 @@ func New(o Options) (*Agent, error) {
 		o.NATSURLs = []string{DefaultNATSURL}
 	}
 	if o.HeartbeatEvery <= 0 {
-		o.HeartbeatEvery = 10 * time.Second
+		o.HeartbeatEvery = DefaultHeartbeat
 	}
 	if o.Version == "" {
 		o.Version = "dev"

@@ -1,8 +1,50 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
 
-// PLACEHOLDER: replaced by the owner of this command.
+	"crmwatch/agent"
+	"crmwatch/collectors"
+	"crmwatch/collectors/tracefiles"
+)
+
+// agentFactories are the collector types this build of the agent has.
+func agentFactories() []collectors.Factory {
+	return []collectors.Factory{tracefiles.NewFactory()}
+}
+
+// newAgentCmd is crmwatch agent: the process on every CRM server.
 func newAgentCmd() *cobra.Command {
-	return &cobra.Command{Use: "agent", Hidden: true}
+	o := agent.Options{}
+	var natsURLs string
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run the crmwatch agent: collect traces and events on this CRM server and ship them to the centre",
+		Long: "Run the agent on a CRM server. It registers the host with the centre, heartbeats,\n" +
+			"and runs the collectors listed in --config (YAML: collectors: {tracefiles: {dirs: [...]}}).\n" +
+			"--trace-dir enables the trace-file collector without a config file. While the centre is\n" +
+			"unreachable the agent keeps retrying and its checkpoints stay put, so nothing is lost.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Logger = newProcessLogger(cmd)
+			o.Version = version
+			o.NATSURLs = []string{natsURLs}
+			o.Factories = agentFactories()
+			a, err := agent.New(o)
+			if err != nil {
+				return err
+			}
+			return a.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&natsURLs, "nats", agent.DefaultNATSURL, "comma-separated NATS URLs of the centre")
+	f.StringVar(&o.Name, "name", "", "host name reported with every event (default: this machine's host name)")
+	f.StringSliceVar(&o.Roles, "roles", nil, "this host's CRM roles, e.g. AppServer,AsyncService")
+	f.StringVar(&o.ConfigFile, "config", "", "agent configuration file (YAML)")
+	f.StringArrayVar(&o.TraceDirs, "trace-dir", nil, "CRM trace directory to follow (repeatable; overrides the config file)")
+	f.StringVar(&o.StateDir, "state", "", "directory for collector checkpoints (default: crmwatch-agent-state in the user config dir)")
+	f.StringVar(&o.MetricsListen, "metrics-listen", "", "address for the agent's own /metrics (default: off)")
+	f.DurationVar(&o.HeartbeatEvery, "heartbeat", agent.DefaultHeartbeat, "heartbeat interval")
+	return cmd
 }

@@ -1,8 +1,39 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
 
-// PLACEHOLDER: replaced by the owner of this command.
+	"crmwatch/demo"
+	"crmwatch/server"
+	"crmwatch/store/sqlstore"
+)
+
+// newDemoCmd is crmwatch demo: everything on one machine.
 func newDemoCmd() *cobra.Command {
-	return &cobra.Command{Use: "demo", Hidden: true}
+	o := demo.Options{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run server, a simulated CRM farm and its agents on this machine",
+		Long: "Run a complete crmwatch on one machine: the server (embedded NATS, SQLite under --data),\n" +
+			"a simulated farm of CRM servers writing real-format trace files, and one agent per\n" +
+			"simulated host. It creates an admin operator, prints the API address and token (also\n" +
+			"saved in <data>/demo-token), and injects the sql-timeouts fault after a few seconds.\n" +
+			"Reusing --data keeps earlier alerts. Ctrl-C stops everything.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Logger = newProcessLogger(cmd)
+			o.Version = version
+			o.Out = cmd.OutOrStdout()
+			return demo.Run(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.DataDir, "data", sqlstore.DefaultDataDir, "data directory")
+	f.StringVar(&o.Listen, "listen", server.DefaultListen, "HTTP API address")
+	f.StringVar(&o.NATSListen, "nats-listen", server.DefaultNATSListen, "embedded NATS address")
+	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
+	f.IntVar(&o.Hosts, "hosts", demo.DefaultHosts, "number of simulated CRM servers")
+	f.StringVar(&o.Fault, "fault", demo.DefaultFault, `fault to inject ("none" for none)`)
+	f.DurationVar(&o.FaultAfter, "fault-after", demo.DefaultFaultAfter, "when to inject the fault")
+	return cmd
 }

@@ -1,8 +1,52 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"log/slog"
+	"os"
 
-// PLACEHOLDER: replaced by the owner of this command.
+	"github.com/spf13/cobra"
+
+	"crmwatch/server"
+	"crmwatch/store/sqlstore"
+)
+
+// newServerCmd is crmwatch server: the central process.
 func newServerCmd() *cobra.Command {
-	return &cobra.Command{Use: "server", Hidden: true}
+	o := server.Options{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the crmwatch server: embedded NATS, rules engine, alert store, HTTP API",
+		Long: "Run the central crmwatch server. By default it embeds a NATS server with JetStream\n" +
+			"(agents connect to nats://127.0.0.1:4247) and keeps alerts in SQLite under --data.\n" +
+			"Use --nats URLS to join an existing NATS cluster and --store postgres://… to share\n" +
+			"one store between several servers.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Logger = newProcessLogger(cmd)
+			o.Version = version
+			srv, err := server.New(o)
+			if err != nil {
+				return err
+			}
+			return srv.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.DataDir, "data", sqlstore.DefaultDataDir, "data directory (SQLite store and embedded NATS store)")
+	f.StringVar(&o.Listen, "listen", server.DefaultListen, "HTTP API address")
+	f.StringVar(&o.NATS, "nats", server.DefaultNATS, `"embedded", or comma-separated nats:// URLs of an existing NATS with JetStream`)
+	f.StringVar(&o.NATSListen, "nats-listen", server.DefaultNATSListen, "client address of the embedded NATS server")
+	f.StringVar(&o.Store, "store", server.DefaultStore, `"sqlite" (file in --data), a SQLite file path, or a postgres:// URL`)
+	f.StringSliceVar(&o.PackDirs, "packs", nil, "extra pack directories loaded on top of the built-in CRM pack (repeatable)")
+	return cmd
+}
+
+// newProcessLogger is the text logger of the long-running processes, at the
+// root --log-level.
+func newProcessLogger(cmd *cobra.Command) *slog.Logger {
+	lvl := slog.LevelInfo
+	if s, err := cmd.Flags().GetString("log-level"); err == nil {
+		_ = lvl.UnmarshalText([]byte(s))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 }

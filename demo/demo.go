@@ -1,0 +1,231 @@
+// Package demo runs everything on one machine: a crmwatch server with
+// embedded NATS and SQLite, a simulated CRM farm, and one in-process agent
+// per simulated host following that host's trace directory. After a few
+// seconds it injects a fault so an alert with a growing repeat count shows
+// up in `crmwatch alerts list`.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/oklog/run"
+
+	"crmwatch/agent"
+	"crmwatch/collectors"
+	"crmwatch/collectors/tracefiles"
+	"crmwatch/server"
+	"crmwatch/simulate"
+	"crmwatch/store/sqlstore"
+)
+
+// Defaults (the one source of them; the command line shows these).
+const (
+	DefaultFault      = simulate.FaultSQLTimeouts
+	DefaultFaultAfter = 5 * time.Second
+	DefaultHosts      = 3
+)
+
+// Options configure the demo.
+type Options struct {
+	// DataDir keeps the store, the NATS store, the simulated farm's files,
+	// the agents' checkpoints and the admin token (default crmwatch-data).
+	// Reusing it keeps the alerts of earlier runs.
+	DataDir string
+	// Listen is the HTTP API address (default 127.0.0.1:9470).
+	Listen string
+	// NATSListen is the embedded NATS address (default 127.0.0.1:4247).
+	NATSListen string
+	// Duration stops the demo after this long; 0 runs until ctx ends.
+	Duration time.Duration
+	// Hosts is the number of simulated CRM servers (default 3, each with a
+	// different role mix).
+	Hosts int
+	// Fault is injected FaultAfter after the start (default sql-timeouts
+	// after 5s); "none" injects nothing.
+	Fault      string
+	FaultAfter time.Duration
+	// Out receives the addresses, the token and what to try (default stdout).
+	Out     io.Writer
+	Version string
+	Logger  *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.DataDir == "" {
+		o.DataDir = sqlstore.DefaultDataDir
+	}
+	if o.Hosts <= 0 {
+		o.Hosts = DefaultHosts
+	}
+	if o.Fault == "" {
+		o.Fault = DefaultFault
+	}
+	if o.FaultAfter <= 0 {
+		o.FaultAfter = DefaultFaultAfter
+	}
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Run runs the demo until ctx ends or Duration passed, then stops the
+// agents and the farm first and the server last.
+func Run(ctx context.Context, o Options) error {
+	o = o.withDefaults()
+	log := o.Logger.With("component", "demo")
+	// The farm's files and the agents' checkpoints belong to one run: a new
+	// farm starts new files, so old checkpoints would only point nowhere.
+	// The store and NATS (alerts, operators) are kept.
+	for _, d := range []string{farmDir(o), stateDir(o)} {
+		if err := os.RemoveAll(d); err != nil {
+			return fmt.Errorf("demo: clean %s: %w", d, err)
+		}
+	}
+	srv, err := server.New(server.Options{DataDir: o.DataDir, Listen: o.Listen, NATSListen: o.NATSListen,
+		Version: o.Version, Logger: o.Logger})
+	if err != nil {
+		return err
+	}
+	srvCtx, stopSrv := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSrv()
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- srv.Run(srvCtx) }()
+	select {
+	case <-srv.Started():
+	case err := <-srvDone:
+		return err
+	case <-ctx.Done():
+		stopSrv()
+		return <-srvDone
+	}
+
+	err = runFarm(ctx, o, srv, srvDone, log)
+	log.Info("stopping the server")
+	stopSrv()
+	if serr := <-srvDone; serr != nil {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// runFarm runs the farm, the agents and the fault injector as one run
+// group, next to a running server.
+func runFarm(ctx context.Context, o Options, srv *server.Server, srvDone chan error, log *slog.Logger) error {
+	tok, opName, err := adminToken(ctx, srv.Store(), o.DataDir, time.Now())
+	if err != nil {
+		return err
+	}
+	farm, err := simulate.New(simulate.Options{Out: farmDir(o), Hosts: o.Hosts, Seed: time.Now().UnixNano(), Logger: o.Logger.With("component", "simulate")})
+	if err != nil {
+		return err
+	}
+	agents, err := newAgents(o, farm.Hosts(), srv.NATSURL())
+	if err != nil {
+		return err
+	}
+
+	var g run.Group
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g.Add(func() error { <-gctx.Done(); return nil }, func(error) { cancel() })
+	g.Add(func() error {
+		select {
+		case err := <-srvDone:
+			srvDone <- err // Run reports it
+			return errors.New("demo: the server stopped")
+		case <-gctx.Done():
+			return nil
+		}
+	}, func(error) { cancel() })
+	g.Add(func() error { return farm.Run(gctx) }, func(error) { cancel() })
+	for _, a := range agents {
+		g.Add(func() error { return a.Run(gctx) }, func(error) { cancel() })
+	}
+	if o.Fault != "none" {
+		g.Add(func() error { return injectLater(gctx, farm, o.Fault, o.FaultAfter, log) }, func(error) { cancel() })
+	}
+	if o.Duration > 0 {
+		g.Add(func() error {
+			t := time.NewTimer(o.Duration)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				log.Info("demo duration reached", "duration", o.Duration)
+			case <-gctx.Done():
+			}
+			return nil
+		}, func(error) { cancel() })
+	}
+	printWelcome(o, srv, farm.Hosts(), opName, tok.Reveal())
+	return g.Run()
+}
+
+func newAgents(o Options, hosts []simulate.Host, natsURL string) ([]*agent.Agent, error) {
+	out := make([]*agent.Agent, 0, len(hosts))
+	for _, h := range hosts {
+		a, err := agent.New(agent.Options{
+			NATSURLs: []string{natsURL}, Name: h.Name, Roles: h.Roles, TraceDirs: []string{h.TraceDir},
+			StateDir: filepath.Join(stateDir(o), h.Name), HeartbeatEvery: 5 * time.Second,
+			Factories: []collectors.Factory{tracefiles.NewFactory()}, Version: o.Version,
+			Logger: o.Logger.With("agent", h.Name),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("demo: agent for %s: %w", h.Name, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func injectLater(ctx context.Context, farm *simulate.Farm, fault string, after time.Duration, log *slog.Logger) error {
+	t := time.NewTimer(after)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-t.C:
+	}
+	if err := farm.Inject(fault, 0); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	log.Info("fault injected; watch the alert's repeat count grow", "fault", fault)
+	<-ctx.Done()
+	return nil
+}
+
+func printWelcome(o Options, srv *server.Server, hosts []simulate.Host, opName, token string) {
+	w := o.Out
+	fmt.Fprintf(w, "crmwatch demo is running\n")
+	fmt.Fprintf(w, "  console and API: http://%s/\n", srv.HTTPAddr())
+	fmt.Fprintf(w, "  NATS:            %s\n", srv.NATSURL())
+	fmt.Fprintf(w, "  operator:        %s (admin)\n", opName)
+	fmt.Fprintf(w, "  token:           %s\n", token)
+	fmt.Fprintf(w, "                   (saved in %s)\n", filepath.Join(o.DataDir, TokenFile))
+	fmt.Fprintf(w, "  simulated hosts:\n")
+	for _, h := range hosts {
+		fmt.Fprintf(w, "    %-10s %-40s %s\n", h.Name, strings.Join(h.Roles, ","), h.TraceDir)
+	}
+	if o.Fault != "none" {
+		fmt.Fprintf(w, "The %s fault starts in %s. Then try:\n", o.Fault, o.FaultAfter)
+	} else {
+		fmt.Fprintf(w, "Try:\n")
+	}
+	fmt.Fprintf(w, "  export CRMWATCH_URL=http://%s CRMWATCH_TOKEN=$(cat %s)\n", srv.HTTPAddr(), filepath.Join(o.DataDir, TokenFile))
+	fmt.Fprintf(w, "  crmwatch alerts list\n")
+	fmt.Fprintf(w, "Ctrl-C stops everything.\n")
+}
+
+func farmDir(o Options) string  { return filepath.Join(o.DataDir, "demo-farm") }
+func stateDir(o Options) string { return filepath.Join(o.DataDir, "demo-agents") }

@@ -1,0 +1,57 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"crmwatch/alerts"
+	"crmwatch/api"
+	"crmwatch/rules"
+	"crmwatch/store"
+)
+
+// apiHandler builds the HTTP API over the store, the agent directory and
+// the metrics registry. Operator acknowledgements and resolutions go to the
+// store and then to the engine, so consolidation follows them (a repeat of
+// an acknowledged alert stays acknowledged; a resolved one is forgotten and
+// the next occurrence raises a new alert).
+func (s *Server) apiHandler(st store.Store, engine *rules.Engine, reg *prometheus.Registry) (http.Handler, error) {
+	changes := alerts.SenderFunc(func(ctx context.Context, cs []alerts.Change) error {
+		if err := st.Send(ctx, cs); err != nil {
+			return err
+		}
+		for _, c := range cs {
+			switch c.Kind {
+			case alerts.ChangeAcknowledged:
+				engine.MarkAcknowledged(c.Alert.ID)
+			case alerts.ChangeResolved:
+				engine.Forget(c.Alert.ID)
+			}
+		}
+		return nil
+	})
+	h, err := api.New(api.Options{
+		Store:    st,
+		Agents:   api.AgentListerFunc(s.listAgents),
+		Changes:  changes,
+		Logger:   s.o.Logger.With("component", "api"),
+		Registry: reg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return h, nil
+}
+
+func (s *Server) listAgents(context.Context) ([]api.AgentInfo, error) {
+	regs := s.agents.List()
+	out := make([]api.AgentInfo, 0, len(regs))
+	for _, r := range regs {
+		out = append(out, api.AgentInfo{Host: r.Name, Roles: r.Roles, Version: r.Version, LastHeartbeat: r.LastHeartbeat})
+	}
+	return out, nil
+}

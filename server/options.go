@@ -1,0 +1,129 @@
+// Package server is the crmwatch server process: the alerts store, the NATS
+// transport (embedded by default), the rules engine fed from JetStream, agent
+// registrations, and the HTTP API with /metrics. It starts the parts in
+// dependency order and stops them in reverse, supervised by one run group.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"crmwatch/store/sqlstore"
+	"crmwatch/transport"
+)
+
+// Defaults (the one source of them; the command line shows these).
+const (
+	DefaultListen     = "127.0.0.1:9470"
+	DefaultNATS       = "embedded"
+	DefaultNATSListen = transport.DefaultEmbeddedListen
+	DefaultStore      = "sqlite"
+	DefaultTickEvery  = time.Second
+)
+
+// Options configure a server.
+type Options struct {
+	// DataDir holds the SQLite store and the embedded NATS store (default
+	// crmwatch-data).
+	DataDir string
+	// Listen is the HTTP API address (default 127.0.0.1:9470; port 0 picks one).
+	Listen string
+	// NATS is "embedded" (default) or comma-separated nats:// URLs of an
+	// existing NATS (2.9 or later with JetStream).
+	NATS string
+	// NATSListen is the embedded NATS client address (default 127.0.0.1:4247).
+	NATSListen string
+	// NATSSyncInterval is the embedded JetStream fsync interval; 0 syncs
+	// every write, which a single-node install needs to keep acknowledged
+	// batches over a power cut.
+	NATSSyncInterval time.Duration
+	// Store is "sqlite" (default: DataDir/crmwatch.db), a SQLite path, or a
+	// postgres:// URL.
+	Store string
+	// PackDirs are extra packs loaded on top of the built-in CRM pack.
+	PackDirs []string
+	// Prefix names the NATS streams and buckets (default "crmwatch");
+	// tests sharing one NATS use distinct prefixes.
+	Prefix string
+	// TickEvery drives time-based rules (resolve-after, missing data).
+	TickEvery time.Duration
+	Version   string
+	Logger    *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.DataDir == "" {
+		o.DataDir = sqlstore.DefaultDataDir
+	}
+	if o.Listen == "" {
+		o.Listen = DefaultListen
+	}
+	if strings.TrimSpace(o.NATS) == "" {
+		o.NATS = DefaultNATS
+	}
+	if o.NATSListen == "" {
+		o.NATSListen = DefaultNATSListen
+	}
+	if o.Store == "" {
+		o.Store = DefaultStore
+	}
+	if o.TickEvery <= 0 {
+		o.TickEvery = DefaultTickEvery
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// embedded reports whether the server runs its own NATS.
+func (o Options) embedded() bool { return strings.EqualFold(strings.TrimSpace(o.NATS), DefaultNATS) }
+
+// storeDSN resolves "sqlite" to the file in the data directory.
+func (o Options) storeDSN() string {
+	if strings.EqualFold(o.Store, DefaultStore) {
+		return sqlstore.DataDirDSN(o.DataDir)
+	}
+	return o.Store
+}
+
+// Validate reports every problem at once.
+func (o Options) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("--listen %q: %w (write host:port, e.g. %s)", o.Listen, err, DefaultListen))
+	}
+	if o.embedded() {
+		if _, _, err := net.SplitHostPort(o.NATSListen); err != nil {
+			errs = append(errs, fmt.Errorf("--nats-listen %q: %w (write host:port, e.g. %s)", o.NATSListen, err, DefaultNATSListen))
+		}
+	} else {
+		for _, u := range transport.SplitURLs(o.NATS) {
+			if !strings.Contains(u, "://") {
+				errs = append(errs, fmt.Errorf("--nats %q: want \"embedded\" or nats://host:port URLs", u))
+			}
+		}
+	}
+	if _, err := sqlstore.ParseDSN(o.storeDSN()); err != nil {
+		errs = append(errs, fmt.Errorf("--store: %w", err))
+	}
+	if _, err := transport.NewNames(o.Prefix); err != nil {
+		errs = append(errs, err)
+	}
+	for _, d := range o.PackDirs {
+		if d == "" {
+			errs = append(errs, errors.New("--packs: empty directory name"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (o Options) natsStoreDir() string { return filepath.Join(o.DataDir, "nats") }
