@@ -82,8 +82,7 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, now func() time.Time) (
 	if err != nil {
 		return 0, err
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+	if err := createVersionTable(ctx, db, d); err != nil {
 		return 0, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
@@ -96,6 +95,26 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, now func() time.Time) (
 		}
 	}
 	return applied, nil
+}
+
+// createVersionTable runs under the migration lock: PostgreSQL's CREATE TABLE
+// IF NOT EXISTS is not safe against a concurrent identical statement.
+func createVersionTable(ctx context.Context, db *sql.DB, d dialect) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if d.migrationLock != "" {
+		if _, err := tx.ExecContext(ctx, d.migrationLock); err != nil {
+			return fmt.Errorf("take migration lock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func applyMigration(ctx context.Context, db *sql.DB, d dialect, m migration, at time.Time) (bool, error) {

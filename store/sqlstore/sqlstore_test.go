@@ -351,3 +351,34 @@ func TestAlertNotFound(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentStartsMigrateOnce opens one empty database from several
+// goroutines at once, as servers starting together would: every open
+// succeeds and each migration is recorded once.
+func TestConcurrentStartsMigrateOnce(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			dsn := e.dsn(t)
+			errs := make(chan error, 4)
+			for range 4 {
+				go func() {
+					s, err := Open(context.Background(), dsn, Options{Logger: slog.New(slog.DiscardHandler)})
+					if err == nil {
+						err = s.Close()
+					}
+					errs <- err
+				}()
+			}
+			for range 4 {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := openStore(t, dsn, Options{})
+			var n int
+			if err := s.reader.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
+				t.Fatalf("schema_migrations rows %d, %v", n, err)
+			}
+		})
+	}
+}
