@@ -24,6 +24,10 @@ type ReaderOptions struct {
 	Location *time.Location
 	// Offset is the stream offset of the first byte (when resuming a file).
 	Offset int64
+	// Transient makes the string fields of a record valid only until the
+	// next NextInto call (one reused buffer, no allocation at all). For
+	// consumers that copy what they keep, such as `trace stats`.
+	Transient bool
 }
 
 // ReaderStats counts what a Reader has seen.
@@ -77,6 +81,10 @@ const arenaBytes = 64 << 10
 func (r *Reader) text(b []byte) string {
 	if len(b) == 0 {
 		return ""
+	}
+	if r.opts.Transient {
+		r.arena = append(r.arena[:0], b...)
+		return unsafe.String(&r.arena[0], len(b))
 	}
 	if cap(r.arena)-len(r.arena) < len(b) {
 		r.arena = make([]byte, 0, max(arenaBytes, len(b)))

@@ -74,3 +74,22 @@ func TestReaderReadError(t *testing.T) {
 		t.Fatalf("want read error, got %v", err)
 	}
 }
+
+func TestReaderTransientMatchesArena(t *testing.T) {
+	data := typicalTrace(500)
+	a := NewReader(bytes.NewReader(data))
+	b := NewReaderOptions(bytes.NewReader(data), ReaderOptions{Transient: true})
+	var ra, rb Record
+	for {
+		ea, eb := a.NextInto(&ra), b.NextInto(&rb)
+		if ea != nil || eb != nil {
+			if !errors.Is(ea, io.EOF) || !errors.Is(eb, io.EOF) {
+				t.Fatalf("errors %v / %v", ea, eb)
+			}
+			break
+		}
+		if ra.Raw != rb.Raw || ra.Message != rb.Message || ra.ReqID != rb.ReqID {
+			t.Fatalf("transient record differs at offset %d", ra.Offset)
+		}
+	}
+}

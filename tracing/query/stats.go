@@ -170,7 +170,7 @@ func (p *partial) run(ctx context.Context, j job, opts *StatsOptions) error {
 	if f, ok := rc.(*os.File); ok && j.end >= 0 {
 		src = io.NewSectionReader(f, j.start, j.end-j.start)
 	}
-	rd := tracing.NewReaderOptions(src, tracing.ReaderOptions{Location: opts.Location, Offset: j.start})
+	rd := tracing.NewReaderOptions(src, tracing.ReaderOptions{Location: opts.Location, Offset: j.start, Transient: true})
 	var rec tracing.Record
 	var reported int64
 	for n := 0; ; n++ {
