@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
@@ -22,6 +23,19 @@ type engine struct {
 	name string
 	// dsn returns a DSN of an empty database no other test or run uses.
 	dsn func(t *testing.T) string
+	// skip, when set, says why this engine cannot run here.
+	skip string
+}
+
+// run runs fn as the engine's subtest, or skips it with the reason.
+func (e engine) run(t *testing.T, fn func(t *testing.T)) {
+	t.Helper()
+	t.Run(e.name, func(t *testing.T) {
+		if e.skip != "" {
+			t.Skip(e.skip)
+		}
+		fn(t)
+	})
 }
 
 // engines returns SQLite always and PostgreSQL when reachable. Without
@@ -30,10 +44,7 @@ type engine struct {
 func engines(t *testing.T) []engine {
 	t.Helper()
 	out := []engine{{name: EngineSQLite, dsn: sqliteDSNFor}}
-	if pg := postgresEngine(t); pg != nil {
-		out = append(out, *pg)
-	}
-	return out
+	return append(out, postgresEngine(t))
 }
 
 func sqliteDSNFor(t *testing.T) string {
@@ -47,7 +58,7 @@ func postgresURL() string {
 	return defaultPostgres
 }
 
-func postgresEngine(t *testing.T) *engine {
+func postgresEngine(t *testing.T) engine {
 	t.Helper()
 	base := postgresURL()
 	db, err := sql.Open("pgx", base)
@@ -63,11 +74,11 @@ func postgresEngine(t *testing.T) *engine {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("PostgreSQL at %s is required under CI: %v", base, err)
 		}
-		t.Logf("PostgreSQL at %s unreachable, PostgreSQL variant skipped (set CRMWATCH_TEST_POSTGRES or start it): %v", base, err)
-		return nil
+		return engine{name: EnginePostgres, skip: fmt.Sprintf(
+			"PostgreSQL at %s unreachable (start it or set CRMWATCH_TEST_POSTGRES; CI=true makes this a failure): %v", base, err)}
 	}
 	t.Cleanup(func() { db.Close() })
-	return &engine{name: EnginePostgres, dsn: func(t *testing.T) string {
+	return engine{name: EnginePostgres, dsn: func(t *testing.T) string {
 		t.Helper()
 		s := "crmwatch_test_" + randomHex(t, 8)
 		if _, err := db.Exec(`CREATE SCHEMA ` + s); err != nil {
@@ -105,7 +116,7 @@ func randomHex(t *testing.T, n int) string {
 func forEachEngine(t *testing.T, fn func(t *testing.T, e engine, s *Store)) {
 	t.Helper()
 	for _, e := range engines(t) {
-		t.Run(e.name, func(t *testing.T) {
+		e.run(t, func(t *testing.T) {
 			s := openStore(t, e.dsn(t), Options{})
 			fn(t, e, s)
 		})

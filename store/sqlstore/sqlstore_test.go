@@ -64,7 +64,7 @@ func TestMigrationsFromEmptyAndReopen(t *testing.T) {
 
 func TestRestartKeepsAlerts(t *testing.T) {
 	for _, e := range engines(t) {
-		t.Run(e.name, func(t *testing.T) {
+		e.run(t, func(t *testing.T) {
 			ctx := context.Background()
 			dsn := e.dsn(t)
 			s, err := Open(ctx, dsn, Options{Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
@@ -357,7 +357,7 @@ func TestAlertNotFound(t *testing.T) {
 // succeeds and each migration is recorded once.
 func TestConcurrentStartsMigrateOnce(t *testing.T) {
 	for _, e := range engines(t) {
-		t.Run(e.name, func(t *testing.T) {
+		e.run(t, func(t *testing.T) {
 			dsn := e.dsn(t)
 			errs := make(chan error, 4)
 			for range 4 {
