@@ -85,7 +85,7 @@ func (a *Agent) build(reg prometheus.Registerer) (map[string]collectors.Collecto
 		}
 		c, err := fac.New(cfg, collectors.Settings{
 			Host: a.o.Name, Roles: a.o.Roles, StateDir: dir,
-			Logger:     a.log.With("collector", typ),
+			Logger:     a.log,
 			Registerer: prometheus.WrapRegistererWith(prometheus.Labels{"collector": typ}, reg),
 		})
 		if err != nil {

@@ -127,7 +127,7 @@ func runFarm(ctx context.Context, o Options, srv *server.Server, srvDone chan er
 	if err != nil {
 		return err
 	}
-	farm, err := simulate.New(simulate.Options{Out: farmDir(o), Hosts: o.Hosts, Seed: time.Now().UnixNano(), Logger: o.Logger.With("component", "simulate")})
+	farm, err := simulate.New(simulate.Options{Out: farmDir(o), Hosts: o.Hosts, Seed: time.Now().UnixNano(), Logger: o.Logger})
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func newAgents(o Options, hosts []simulate.Host, natsURL string) ([]*agent.Agent
 			NATSURLs: []string{natsURL}, Name: h.Name, Roles: h.Roles, TraceDirs: []string{h.TraceDir},
 			StateDir: filepath.Join(stateDir(o), h.Name), HeartbeatEvery: 5 * time.Second,
 			Factories: []collectors.Factory{tracefiles.NewFactory()}, Version: o.Version,
-			Logger: o.Logger.With("agent", h.Name),
+			Logger: o.Logger,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("demo: agent for %s: %w", h.Name, err)
