@@ -232,7 +232,8 @@ func (p *partial) result(top int) *Stats {
 		groups = append(groups, g.ErrorGroup)
 	}
 	st.TopErrors = sortedTop(groups, top, func(a, b ErrorGroup) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Operation, b.Operation), cmp.Compare(a.Message, b.Message))
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Category, b.Category),
+			cmp.Compare(a.Operation, b.Operation), cmp.Compare(a.Message, b.Message))
 	})
 	return st
 }
