@@ -269,3 +269,40 @@ func TestAgentsWatch(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "second agent", func() bool { return len(dir.List()) == 2 })
 }
+
+func TestTwoServersShareOneDurable(t *testing.T) {
+	_, _, js, names := startNATS(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pub, _ := NewPublisher(PublisherOptions{JS: js, Names: names})
+	const batches, per = 40, 25
+	recs := []*recorder{{}, {}}
+	for _, r := range recs {
+		c, err := NewConsumer(ctx, ConsumerOptions{JS: js, Names: names, Handler: r, FetchMax: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = c.Run(ctx) }()
+	}
+	for i := range batches {
+		if err := pub.Emit(ctx, event.Batch{Host: "app1", Events: traceEvents("app1", "fp", i*per, per)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := func() int { a, _ := recs[0].counts(); b, _ := recs[1].counts(); return a + b }
+	waitFor(t, 10*time.Second, "every event handled", func() bool { return total() >= batches*per })
+	seen := map[int64]bool{}
+	for _, r := range recs {
+		r.mu.Lock()
+		for _, ev := range r.events {
+			if seen[ev.Origin.Offset] {
+				t.Errorf("offset %d handled by both servers", ev.Origin.Offset)
+			}
+			seen[ev.Origin.Offset] = true
+		}
+		r.mu.Unlock()
+	}
+	if total() != batches*per {
+		t.Errorf("handled %d events, want %d", total(), batches*per)
+	}
+}
