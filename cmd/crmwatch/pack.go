@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"crmwatch/packs"
+	"crmwatch/packs/crm"
 )
 
 // newPackCmd is crmwatch pack: the promtool of management packs.
@@ -22,7 +23,7 @@ func newPackCmd() *cobra.Command {
 		Long: "Work with management packs (directories with pack.yaml, rules/*.yaml …; see docs/packs.md).\n" +
 			"The built-in Dynamics CRM pack is packs/crm in the source tree.",
 	}
-	cmd.AddCommand(newPackValidateCmd(), newPackTestCmd(), newPackShowCmd())
+	cmd.AddCommand(newPackValidateCmd(), newPackTestCmd(), newPackShowCmd(), newPackExportPrometheusCmd())
 	return cmd
 }
 
@@ -191,4 +192,57 @@ func newPackShowCmd() *cobra.Command {
 	cmd.Flags().StringSliceVar(&overrides, "overrides", nil, "overrides files (repeatable)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON {\"rules\":[…]}")
 	return cmd
+}
+
+func newPackExportPrometheusCmd() *cobra.Command {
+	var (
+		overrides []string
+		out       string
+		opts      packs.ExportOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "export-prometheus DIR",
+		Short: "Write a pack's threshold and trend rules as a Prometheus rule file",
+		Long: "Write the threshold and trend rules of the pack in DIR (" + crm.Dir + " for the built-in pack),\n" +
+			"after parameters and untargeted overrides, as Prometheus alerting rules over\n" +
+			packs.CounterMetric + ". Other rules are listed in a comment at the top. Check the\n" +
+			"result with promtool check rules FILE (see docs/packs.md, section 6).",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := loadPackArg(args[0])
+			if err != nil {
+				return err
+			}
+			if opts.Overrides, err = packs.LoadOverridesFiles(overrides, []*packs.Pack{p}); err != nil {
+				return err
+			}
+			data, err := packs.ExportPrometheus([]*packs.Pack{p}, opts)
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err = cmd.OutOrStdout().Write(data)
+				return err
+			}
+			if err := os.WriteFile(out, data, 0o644); err != nil {
+				return fmt.Errorf("write rule file: %w (check that the directory of --out exists and is writable)", err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&overrides, "overrides", nil, "overrides files (repeatable); only untargeted entries apply, as on the server")
+	cmd.Flags().StringVar(&out, "out", "", "write the rule file here instead of standard output")
+	cmd.Flags().DurationVar(&opts.SampleInterval, "sample-interval", packs.DefaultSampleInterval, "counter sample interval for counters no collect: entry names")
+	cmd.Flags().DurationVar(&opts.EvalInterval, "eval-interval", 0, "rule group evaluation interval (default: the sample interval)")
+	return cmd
+}
+
+// loadPackArg loads the pack a command names: a directory, or the built-in
+// pack by its label.
+func loadPackArg(arg string) (*packs.Pack, error) {
+	if arg == crm.Dir {
+		return crm.Load()
+	}
+	return packs.LoadDir(arg)
 }
