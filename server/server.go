@@ -114,36 +114,50 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 
-	var g run.Group
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
-	g.Add(func() error { return consumer.Run(runCtx) }, func(error) { cancel() })
-	g.Add(func() error { return watchAgents(runCtx, agents, s.agents, engine, s.log) }, func(error) { cancel() })
-	g.Add(func() error { return tick(runCtx, engine, s.o.TickEvery, s.log) }, func(error) { cancel() })
-	g.Add(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("server: HTTP API: %w", err)
-		}
-		return nil
-	}, func(error) {
-		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
-		defer c()
-		_ = srv.Shutdown(sctx)
-	})
-
 	s.mu.Lock()
 	s.httpAddr, s.st = ln.Addr().String(), st
 	s.mu.Unlock()
 	close(s.started)
 	s.log.Info("server started", "http", ln.Addr().String(), "nats", s.NATSURL(), "store", s.o.storeDSN())
-	err = g.Run()
+	err = s.supervise(ctx, parts{consumer: consumer, agents: agents, engine: engine, ln: ln, http: srv})
 	s.log.Info("server stopping")
 	// Changes the engine could not store yet get one last chance.
 	if ferr := engine.ProcessEvents(context.Background(), nil); ferr != nil {
 		s.log.Error("alert changes lost at shutdown: the store refused them", "err", ferr)
 	}
 	return err
+}
+
+// parts are the long-running parts, started and ready to serve.
+type parts struct {
+	consumer *transport.Consumer
+	agents   *transport.Agents
+	engine   *rules.Engine
+	ln       net.Listener
+	http     *http.Server
+}
+
+// supervise runs every part as an actor of one run group until ctx ends or
+// one of them fails; then all are interrupted and awaited.
+func (s *Server) supervise(ctx context.Context, p parts) error {
+	var g run.Group
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
+	g.Add(func() error { return p.consumer.Run(runCtx) }, func(error) { cancel() })
+	g.Add(func() error { return watchAgents(runCtx, p.agents, s.agents, p.engine, s.log) }, func(error) { cancel() })
+	g.Add(func() error { return tick(runCtx, p.engine, s.o.TickEvery, s.log) }, func(error) { cancel() })
+	g.Add(func() error {
+		if err := p.http.Serve(p.ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("server: HTTP API: %w", err)
+		}
+		return nil
+	}, func(error) {
+		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		defer c()
+		_ = p.http.Shutdown(sctx)
+	})
+	return g.Run()
 }
 
 // startNATS runs the embedded server or connects to the configured one.
