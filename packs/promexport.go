@@ -525,6 +525,10 @@ func rewritePipe(p *parse.PipeNode, cp event.CounterPath) bool {
 				if !rewritePipe(a, cp) {
 					return false
 				}
+			case *parse.VariableNode:
+				if a.Ident[0] == "$" && len(a.Ident) > 1 {
+					return false // $.Field: Prometheus' dot holds other fields
+				}
 			case *parse.DotNode, *parse.ChainNode:
 				return false
 			}

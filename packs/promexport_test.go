@@ -236,6 +236,8 @@ func TestPromSummary(t *testing.T) {
 		{"{{range .Hosts}}{{.}}{{end}}", fallback},
 		{"{{with .Host}}{{.}}{{end}}", fallback},
 		{"{{.Fields.database}}", fallback},
+		{"{{$.Host}} {{$h := .Host}}{{$h}}", fallback},
+		{"{{$h := .Host}}{{$h}}", "{{$h := $labels.host}}{{$h}}"},
 		{"plain text", "plain text"},
 	}
 	for _, tc := range tests {
