@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -268,7 +269,11 @@ func (e *Engine) render(st *alertState) {
 		Message: st.message, Fields: st.a.Fields,
 	}
 	e.buf.Reset()
-	if err := st.rule.summary.Execute(&e.buf, &d); err != nil {
+	err := st.rule.summary.Execute(&limitWriter{w: &e.buf, left: MaxSummary}, &d)
+	if errors.Is(err, errSummaryTooLong) {
+		err = nil // keep the first MaxSummary bytes
+	}
+	if err != nil {
 		e.met.evalError("template")
 		// Counted, not logged at warn: it would repeat on every call.
 		e.log.Debug("summary template failed; keeping the previous summary", "rule", st.a.Rule, "err", err)

@@ -43,9 +43,30 @@ func compileSummary(id, text string) (*template.Template, error) {
 		Counter: `\Object(instance)\Counter`, Instance: "instance", Value: 1, Count: 1,
 		Message: "message", Fields: map[string]string{},
 	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, &sample); err != nil {
+	if err := t.Execute(&limitWriter{w: &bytes.Buffer{}, left: MaxSummary}, &sample); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// MaxSummary caps a rendered summary in bytes; a longer one is cut.
+const MaxSummary = 2048
+
+var errSummaryTooLong = errors.New("summary longer than 2048 bytes")
+
+// limitWriter stops a template that writes more than left bytes, so a
+// runaway {{range}} fails at Load instead of filling memory.
+type limitWriter struct {
+	w    *bytes.Buffer
+	left int
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if len(p) > l.left {
+		l.w.Write(p[:l.left])
+		l.left = 0
+		return 0, errSummaryTooLong
+	}
+	l.left -= len(p)
+	return l.w.Write(p)
 }
