@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
 // ctxCheckEvery bounds how many items a host writes between checks of ctx,
 // so a fast clock (--speed) still stops promptly.
 const ctxCheckEvery = 256
+
+// maxIdleSteps is how many trace steps in a row may write nothing (each
+// after maxSkips filtered records) before Generate gives up on a host.
+const maxIdleSteps = 3
 
 // Generate writes n trace records per host as fast as possible (no
 // sleeping), advancing the simulated clock by the inter-arrival times Rate
@@ -25,14 +30,21 @@ func (f *Farm) Generate(n int) error {
 		return ErrClosed
 	}
 	err := f.forEachHost(func(h *host) error {
+		idle := 0 // trace steps in a row that wrote nothing
 		for written := 0; written < n; {
 			o := h.earliest()
 			k, err := o.step()
 			if err != nil {
 				return err
 			}
-			if o == output(h.trace) {
-				written += k
+			if o != output(h.trace) {
+				continue
+			}
+			written += k
+			if idle = (idle + 1) * (1 - min(k, 1)); idle == maxIdleSteps {
+				return fmt.Errorf("trace categories %q let nothing through of what this %s server writes "+
+					"(%d records dropped): widen the categories or inject a fault",
+					f.opts.Categories, strings.Join(h.spec.Roles, "+"), maxIdleSteps*maxSkips)
 			}
 		}
 		return h.flush()

@@ -191,6 +191,9 @@ func buildDeployment(b *spanBuilder) {
 	b.system()
 	org := b.o.tenants.pick(r)
 	switch x := r.IntN(1000); {
+	case x < 1:
+		b.add("Deployment", levelError, "OrganizationProvisioning.UpdateOrganization", b.il(),
+			fmt.Sprintf("Organization %s (%s) could not be updated: cannot open database %s on %s requested by the login. The login failed.", org.Name, org.ID, org.Database, org.SQLServer))
 	case x < 4:
 		b.add("Deployment", levelWarning, "DeploymentServiceInternal.Execute", b.il(),
 			fmt.Sprintf("Organization %s (%s) database %s on %s did not answer the health check within 30 seconds", org.Name, org.ID, org.Database, org.SQLServer))
