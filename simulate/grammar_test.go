@@ -154,7 +154,7 @@ func checkRecords(t *testing.T, pf parsedFile, lines []string, base int, opts Op
 			}
 			recs = append(recs, headRecord(t, where, hm, pf, ver, filter))
 			cur = &recs[len(recs)-1]
-			started, inBody = cur.onHead, false
+			started, inBody = cur.onHead, cur.onHead
 			continue
 		}
 		if cur == nil {
@@ -180,7 +180,7 @@ func checkRecords(t *testing.T, pf parsedFile, lines []string, base int, opts Op
 	}
 	if opts.CallStack {
 		for _, r := range recs {
-			if r.stack == 0 {
+			if r.stack == 0 && !r.onHead {
 				t.Fatalf("%s: record at %s has no call stack although CallStackOn", pf.name, r.time)
 			}
 		}

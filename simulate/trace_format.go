@@ -97,7 +97,10 @@ func (o *traceOutput) appendRecord(b []byte, s *span, rs *recSpec, t time.Time) 
 		msg = rest
 	}
 	b = append(b, o.nl...)
-	if o.cfg.opts.CallStack {
+	// A message on the head line (sandbox, sample d) is followed by its own
+	// continuation lines, so such records carry no call stack: the two
+	// would be indistinguishable.
+	if o.cfg.opts.CallStack && !rs.onHead {
 		b = o.appendStack(b, rs, withIL)
 	}
 	if msg == "" {
