@@ -164,6 +164,16 @@ func (e *Engine) setMember(r *compiledRule, key string, sk seriesKey, sev alerts
 	return st
 }
 
+// holds reports whether the open alert st counts series sk among its
+// causes (a restored alert, whose members are unknown, holds every series).
+func (st *alertState) holds(sk seriesKey) bool {
+	if st == nil {
+		return false
+	}
+	_, ok := st.members[sk]
+	return ok || len(st.members) == 0
+}
+
 func addListed(list []string, s string) []string {
 	if s == "" || len(list) >= MaxListed {
 		return list

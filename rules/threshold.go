@@ -226,7 +226,7 @@ func (e *Engine) onThreshold(r *compiledRule, s *event.Sample, cp *event.Counter
 	}
 	st := e.lookup(r.id, se.alertKey)
 	sev := th.level(v)
-	if st != nil && sev == "" && !th.recovered(v) {
+	if st.holds(se.key) && sev == "" && !th.recovered(v) {
 		sev = levelSeverities[th.lowest()]
 	}
 	if sev != "" {

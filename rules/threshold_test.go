@@ -156,3 +156,27 @@ func TestThresholdWindowAvg(t *testing.T) {
 	processSamples(t, e, sample(3*time.Minute, "APP1", q, 0), sample(30*time.Second, "APP1", q, 100))
 	checkChanges(t, rec.take(), want{alerts.ChangeResolved, "q", "host=APP1|instance=", alerts.SeverityWarning, 3, 3 * time.Minute})
 }
+
+// group_by [host] folds every instance of a host into one alert: its
+// severity is the worst instance's, and it resolves when none is over.
+func TestThresholdGroupedInstances(t *testing.T) {
+	e, rec := newEngine(t, `
+- id: disk.free
+  kind: threshold
+  summary: s
+  group_by: [host]
+  threshold: {counter: '\LogicalDisk(*)\% Free Space', op: lt, warning: 10, critical: 5}
+`)
+	d := func(inst string) string { return `\LogicalDisk(` + inst + `)\% Free Space` }
+	processSamples(t, e, sample(0, "SQL1", d("C:"), 8), sample(0, "SQL1", d("D:"), 50))
+	processSamples(t, e, sample(time.Minute, "SQL1", d("C:"), 8), sample(time.Minute, "SQL1", d("D:"), 9.5))
+	processSamples(t, e, sample(2*time.Minute, "SQL1", d("C:"), 4), sample(2*time.Minute, "SQL1", d("D:"), 9))
+	processSamples(t, e, sample(3*time.Minute, "SQL1", d("C:"), 30), sample(3*time.Minute, "SQL1", d("D:"), 9))
+	processSamples(t, e, sample(4*time.Minute, "SQL1", d("C:"), 30), sample(4*time.Minute, "SQL1", d("D:"), 40))
+	checkChanges(t, rec.take(),
+		want{alerts.ChangeRaised, "disk.free", "host=SQL1", alerts.SeverityWarning, 1, 0},
+		want{alerts.ChangeRepeated, "disk.free", "host=SQL1", alerts.SeverityWarning, 3, time.Minute},
+		want{alerts.ChangeEscalated, "disk.free", "host=SQL1", alerts.SeverityCritical, 5, 2 * time.Minute},
+		want{alerts.ChangeEscalated, "disk.free", "host=SQL1", alerts.SeverityWarning, 6, 3 * time.Minute},
+		want{alerts.ChangeResolved, "disk.free", "host=SQL1", alerts.SeverityWarning, 6, 4 * time.Minute})
+}

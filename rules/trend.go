@@ -73,7 +73,7 @@ func (e *Engine) onTrend(r *compiledRule, s *event.Sample, cp *event.CounterPath
 		sev = alerts.SeverityCritical
 	case rose:
 		sev = alerts.SeverityWarning
-	case st != nil && se.flat < r.trend.samples:
+	case st.holds(se.key) && se.flat < r.trend.samples:
 		sev = alerts.SeverityWarning // still open, no longer rising
 	}
 	if sev.Rank() > r.trend.max.Rank() {
