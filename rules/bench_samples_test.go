@@ -100,7 +100,7 @@ func BenchmarkSamples(b *testing.B) {
 		}
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	e := NewEngine(Options{Logger: quiet})
+	e := NewEngine(Options{Logger: quiet, Sender: noopSender})
 	if err := e.Load(parseRules(b, palThresholdRules)); err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"crmwatch/alerts"
 	"crmwatch/event"
 )
 
@@ -111,7 +112,7 @@ func benchEvents(n int) []event.Event {
 
 func benchEngine(b *testing.B, rules string) *Engine {
 	b.Helper()
-	e := NewEngine(Options{Logger: quiet})
+	e := NewEngine(Options{Logger: quiet, Sender: noopSender})
 	if err := e.Load(parseRules(b, rules)); err != nil {
 		b.Fatal(err)
 	}
@@ -119,6 +120,9 @@ func benchEngine(b *testing.B, rules string) *Engine {
 }
 
 const benchBatch = 1000
+
+// noopSender takes changes and drops them, so benchmarks measure the engine.
+var noopSender = alerts.SenderFunc(func(context.Context, []alerts.Change) error { return nil })
 
 // runEvents pushes b.N events in batches; one op is one event.
 func runEvents(b *testing.B, e *Engine, evs []event.Event, process func(context.Context, []event.Event) error) {
