@@ -358,6 +358,45 @@ func TestRunStopsPromptlyWithCompleteFiles(t *testing.T) {
 	}
 }
 
+func TestInjectWhileRunning(t *testing.T) {
+	f := newTestFarm(t, Options{Hosts: 1, Seed: 8, Rate: 400, FlushInterval: 5 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	waitRecords := func(n int64) {
+		deadline := time.Now().Add(10 * time.Second)
+		for f.Stats()[0].Trace.Records < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("Run wrote fewer than %d records in 10s", n)
+			}
+			time.Sleep(2 * time.Millisecond) // polling a condition
+		}
+	}
+	waitRecords(50)
+	injected := f.Now()
+	if err := f.Inject(FaultSQLTimeouts, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitRecords(f.Stats()[0].Trace.Records + 400)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	errs := 0
+	for _, r := range allRecords(checkFarm(t, f)) {
+		if r.category == "Platform.Sql" && r.level == "Error" {
+			errs++
+			if r.time.Before(injected.Truncate(time.Millisecond)) {
+				t.Fatalf("SQL timeout at %s before the fault was injected at %s", r.time, injected)
+			}
+		}
+	}
+	if errs == 0 {
+		t.Fatal("no Platform.Sql errors after injecting sql-timeouts during Run")
+	}
+}
+
 func TestInvalidOptionsNameEveryProblem(t *testing.T) {
 	_, err := New(Options{Hosts: -1, Orgs: 20000, Rate: -3, FileSizeLimit: 100, Speed: -1,
 		Categories: "Platform.Sql=Error;*:Loud", Faults: []string{"meltdown"}})

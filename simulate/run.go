@@ -12,8 +12,8 @@ import (
 // so a fast clock (--speed) still stops promptly.
 const ctxCheckEvery = 256
 
-// maxIdleSteps is how many trace steps in a row may write nothing (each
-// after maxSkips filtered records) before Generate gives up on a host.
+// maxIdleSteps is how many trace steps in a row may write nothing (the
+// first after maxSkips filtered records) before Generate gives up on a host.
 const maxIdleSteps = 3
 
 // Generate writes n trace records per host as fast as possible (no
@@ -43,8 +43,8 @@ func (f *Farm) Generate(n int) error {
 			written += k
 			if idle = (idle + 1) * (1 - min(k, 1)); idle == maxIdleSteps {
 				return fmt.Errorf("trace categories %q let nothing through of what this %s server writes "+
-					"(%d records dropped): widen the categories or inject a fault",
-					f.opts.Categories, strings.Join(h.spec.Roles, "+"), maxIdleSteps*maxSkips)
+					"(over %d records in a row dropped): widen the categories or inject a fault",
+					f.opts.Categories, strings.Join(h.spec.Roles, "+"), maxSkips)
 			}
 		}
 		return h.flush()

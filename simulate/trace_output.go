@@ -16,9 +16,12 @@ const (
 	// records interleave in the files as on a busy server.
 	inflight = 4
 	// maxSkips bounds how many records the Categories filter may drop in a
-	// row before step gives up for this tick (a filter that matches nothing
-	// the host writes must not spin forever).
+	// row before step gives up on this record slot (a filter that matches
+	// nothing the host writes must not spin forever). After a fruitless step
+	// the budget halves down to minSkips, so such a host costs little CPU
+	// in Run; a record written restores it.
 	maxSkips = 20000
+	minSkips = 64
 	// outputTrace is the trace output's random-stream slot.
 	outputTrace = 0
 )
@@ -46,6 +49,7 @@ type traceOutput struct {
 	hdr     []byte     // header being formatted (a roll-over happens mid-record)
 	nl      string
 	closed  bool
+	skips   int // current skip budget (maxSkips..minSkips)
 
 	mu sync.Mutex // guards st (read by Farm.Stats from other goroutines)
 	st OutputStats
@@ -92,6 +96,7 @@ func newTraceOutput(cfg traceConfig) *traceOutput {
 		procs:   make([]*process, len(procInfos)),
 		t:       cfg.opts.Start,
 		nl:      "\r\n",
+		skips:   maxSkips,
 	}
 	if cfg.opts.LF {
 		o.nl = "\n"
@@ -143,7 +148,7 @@ func (o *traceOutput) step() (int, error) {
 	}
 	t := o.t
 	o.t = t.Add(o.interarrival())
-	for range maxSkips {
+	for range o.skips {
 		s, rs, err := o.nextRecord(t)
 		if err != nil {
 			return 0, err
@@ -157,8 +162,10 @@ func (o *traceOutput) step() (int, error) {
 		if err := o.write(s, rs, t); err != nil {
 			return 0, err
 		}
+		o.skips = maxSkips
 		return 1, o.finish(s)
 	}
+	o.skips = max(o.skips/2, minSkips)
 	return 0, nil
 }
 
