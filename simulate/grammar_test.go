@@ -225,6 +225,8 @@ func headRecord(t *testing.T, where string, hm []string, pf parsedFile, ver stri
 		fail("ilOffset separator: two spaces in CRM 2016, one before")
 	case r.onHead && !sandbox:
 		fail("a message on the head line is the sandbox form")
+	case legacy && strings.HasPrefix(r.category, "Sandbox"):
+		fail("CRM 4.0 had no sandbox")
 	}
 	if !strings.HasPrefix(r.thread, "7(") {
 		padded := len(r.thread) >= 4

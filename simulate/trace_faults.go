@@ -205,6 +205,10 @@ func sandboxCrash(b *spanBuilder, k procKind) {
 			fmt.Sprintf(`Access Denied. Reference number for administrators or support: #%08X: HOSTING\%s$ is not in PrivUserGroup`, r.Uint32(), o.cfg.spec.Name))
 		b.add("Exception", levelError, "CrmException..ctor", -1, "")
 	default:
+		if b.legacy() { // CRM 4.0 had no sandbox
+			buildWeb(b)
+			return
+		}
 		b.add("Sandbox", levelError, "SandboxClient.Execute", b.il(),
 			"The plug-in execution failed because no Sandbox Hosts are currently available. Please check that you have a Sandbox server configured and that it is running.")
 	}

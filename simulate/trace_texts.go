@@ -136,15 +136,27 @@ var genericFrames = []string{
 	"ClientWebService.Execute(OrganizationRequest request)",
 }
 
+var sandboxFrames = []string{
+	"SandboxCodeUnit.Execute(IExecutionContext context)",
+	"SandboxAppDomainHelper.Execute(IPlugin plugin, IServiceProvider serviceProvider)",
+	"SandboxWorker.Execute(SandboxCallInfo callInfo, SandboxPluginExecutionContext requestContext)",
+	"SandboxHost.ExecutePlugin(SandboxCallInfo callInfo, SandboxPluginExecutionContext requestContext)",
+	"SandboxHostService.Dispatch(SandboxCallInfo callInfo)",
+}
+
 // stackFor returns the call-stack lines for op: its own frames when known,
-// otherwise the operation followed by a run of generic pipeline frames.
+// otherwise the operation followed by a run of its component's frames.
 func stackFor(op string, r *rand.Rand) []string {
 	if fr, ok := stackFrames[op]; ok {
 		return fr[:2+r.IntN(len(fr)-1)]
 	}
-	start := r.IntN(len(genericFrames) - 2)
-	n := 2 + r.IntN(len(genericFrames)-start-1)
+	pool := genericFrames
+	if strings.HasPrefix(op, "Sandbox") {
+		pool = sandboxFrames
+	}
+	start := r.IntN(len(pool) - 2)
+	n := 2 + r.IntN(len(pool)-start-1)
 	out := make([]string, 0, n+1)
 	out = append(out, op+"()")
-	return append(out, genericFrames[start:start+n]...)
+	return append(out, pool[start:start+n]...)
 }
