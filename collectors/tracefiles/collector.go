@@ -1,6 +1,7 @@
 package tracefiles
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,10 +28,16 @@ type Collector struct {
 	tailer  *tail.Tailer
 	sink    collectors.Sink
 	headers map[string]fileInfo // fingerprint → what the file says about itself
+	exp     *exporter           // nil unless otlp.endpoint is set
+	toOTLP  []tracing.Record    // records of the batch in hand to export, reused
 }
 
-// fileInfo is the host and role a file's header (or name) gives.
-type fileInfo struct{ host, role string }
+// fileInfo is the host and role a file's header (or name) gives, and the
+// header with them filled in for the OTLP resource.
+type fileInfo struct {
+	host, role string
+	hdr        tracing.Header
+}
 
 // maxHeaderCache bounds the per-file cache; it is rebuilt from each batch's
 // header when cleared.
@@ -50,6 +57,11 @@ func newCollector(cfg *Config, set collectors.Settings) (*Collector, error) {
 	}
 	if c.m, err = newMetrics(set.Registerer); err != nil {
 		return nil, err
+	}
+	if cfg.OTLP.Enabled() {
+		if c.exp, err = newExporter(cfg, c.log, set.Registerer); err != nil {
+			return nil, fmt.Errorf("%s: %w", Type, err)
+		}
 	}
 	c.tailer, err = tail.New(tail.Options{
 		Dirs:           cfg.Dirs,
@@ -78,14 +90,27 @@ func (c *Collector) Run(ctx context.Context, sink collectors.Sink) error {
 	}
 	c.sink = sink
 	c.log.Info("following trace files", "dirs", c.cfg.Dirs, "pattern", c.cfg.Pattern, "min_level", c.cfg.MinLevel)
+	if c.exp != nil {
+		// The export outlives ctx by at most otlp.shutdown_timeout, so
+		// what is queued when the agent stops is still sent.
+		ectx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		go c.exp.run(ectx)
+		defer c.exp.stop(cancel)
+		c.log.Info("exporting trace records over OTLP", "endpoint", c.cfg.OTLP.redactedEndpoint(),
+			"min_level", cmp.Or(c.cfg.OTLP.MinLevel, c.cfg.MinLevel), "headers", len(c.cfg.OTLP.Headers))
+	}
 	return c.tailer.Run(ctx)
 }
 
 // handle turns one batch of complete records into events and emits them;
-// returning nil lets the tailer move its checkpoint past them.
+// returning nil lets the tailer move its checkpoint past them. Records for
+// OTLP are queued only once the sink accepted the batch, so a batch the
+// tailer offers again after a refusal is exported once.
 func (c *Collector) handle(ctx context.Context, b tail.Batch) error {
 	fi := c.fileInfo(b)
 	events := make([]event.Event, 0, len(b.Records))
+	c.toOTLP = c.toOTLP[:0]
 	for _, r := range b.Records {
 		rec, err := tracing.ParseRecord(r.Data)
 		c.m.malformedLines.Add(float64(len(rec.Malformed)))
@@ -95,17 +120,22 @@ func (c *Collector) handle(ctx context.Context, b tail.Batch) error {
 			c.m.records.WithLabelValues(outcomeMalformed).Inc()
 			continue
 		}
+		rec.Truncated = rec.Truncated || r.Truncated
+		rec.Time = inZone(rec.Time, c.loc)
+		if c.exp != nil && c.exp.wants(&rec) {
+			c.toOTLP = append(c.toOTLP, rec)
+		}
 		if !c.match.Match(&rec) {
 			c.m.records.WithLabelValues(outcomeFiltered).Inc()
 			continue
 		}
-		rec.Truncated = rec.Truncated || r.Truncated
 		ev := rec.Event(fi.host, fi.role)
-		ev.Time = inZone(rec.Time, c.loc)
+		ev.Time = rec.Time
 		ev.Origin = event.Origin{Collector: Type, File: b.Path, Fingerprint: b.Fingerprint, Offset: r.Offset}
 		events = append(events, ev)
 	}
 	if len(events) == 0 {
+		c.export(fi)
 		return nil
 	}
 	start := time.Now()
@@ -116,7 +146,17 @@ func (c *Collector) handle(ctx context.Context, b tail.Batch) error {
 		return fmt.Errorf("emit %d trace events from %s: %w", len(events), b.Path, err)
 	}
 	c.m.records.WithLabelValues(outcomeShipped).Add(float64(len(events)))
+	c.export(fi)
 	return nil
+}
+
+// export queues the batch's records for OTLP (never blocking).
+func (c *Collector) export(fi fileInfo) {
+	for i := range c.toOTLP {
+		c.exp.offer(fi.hdr, c.toOTLP[i])
+		c.toOTLP[i] = tracing.Record{} // the queue owns it now
+	}
+	c.toOTLP = c.toOTLP[:0]
 }
 
 // fileInfo reads host and role from the file's '#' header (ComputerName,
@@ -126,7 +166,7 @@ func (c *Collector) fileInfo(b tail.Batch) fileInfo {
 		return fi
 	}
 	h := tracing.ParseHeader(b.Header)
-	fi := fileInfo{host: h.ComputerName, role: strings.TrimSpace(h.ServerRole)}
+	fi := fileInfo{host: h.ComputerName, role: strings.TrimSpace(h.ServerRole), hdr: h}
 	if fi.host == "" {
 		fi.host = tracing.ParseFileName(filepath.Base(b.Path)).Host
 	}
@@ -136,6 +176,7 @@ func (c *Collector) fileInfo(b tail.Batch) fileInfo {
 	if fi.role == "" && len(c.set.Roles) == 1 {
 		fi.role = c.set.Roles[0]
 	}
+	fi.hdr.ComputerName, fi.hdr.ServerRole = fi.host, fi.role
 	if len(c.headers) >= maxHeaderCache {
 		clear(c.headers)
 	}

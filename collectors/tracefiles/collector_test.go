@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"crmwatch/collectors"
 	"crmwatch/event"
+	"crmwatch/tracing/otlp"
 )
 
 const sample = "CRM02-w3wp(15248#65568210)-CRMWeb-20240501-1.log"
@@ -282,7 +284,9 @@ func TestSampleConfig(t *testing.T) {
 	want := DefaultConfig()
 	want.Dirs = []string{`C:\Program Files\Microsoft Dynamics CRM\Trace`}
 	want.Categories = []string{}
-	if cfg.PollInterval != want.PollInterval || cfg.IdleFlush != want.IdleFlush || cfg.MinLevel != want.MinLevel || cfg.Dirs[0] != want.Dirs[0] {
+	want.OTLP.Headers = map[string]otlp.Secret{}
+	if cfg.PollInterval != want.PollInterval || cfg.IdleFlush != want.IdleFlush || cfg.MinLevel != want.MinLevel || cfg.Dirs[0] != want.Dirs[0] ||
+		!reflect.DeepEqual(cfg.OTLP, want.OTLP) {
 		t.Errorf("sample decoded to %+v, want the documented defaults %+v", cfg, want)
 	}
 }

@@ -52,6 +52,9 @@ type Config struct {
 	// (default: the agent runs on the CRM server that wrote them) or an
 	// IANA name.
 	TimeZone string `yaml:"time_zone"`
+	// OTLP optionally exports every record to an OpenTelemetry receiver
+	// as well (off by default); see OTLPConfig.
+	OTLP OTLPConfig `yaml:"otlp"`
 }
 
 // Start positions for Config.StartAt.
@@ -72,6 +75,7 @@ func DefaultConfig() *Config {
 		StartAt:        StartAtEnd,
 		MinLevel:       event.LevelWarning.String(),
 		TimeZone:       "Local",
+		OTLP:           defaultOTLP(),
 	}
 }
 
@@ -123,19 +127,33 @@ func (c *Config) Validate() error {
 	if _, err := c.location(); err != nil {
 		add("time_zone %q: %v (want Local or an IANA name such as Europe/Berlin)", c.TimeZone, err)
 	}
+	errs = append(errs, c.OTLP.validate()...)
 	return errors.Join(errs...)
 }
 
 // matcher compiles the level and category filter with the same code as
 // `crmwatch trace grep`, so a category written one way means one thing.
 func (c *Config) matcher() (*query.Matcher, error) {
-	l, err := event.ParseLevel(c.MinLevel)
-	if err != nil || l == event.LevelUnknown || l == event.LevelCritical {
-		return nil, fmt.Errorf("min_level %q: want verbose, info, warning or error", c.MinLevel)
+	return levelMatcher("min_level", c.MinLevel, c.Categories)
+}
+
+// otlpMatcher selects the records exported over OTLP: otlp.min_level (or
+// min_level) and the same categories.
+func (c *Config) otlpMatcher() (*query.Matcher, error) {
+	if c.OTLP.MinLevel == "" {
+		return c.matcher()
 	}
-	m, err := query.Filter{Level: c.MinLevel, Categories: c.Categories}.Compile(time.Now(), time.UTC)
+	return levelMatcher("otlp.min_level", c.OTLP.MinLevel, c.Categories)
+}
+
+func levelMatcher(key, level string, categories []string) (*query.Matcher, error) {
+	l, err := event.ParseLevel(level)
+	if err != nil || l == event.LevelUnknown || l == event.LevelCritical {
+		return nil, fmt.Errorf("%s %q: want verbose, info, warning or error", key, level)
+	}
+	m, err := query.Filter{Level: level, Categories: categories}.Compile(time.Now(), time.UTC)
 	if err != nil {
-		return nil, fmt.Errorf("min_level/categories: %w", err)
+		return nil, fmt.Errorf("%s/categories: %w", key, err)
 	}
 	return m, nil
 }

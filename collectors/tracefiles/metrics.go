@@ -53,3 +53,61 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	return m, nil
 }
+
+// Label values of the OTLP export metrics.
+const (
+	dropQueueFull = "queue_full"
+	dropShutdown  = "shutdown"
+	signalLogs    = "logs"
+	signalSpans   = "spans"
+)
+
+// otlpMetrics report the optional OTLP export; registered only when it is
+// configured, every label pre-initialised at 0.
+type otlpMetrics struct {
+	dropped  *prometheus.CounterVec
+	exported *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	errors   prometheus.Counter
+}
+
+func newOTLPMetrics(reg prometheus.Registerer, queueLen func() float64) (*otlpMetrics, error) {
+	m := &otlpMetrics{
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crmwatch_tracefiles_otlp_dropped_total",
+			Help: "Records not exported over OTLP: queue_full (the receiver is slow or down), shutdown (left when the agent stopped).",
+		}, []string{"reason"}),
+		exported: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crmwatch_tracefiles_otlp_exported_total",
+			Help: "Log records and request spans the OTLP receiver accepted.",
+		}, []string{"signal"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crmwatch_tracefiles_otlp_rejected_total",
+			Help: "Log records and spans the OTLP receiver reported as rejected (partial success).",
+		}, []string{"signal"}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "crmwatch_tracefiles_otlp_export_errors_total",
+			Help: "Failed OTLP export requests (after the exporter's retries).",
+		}),
+	}
+	for _, r := range []string{dropQueueFull, dropShutdown} {
+		m.dropped.WithLabelValues(r)
+	}
+	for _, s := range []string{signalLogs, signalSpans} {
+		m.exported.WithLabelValues(s)
+		m.rejected.WithLabelValues(s)
+	}
+	if reg == nil {
+		return m, nil
+	}
+	queue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "crmwatch_tracefiles_otlp_queue_records",
+		Help: "Records waiting for the OTLP exporter.",
+	}, queueLen)
+	for _, c := range []prometheus.Collector{m.dropped, m.exported, m.rejected, m.errors, queue} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("tracefiles: register OTLP metrics: %w", err)
+		}
+	}
+	return m, nil
+}
