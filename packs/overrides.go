@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strings"
 
 	"crmwatch/alerts"
 	"crmwatch/rules"
@@ -117,25 +118,30 @@ func anyParam(ps []*Pack, name string) bool {
 }
 
 // rank orders an override's target for precedence; -1 means it does not
-// apply to t.
+// apply to t. Host and role names compare case-insensitively, as the
+// engine compares them.
 func (ov *Overrides) rank(o Override, t Target) int {
 	switch {
 	case o.Host != "":
-		if o.Host == t.Host {
+		if strings.EqualFold(o.Host, t.Host) {
 			return 4
 		}
 	case o.Group != "":
-		if t.Host != "" && slices.Contains(ov.Groups[o.Group], t.Host) {
+		if t.Host != "" && containsFold(ov.Groups[o.Group], t.Host) {
 			return 3
 		}
 	case o.Role != "":
-		if slices.Contains(t.Roles, o.Role) {
+		if containsFold(t.Roles, o.Role) {
 			return 2
 		}
 	default:
 		return 1
 	}
 	return -1
+}
+
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
 }
 
 // applicable returns the overrides that apply to t, least precedence first
@@ -156,38 +162,16 @@ func applicable(ovs []*Overrides, t Target) []Override {
 
 // Effective resolves the rules of p as target t sees them: parameters and
 // rule changes from the overrides applied in precedence order, rules that
-// name no roles given the pack's roles.
+// name no roles given the pack's roles. This is what `pack show --host H
+// --role R` prints and what the engine applies to that host (FarmRules).
 func Effective(p *Pack, ovs []*Overrides, t Target) ([]rules.Rule, error) {
 	os := applicable(ovs, t)
-	params := p.DefaultParams()
-	for _, o := range os {
-		params = params.merge(o.Parameters)
-	}
+	params := targetParams(p, os)
 	out := make([]rules.Rule, 0, len(p.Rules))
 	for _, pr := range p.Rules {
-		r := pr.Rule
-		if pr.node != nil {
-			n, err := substitute(pr.node, params)
-			if err != nil {
-				return nil, fmt.Errorf("rule %q: %w", pr.ID, err)
-			}
-			r = rules.Rule{}
-			if err := decodeStrict(n, &r); err != nil {
-				return nil, fmt.Errorf("rule %q: %w", pr.ID, err)
-			}
-		}
-		for _, o := range os {
-			if o.Rule == "" {
-				continue
-			}
-			if ok, _ := path.Match(o.Rule, r.ID); ok {
-				if err := applyOverride(&r, o, params); err != nil {
-					return nil, fmt.Errorf("rule %q: override: %w", r.ID, err)
-				}
-			}
-		}
-		if len(r.Roles) == 0 {
-			r.Roles = slices.Clone(p.Roles)
+		r, err := effectiveRule(p, pr, os, params)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}
@@ -197,11 +181,44 @@ func Effective(p *Pack, ovs []*Overrides, t Target) ([]rules.Rule, error) {
 	return out, nil
 }
 
-// FarmRules resolves the rules the server loads for the whole farm: the
-// pack with its untargeted overrides (host, group and role overrides are
-// resolved per target by Effective).
-func FarmRules(p *Pack, ovs []*Overrides) ([]rules.Rule, error) {
-	return Effective(p, ovs, Target{})
+// targetParams merges the pack's parameter defaults with the parameters of
+// the applicable overrides os, in precedence order.
+func targetParams(p *Pack, os []Override) Params {
+	params := p.DefaultParams()
+	for _, o := range os {
+		params = params.merge(o.Parameters)
+	}
+	return params
+}
+
+// effectiveRule resolves one pack rule under the applicable overrides os
+// and the parameters they give.
+func effectiveRule(p *Pack, pr PackRule, os []Override, params Params) (rules.Rule, error) {
+	r := pr.Rule
+	if pr.node != nil {
+		n, err := substitute(pr.node, params)
+		if err != nil {
+			return r, fmt.Errorf("rule %q: %w", pr.ID, err)
+		}
+		r = rules.Rule{}
+		if err := decodeStrict(n, &r); err != nil {
+			return r, fmt.Errorf("rule %q: %w", pr.ID, err)
+		}
+	}
+	for _, o := range os {
+		if o.Rule == "" {
+			continue
+		}
+		if ok, _ := path.Match(o.Rule, r.ID); ok {
+			if err := applyOverride(&r, o, params); err != nil {
+				return r, fmt.Errorf("rule %q: override: %w", r.ID, err)
+			}
+		}
+	}
+	if len(r.Roles) == 0 {
+		r.Roles = slices.Clone(p.Roles)
+	}
+	return r, nil
 }
 
 func applyOverride(r *rules.Rule, o Override, params Params) error {

@@ -94,8 +94,9 @@ func Selector(metric string, labels []MetricLabel) string {
 
 // ExportOptions tune ExportPrometheus.
 type ExportOptions struct {
-	// Overrides are applied as the server applies them (FarmRules): only
-	// untargeted entries and their parameters.
+	// Overrides: only untargeted entries and their parameters are applied
+	// (one rule file serves the whole farm; the server also applies host,
+	// group and role overrides, see FarmRules).
 	Overrides []*Overrides
 	// SampleInterval is assumed for counters no collect: entry names
 	// (default DefaultSampleInterval). It turns consecutive into for: and
@@ -202,7 +203,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // exportPack resolves one pack's farm rules and converts them.
 func exportPack(p *Pack, opts ExportOptions) (PromGroup, []skipped, error) {
-	rs, err := FarmRules(p, opts.Overrides)
+	rs, err := Effective(p, opts.Overrides, Target{})
 	if err != nil {
 		return PromGroup{}, nil, fmt.Errorf("export pack %s: %w", p.Name, err)
 	}

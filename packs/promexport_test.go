@@ -319,10 +319,11 @@ func BenchmarkExportPrometheus(b *testing.B) {
 	}
 }
 
-// effectiveRule returns the farm rule id of p.
+// effectiveRule returns rule id of p as the export sees it (untargeted
+// overrides only).
 func effectiveRule(t testing.TB, p *packs.Pack, ovs []*packs.Overrides, id string) rules.Rule {
 	t.Helper()
-	rs, err := packs.FarmRules(p, ovs)
+	rs, err := packs.Effective(p, ovs, packs.Target{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 // values once, at the end of the call (flush).
 type alertState struct {
 	a    alerts.Alert
+	rid  string // internal id of the rule (variant) holding it in Engine.open
 	rule *compiledRule
 	// members are the series (host, instance) currently in violation for
 	// threshold, trend and missing rules; the alert's severity is their
@@ -72,10 +73,13 @@ func (e *Engine) touch(st *alertState) {
 }
 
 func (e *Engine) raise(r *compiledRule, key string, at time.Time, sev alerts.Severity) *alertState {
-	st := &alertState{rule: r, a: alerts.Alert{
-		ID: alertID(r.id, key, at), Rule: r.id, Key: key, Severity: sev, State: alerts.StateNew,
+	st := &alertState{rule: r, rid: r.id, a: alerts.Alert{
+		ID: alertID(r.id, key, at), Rule: r.alertRule, Key: key, Severity: sev, State: alerts.StateNew,
 		RepeatCount: 1, FirstSeen: at, LastSeen: at, Knowledge: r.spec.Knowledge,
 	}}
+	if r.spec.Variant != "" {
+		st.a.Fields = map[string]string{VariantField: r.spec.Variant}
+	}
 	m := e.open[r.id]
 	if m == nil {
 		m = map[string]*alertState{}
@@ -107,11 +111,11 @@ func (e *Engine) setSeverity(st *alertState, sev alerts.Severity) {
 }
 
 func (e *Engine) resolve(st *alertState, at time.Time) {
-	if m := e.open[st.a.Rule]; m != nil && m[st.a.Key] == st {
+	if m := e.open[st.rid]; m != nil && m[st.a.Key] == st {
 		delete(m, st.a.Key)
 		e.nOpen--
 		if len(m) == 0 {
-			delete(e.open, st.a.Rule)
+			delete(e.open, st.rid)
 		}
 	}
 	if at.Before(st.a.LastSeen) {

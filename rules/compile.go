@@ -17,8 +17,11 @@ import (
 // lives in the engine so reloads can carry it over.
 type compiledRule struct {
 	spec         Rule
-	pos          int // index in its ruleSet
-	id           string
+	pos          int    // index in its ruleSet
+	id           string // InternalID: ID, or ID@Variant
+	alertRule    string // the Rule of its alerts: ID
+	keySuffix    string // appended to alert keys of variants (variantKeySuffix)
+	scope        *compiledScope
 	kind         Kind
 	severity     alerts.Severity // "" for event/correlation rules: derived from the event level
 	roles        []string
@@ -44,7 +47,7 @@ func Validate(rs []Rule) error {
 // compileRule compiles one rule; label names it in errors ("rule \"id\""
 // or "rule #n" when the id is missing).
 func compileRule(r Rule, label string) (*compiledRule, error) {
-	c := &compiledRule{spec: r, id: r.ID, kind: r.Kind, severity: r.Severity}
+	c := &compiledRule{spec: r, id: r.InternalID(), alertRule: r.ID, kind: r.Kind, severity: r.Severity}
 	var errs []error
 	add := func(field string, err error) {
 		errs = append(errs, flatten(prefix(field, err))...)
@@ -82,6 +85,16 @@ func compileRule(r Rule, label string) (*compiledRule, error) {
 		c.groupBy = defaultGroupBy(r.Kind)
 	}
 	add("group_by", c.checkGroupBy())
+	c.keySuffix = variantKeySuffix(&r, c.groupBy)
+	sc, err := compileScope(r.Scope)
+	add("scope", err)
+	c.scope = sc
+	if r.Variant != "" && r.Scope == nil {
+		add("variant", errors.New("a variant needs a scope; without one it would apply everywhere, like the rule itself"))
+	}
+	if strings.ContainsAny(r.Variant, "|@") {
+		add("variant", fmt.Errorf("%q: must not contain | or @", r.Variant))
+	}
 	tmpl, err := compileSummary(r.ID, r.Summary)
 	add("summary", err)
 	c.summary = tmpl

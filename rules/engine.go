@@ -48,10 +48,11 @@ type Engine struct {
 	unsent  []alerts.Change
 	seq     uint64 // event sequence for index de-duplication
 
-	buf    bytes.Buffer
-	keyBuf []byte
-	lowBuf []byte
-	cands  []*bucket
+	buf     bytes.Buffer
+	keyBuf  []byte
+	lowBuf  []byte
+	hostBuf []byte
+	cands   []*bucket
 }
 
 type hostInfo struct {
@@ -112,7 +113,7 @@ func (e *Engine) Load(rs []Rule) error {
 	e.met.loaded.Set(float64(len(set.rules)))
 	e.met.reloadOK.Set(1)
 	e.met.reloads.WithLabelValues("success").Inc()
-	e.log.Info("rules loaded", "rules", len(set.rules), "event_index", set.events.n, "counters", len(set.samples))
+	e.log.Info("rules loaded", "rules", len(set.rules), "event_index", set.nEntries, "counters", len(set.samples), "scoped_hosts", len(set.hosts))
 	return nil
 }
 
@@ -124,10 +125,14 @@ func (e *Engine) Restore(open []alerts.Alert) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, a := range open {
-		if !a.State.Open() || e.lookup(a.Rule, a.Key) != nil {
+		rid := a.Rule
+		if v := a.Fields[VariantField]; v != "" {
+			rid += "@" + v
+		}
+		if !a.State.Open() || e.lookup(rid, a.Key) != nil {
 			continue
 		}
-		st := &alertState{a: a, rule: e.set.byID[a.Rule]}
+		st := &alertState{a: a, rid: rid, rule: e.set.byID[rid]}
 		st.a = st.snapshot()
 		if len(a.Hosts) > 0 {
 			st.host = a.Hosts[0]
@@ -136,10 +141,10 @@ func (e *Engine) Restore(open []alerts.Alert) {
 			st.org = a.Organizations[0]
 		}
 		st.counter, st.instance = a.Fields["counter"], a.Fields["instance"]
-		m := e.open[a.Rule]
+		m := e.open[rid]
 		if m == nil {
 			m = map[string]*alertState{}
-			e.open[a.Rule] = m
+			e.open[rid] = m
 		}
 		m[a.Key] = st
 		e.nOpen++
@@ -201,7 +206,7 @@ func (e *Engine) Forget(id string) bool {
 	if st == nil {
 		return false
 	}
-	delete(e.open[st.a.Rule], st.a.Key)
+	delete(e.open[st.rid], st.a.Key)
 	e.nOpen--
 	e.met.openN.Set(float64(e.nOpen))
 	return true

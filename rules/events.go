@@ -18,11 +18,17 @@ func (e *Engine) ProcessEvents(ctx context.Context, evs []event.Event) error {
 	for i := range evs {
 		ev := &evs[i]
 		e.advance(ev.Time)
-		if set.events.n == 0 {
+		if set.nEntries == 0 {
 			continue
 		}
 		e.seq++
 		e.lowBuf, e.cands = set.events.candidates(ev, e.lowBuf, e.cands[:0])
+		if len(set.hosts) > 0 {
+			e.hostBuf = asciiLower(e.hostBuf[:0], ev.Host)
+			if hr := set.hosts[string(e.hostBuf)]; hr != nil {
+				e.lowBuf, e.cands = hr.events.candidates(ev, e.lowBuf, e.cands)
+			}
+		}
 		for _, b := range e.cands {
 			for _, en := range b.entries {
 				if set.seen[en.idx] == e.seq {
@@ -39,7 +45,7 @@ func (e *Engine) ProcessEvents(ctx context.Context, evs []event.Event) error {
 }
 
 func (e *Engine) evalEvent(r *compiledRule, ev *event.Event) {
-	if !r.match.matchHead(ev) || !e.roleOK(r, ev.Host, ev.Role) {
+	if !r.match.matchHead(ev) || !e.applies(r, ev.Host, ev.Role) {
 		return
 	}
 	caps, ok := r.match.matchMessage(ev)

@@ -6,8 +6,9 @@ import (
 	"crmwatch/event"
 )
 
-// entry is one rule's place in the event index. idx is unique per rule so
-// an event reaching a rule through two buckets is evaluated once.
+// entry is one rule's place in the event index. idx is unique per rule
+// (across the farm-wide and per-host indexes) so an event reaching a rule
+// through two buckets is evaluated once.
 type entry struct {
 	r   *compiledRule
 	idx int
@@ -55,8 +56,8 @@ func getBucket[K comparable](m map[K]*bucket, k K) *bucket {
 	return b
 }
 
-func (x *eventIndex) add(r *compiledRule) {
-	en := entry{r: r, idx: x.n}
+func (x *eventIndex) add(r *compiledRule, idx int) {
+	en := entry{r: r, idx: idx}
 	x.n++
 	m := r.match
 	switch {

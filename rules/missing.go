@@ -100,7 +100,7 @@ func (e *Engine) Heartbeat(ctx context.Context, host string, roles []string, at 
 		h.last = at
 	}
 	for _, r := range e.set.missing {
-		if !e.roleOK(r, host, "") {
+		if !e.applies(r, host, "") {
 			continue
 		}
 		switch {
@@ -120,7 +120,7 @@ func (e *Engine) Heartbeat(ctx context.Context, host string, roles []string, at 
 }
 
 func agentKey(r *compiledRule, host string, roles []string) string {
-	return counterGroupKey(r.groupBy, seriesKey{host: host}, strings.Join(roles, ","), "")
+	return counterGroupKey(r, seriesKey{host: host}, strings.Join(roles, ","), "")
 }
 
 // agentSilent reports whether host is known from heartbeats and silent for
@@ -140,7 +140,7 @@ func (e *Engine) tickMissing(r *compiledRule, now time.Time) {
 	case r.miss.agent:
 		for _, host := range sortedMapKeys(e.hosts) {
 			h := e.hosts[host]
-			if at := h.last.Add(after); !now.Before(at) && e.roleOK(r, host, "") {
+			if at := h.last.Add(after); !now.Before(at) && e.applies(r, host, "") {
 				e.markMissing(r, agentKey(r, host, h.roles), seriesKey{host: host}, at)
 			}
 		}

@@ -63,6 +63,40 @@ type Rule struct {
 	Trend       *Trend       `yaml:"trend,omitempty" json:"trend,omitempty"`
 	Missing     *Missing     `yaml:"missing,omitempty" json:"missing,omitempty"`
 	Correlation *Correlation `yaml:"correlation,omitempty" json:"correlation,omitempty"`
+
+	// Scope limits the rule to some hosts, on top of Roles. packs.FarmRules
+	// sets it when host, group or role overrides give hosts different
+	// definitions of one rule; nil means every host.
+	Scope *Scope `yaml:"scope,omitempty" json:"scope,omitempty"`
+	// Variant names one scoped definition of the rule ID when several are
+	// loaded at once. Its alerts carry Rule ID (so the NOC sees one rule)
+	// and Fields[VariantField] = Variant; the engine keeps its state apart
+	// under InternalID. Empty for the base definition.
+	Variant string `yaml:"variant,omitempty" json:"variant,omitempty"`
+}
+
+// Scope selects the hosts a rule applies to. Every non-empty condition must
+// hold. Host names compare case-insensitively. A host's roles are those of
+// the observation (its Role, one name or a comma-separated list) together
+// with those its agent announced in heartbeats.
+type Scope struct {
+	Hosts       []string `yaml:"hosts,omitempty" json:"hosts,omitempty"`               // only these hosts
+	ExceptHosts []string `yaml:"except_hosts,omitempty" json:"except_hosts,omitempty"` // never these hosts
+	AllRoles    []string `yaml:"all_roles,omitempty" json:"all_roles,omitempty"`       // hosts with every one of these roles
+	ExceptRoles []string `yaml:"except_roles,omitempty" json:"except_roles,omitempty"` // hosts with none of these roles
+}
+
+// VariantField is the alert field that names the variant of a rule that
+// raised it (Rule.Variant); Restore uses it to resume the right variant.
+const VariantField = "rule_variant"
+
+// InternalID is the id the engine keys the rule's state and alert ids by:
+// ID, or ID@Variant for a variant.
+func (r *Rule) InternalID() string {
+	if r.Variant == "" {
+		return r.ID
+	}
+	return r.ID + "@" + r.Variant
 }
 
 // IsEnabled reports the effective enabled flag.

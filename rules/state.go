@@ -53,7 +53,7 @@ func (e *Engine) observe(r *compiledRule, s *event.Sample, cp *event.CounterPath
 	if se == nil {
 		sk = seriesKey{strings.Clone(sk.host), strings.Clone(sk.instance)}
 		se = &series{key: sk, counter: strings.Clone(s.Counter)}
-		se.alertKey = counterGroupKey(r.groupBy, sk, s.Role, se.counter)
+		se.alertKey = counterGroupKey(r, sk, s.Role, se.counter)
 		rs.series[sk] = se
 	}
 	if se.n > 0 && !s.Time.After(se.last) {
@@ -68,10 +68,11 @@ func (e *Engine) observe(r *compiledRule, s *event.Sample, cp *event.CounterPath
 	return se, true
 }
 
-// counterGroupKey renders group_by for a counter series.
-func counterGroupKey(groupBy []string, sk seriesKey, role, counter string) string {
+// counterGroupKey renders group_by (and a variant's key suffix) for a
+// counter series.
+func counterGroupKey(r *compiledRule, sk seriesKey, role, counter string) string {
 	var b strings.Builder
-	for i, g := range groupBy {
+	for i, g := range r.groupBy {
 		if i > 0 {
 			b.WriteByte('|')
 		}
@@ -88,6 +89,7 @@ func counterGroupKey(groupBy []string, sk seriesKey, role, counter string) strin
 			b.WriteString(counter)
 		}
 	}
+	b.WriteString(r.keySuffix)
 	return b.String()
 }
 
@@ -119,6 +121,7 @@ func (e *Engine) eventKey(r *compiledRule, ev *event.Event, caps []string) []byt
 			b = append(b, captured(r, g, ev, caps)...)
 		}
 	}
+	b = append(b, r.keySuffix...)
 	e.keyBuf = b
 	return b
 }

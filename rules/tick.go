@@ -28,23 +28,33 @@ func (e *Engine) ProcessSamples(ctx context.Context, ss []event.Sample) error {
 			continue
 		}
 		e.lowBuf = counterKey(e.lowBuf, cp)
-		for _, en := range set.samples[string(e.lowBuf)] {
-			if !en.matchInstance(cp.Instance) || !e.roleOK(en.r, s.Host, s.Role) {
-				continue
-			}
-			e.met.match(en.r.kind)
-			switch en.r.kind {
-			case KindThreshold:
-				e.onThreshold(en.r, s, &cp)
-			case KindTrend:
-				e.onTrend(en.r, s, &cp)
-			case KindMissing:
-				e.onCounterSeen(en.r, s, &cp)
+		e.evalSample(set.samples[string(e.lowBuf)], s, &cp)
+		if len(set.hosts) > 0 {
+			e.hostBuf = asciiLower(e.hostBuf[:0], s.Host)
+			if hr := set.hosts[string(e.hostBuf)]; hr != nil {
+				e.evalSample(hr.samples[string(e.lowBuf)], s, &cp)
 			}
 		}
 	}
 	e.met.samples.Add(float64(len(ss)))
 	return e.flush(ctx)
+}
+
+func (e *Engine) evalSample(ens []sampleEntry, s *event.Sample, cp *event.CounterPath) {
+	for _, en := range ens {
+		if !en.matchInstance(cp.Instance) || !e.applies(en.r, s.Host, s.Role) {
+			continue
+		}
+		e.met.match(en.r.kind)
+		switch en.r.kind {
+		case KindThreshold:
+			e.onThreshold(en.r, s, cp)
+		case KindTrend:
+			e.onTrend(en.r, s, cp)
+		case KindMissing:
+			e.onCounterSeen(en.r, s, cp)
+		}
+	}
 }
 
 // Tick does the time-driven work at now: resolve_after timeouts of event

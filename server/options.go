@@ -47,6 +47,9 @@ type Options struct {
 	Store string
 	// PackDirs are extra packs loaded on top of the built-in CRM pack.
 	PackDirs []string
+	// Overrides are operators' overrides files (docs/packs.md §4), applied
+	// per host, group and role as packs.FarmRules resolves them.
+	Overrides []string
 	// Prefix names the NATS streams and buckets (default "crmwatch");
 	// tests sharing one NATS use distinct prefixes.
 	Prefix string
@@ -121,6 +124,11 @@ func (o Options) Validate() error {
 	for _, d := range o.PackDirs {
 		if d == "" {
 			errs = append(errs, errors.New("--packs: empty directory name"))
+		}
+	}
+	for _, f := range o.Overrides {
+		if f == "" {
+			errs = append(errs, errors.New("--overrides: empty file name"))
 		}
 	}
 	return errors.Join(errs...)

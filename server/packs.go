@@ -2,17 +2,17 @@ package server
 
 import (
 	"fmt"
-	"slices"
 
 	"crmwatch/packs"
 	"crmwatch/packs/crm"
 	"crmwatch/rules"
 )
 
-// loadRules loads the built-in CRM pack and the packs in dirs (every problem
-// of every pack reported at once) and returns their rules. A rule without
-// roles applies to its pack's roles.
-func loadRules(dirs []string) ([]rules.Rule, error) {
+// loadRules loads the built-in CRM pack, the packs in dirs and the
+// overrides files (every problem reported at once) and returns the farm
+// rules: each pack's rules with parameters, and host, group and role
+// overrides as scoped variants (packs.FarmRules).
+func loadRules(dirs, overrides []string) ([]rules.Rule, error) {
 	builtin, err := crm.Load()
 	if err != nil {
 		return nil, fmt.Errorf("built-in CRM pack: %w", err)
@@ -28,15 +28,17 @@ func loadRules(dirs []string) ([]rules.Rule, error) {
 			return nil, fmt.Errorf("packs: %w", err)
 		}
 	}
+	ovs, err := packs.LoadOverridesFiles(overrides, ps)
+	if err != nil {
+		return nil, fmt.Errorf("overrides: %w", err)
+	}
 	var out []rules.Rule
 	for _, p := range ps {
-		for _, pr := range p.Rules {
-			r := pr.Rule
-			if len(r.Roles) == 0 {
-				r.Roles = slices.Clone(p.Roles)
-			}
-			out = append(out, r)
+		rs, err := packs.FarmRules(p, ovs)
+		if err != nil {
+			return nil, fmt.Errorf("pack %s: %w", p.Name, err)
 		}
+		out = append(out, rs...)
 	}
 	return out, nil
 }

@@ -190,7 +190,7 @@ func (s *Server) startNATS() (*nats.Conn, func(), error) {
 
 // startEngine loads the packs' rules and resumes the open alerts.
 func (s *Server) startEngine(ctx context.Context, st store.Store, reg prometheus.Registerer) (*rules.Engine, error) {
-	rs, err := loadRules(s.o.PackDirs)
+	rs, err := loadRules(s.o.PackDirs, s.o.Overrides)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
