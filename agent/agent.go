@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"crmwatch/collectors"
+	"crmwatch/tracing/otlp"
 	"crmwatch/transport"
 )
 
@@ -36,6 +37,11 @@ type Options struct {
 	// TraceDirs, when set, enable the tracefiles collector on these
 	// directories, overriding the config file.
 	TraceDirs []string
+	// OTLPEndpoint, when set, makes the tracefiles collector export what
+	// it tails to this OTLP/HTTP receiver too, with exactly OTLPHeaders
+	// (both replace the config file's otlp endpoint and headers).
+	OTLPEndpoint string
+	OTLPHeaders  []otlp.Header
 	// StateDir keeps collector checkpoints (default: crmwatch-agent-state
 	// under the user's config dir).
 	StateDir string
@@ -118,6 +124,8 @@ func New(o Options) (*Agent, error) {
 	} else {
 		file.SetTraceDirs(o.TraceDirs)
 		if configs, err = file.Configs(reg); err != nil {
+			errs = append(errs, err)
+		} else if err := setOTLP(configs, o.OTLPEndpoint, o.OTLPHeaders); err != nil {
 			errs = append(errs, err)
 		}
 	}

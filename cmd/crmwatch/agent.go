@@ -17,19 +17,27 @@ func agentFactories() []collectors.Factory {
 func newAgentCmd() *cobra.Command {
 	o := agent.Options{}
 	var natsURLs string
+	var otlpHeaders []string
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run the crmwatch agent: collect traces and events on this CRM server and ship them to the centre",
 		Long: "Run the agent on a CRM server. It registers the host with the centre, heartbeats,\n" +
 			"and runs the collectors listed in --config (YAML: collectors: {tracefiles: {dirs: [...]}}).\n" +
 			"--trace-dir enables the trace-file collector without a config file. While the centre is\n" +
-			"unreachable the agent keeps retrying and its checkpoints stay put, so nothing is lost.",
+			"unreachable the agent keeps retrying and its checkpoints stay put, so nothing is lost.\n" +
+			"--otlp also exports every tailed trace record (and a span per CRM request) to an\n" +
+			"OpenTelemetry receiver; a slow or dead receiver never holds up shipping to the centre.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
 			o.NATSURLs = []string{natsURLs}
 			o.Factories = agentFactories()
+			hs, err := agent.ParseHeaders(otlpHeaders)
+			if err != nil {
+				return err
+			}
+			o.OTLPHeaders = hs
 			a, err := agent.New(o)
 			if err != nil {
 				return err
@@ -43,6 +51,8 @@ func newAgentCmd() *cobra.Command {
 	f.StringSliceVar(&o.Roles, "roles", nil, "this host's CRM roles, e.g. AppServer,AsyncService")
 	f.StringVar(&o.ConfigFile, "config", "", "agent configuration file (YAML)")
 	f.StringArrayVar(&o.TraceDirs, "trace-dir", nil, "CRM trace directory to follow (repeatable; overrides the config file)")
+	f.StringVar(&o.OTLPEndpoint, "otlp", "", "also export trace records to this OTLP/HTTP receiver, e.g. http://otel-collector:4318 (overrides the config file)")
+	f.StringArrayVar(&otlpHeaders, "otlp-header", nil, "HTTP header NAME=VALUE for --otlp (repeatable; never printed; replaces the file's otlp headers)")
 	f.StringVar(&o.StateDir, "state", "", "directory for collector checkpoints (default: crmwatch-agent-state in the user config dir)")
 	f.StringVar(&o.MetricsListen, "metrics-listen", "", "address for the agent's own /metrics (default: off)")
 	f.DurationVar(&o.HeartbeatEvery, "heartbeat", agent.DefaultHeartbeat, "heartbeat interval")

@@ -1,0 +1,204 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	"google.golang.org/protobuf/proto"
+
+	"crmwatch/collectors"
+	"crmwatch/collectors/tracefiles"
+	"crmwatch/tracing/otlp"
+	"crmwatch/transport"
+)
+
+const secret = "s3cret-never-printed"
+
+func TestOTLPFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		yaml     string
+		dirs     []string
+		endpoint string
+		headers  []string
+		want     tracefiles.OTLPConfig // checked fields: Endpoint, Headers, MinLevel
+		wantErrs []string
+	}{
+		{name: "no flag keeps the file", yaml: "collectors:\n  tracefiles:\n    dirs: [/t]\n    otlp: {endpoint: 'http://file:4318', headers: {X-Api-Key: k}, min_level: error}\n",
+			want: tracefiles.OTLPConfig{Endpoint: "http://file:4318", Headers: map[string]otlp.Secret{"X-Api-Key": "k"}, MinLevel: "error"}},
+		{name: "flag replaces endpoint and headers, keeps the rest",
+			yaml:     "collectors:\n  tracefiles:\n    dirs: [/t]\n    otlp: {endpoint: 'http://file:4318', headers: {X-Api-Key: k}, min_level: error}\n",
+			endpoint: "http://flag:4318", headers: []string{"Authorization=Bearer " + secret, "X-Tenant=a=b"},
+			want: tracefiles.OTLPConfig{Endpoint: "http://flag:4318", MinLevel: "error",
+				Headers: map[string]otlp.Secret{"Authorization": "Bearer " + secret, "X-Tenant": "a=b"}}},
+		{name: "with --trace-dir only", dirs: []string{"/t"}, endpoint: "http://flag:4318",
+			want: tracefiles.OTLPConfig{Endpoint: "http://flag:4318", Headers: map[string]otlp.Secret{}}},
+		{name: "no trace collector", endpoint: "http://flag:4318", wantErrs: []string{"--otlp: the tracefiles collector is not enabled"}},
+		{name: "header without --otlp", dirs: []string{"/t"}, headers: []string{"A=b"}, wantErrs: []string{"--otlp-header: needs --otlp"}},
+		{name: "bad header flag", dirs: []string{"/t"}, endpoint: "http://flag:4318", headers: []string{secret, "=" + secret},
+			wantErrs: []string{"--otlp-header #1: want NAME=VALUE", "--otlp-header #2"}},
+		{name: "bad URL", dirs: []string{"/t"}, endpoint: "ftp://flag", headers: []string{"Bad Name=" + secret},
+			wantErrs: []string{"--otlp: collectors.tracefiles:", "scheme", `header name "Bad Name"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfgFile := ""
+			if tc.yaml != "" {
+				cfgFile = filepath.Join(t.TempDir(), "agent.yaml")
+				writeFile(t, cfgFile, tc.yaml)
+			}
+			hs, err := ParseHeaders(tc.headers)
+			var a *Agent
+			if err == nil {
+				a, err = New(Options{Name: "h", StateDir: t.TempDir(), ConfigFile: cfgFile, TraceDirs: tc.dirs,
+					OTLPEndpoint: tc.endpoint, OTLPHeaders: hs, Factories: []collectors.Factory{tracefiles.NewFactory()}})
+			}
+			if len(tc.wantErrs) > 0 {
+				if err == nil {
+					t.Fatalf("no error, want %q", tc.wantErrs)
+				}
+				for _, w := range tc.wantErrs {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not mention %q", err, w)
+					}
+				}
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the header value leaked into the error: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := a.configs[TraceFilesType].(*tracefiles.Config).OTLP
+			if got.Endpoint != tc.want.Endpoint || got.MinLevel != tc.want.MinLevel || len(got.Headers) != len(tc.want.Headers) {
+				t.Fatalf("otlp = %+v, want %+v", got, tc.want)
+			}
+			for k, v := range tc.want.Headers {
+				if got.Headers[k] != v {
+					t.Errorf("header %s differs", k)
+				}
+			}
+		})
+	}
+}
+
+// logsReceiver counts the OTLP log records it receives (decoded with the
+// official protobuf types; the exporter is told not to gzip).
+type logsReceiver struct {
+	mu   sync.Mutex
+	n    int
+	keys []string
+}
+
+func (rv *logsReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	data, _ := io.ReadAll(r.Body)
+	if r.URL.Path != "/v1/logs" {
+		return // spans: accepted, not counted
+	}
+	var req collogspb.ExportLogsServiceRequest
+	if err := proto.Unmarshal(data, &req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	rv.keys = append(rv.keys, r.Header.Get("X-Api-Key"))
+	for _, rl := range req.ResourceLogs {
+		for _, sl := range rl.ScopeLogs {
+			rv.n += len(sl.LogRecords)
+		}
+	}
+}
+
+func (rv *logsReceiver) count() int {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return rv.n
+}
+
+// TestRunExportsOTLPBesideJetStream runs the agent as `crmwatch agent
+// --trace-dir D --otlp URL --otlp-header X-Api-Key=…` would: records of a
+// trace file reach the JetStream events stream and the OTLP receiver.
+func TestRunExportsOTLPBesideJetStream(t *testing.T) {
+	e, err := transport.StartEmbedded(transport.EmbeddedOptions{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), SyncInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown()
+	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{e.ClientURL()}, WaitFirst: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	names, _ := transport.NewNames("")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := transport.Setup(ctx, js, names, transport.StreamLimits{}); err != nil {
+		t.Fatal(err)
+	}
+	rv := &logsReceiver{}
+	srv := httptest.NewServer(rv)
+	defer srv.Close()
+	cfgFile := filepath.Join(t.TempDir(), "agent.yaml")
+	writeFile(t, cfgFile, "collectors:\n  tracefiles:\n    dirs: [/replaced/by/trace-dir]\n    poll_interval: 20ms\n    idle_flush: 50ms\n    start_at: beginning\n    otlp: {flush_interval: 100ms, gzip: false}\n")
+	hs, err := ParseHeaders([]string{"X-Api-Key=" + secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	a, err := New(Options{NATSURLs: []string{e.ClientURL()}, Name: "crm02", ConfigFile: cfgFile, TraceDirs: []string{dir},
+		OTLPEndpoint: srv.URL, OTLPHeaders: hs, StateDir: t.TempDir(), HeartbeatEvery: time.Hour,
+		Factories: []collectors.Factory{tracefiles.NewFactory()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "collectors", "tracefiles", "testdata", "CRM02-w3wp(15248#65568210)-CRMWeb-20240501-1.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "CRM02-w3wp-CRMWeb-20240501-1.log"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	stream, _ := js.Stream(ctx, names.EventsStream())
+	waitFor(t, "the events at JetStream and the records at the OTLP receiver", func() bool {
+		info, _ := stream.Info(ctx)
+		return info != nil && info.State.Msgs >= 1 && rv.count() == 3 // warning and above, the default
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	for _, k := range rv.keys {
+		if k != secret {
+			t.Errorf("X-Api-Key = %q", k)
+		}
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
+	}
+}
