@@ -202,3 +202,23 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		<-tick.C
 	}
 }
+
+// FuzzParseHeaders: any flag value parses or fails without panicking, a
+// parsed header round-trips, and an error quotes nothing of the flag.
+func FuzzParseHeaders(f *testing.F) {
+	for _, s := range []string{"X-Api-Key=abc", "Authorization=Bearer a=b", "novalue", "=x", " = ", "A="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, flag string) {
+		hs, err := ParseHeaders([]string{flag})
+		if err != nil {
+			if want := "--otlp-header #1: want NAME=VALUE (the value is not shown)"; err.Error() != want {
+				t.Errorf("error %q, want the fixed message that quotes nothing", err)
+			}
+			return
+		}
+		if len(hs) != 1 || hs[0].Name == "" || !strings.HasSuffix(flag, "="+string(hs[0].Value)) {
+			t.Errorf("%q parsed to %d headers", flag, len(hs))
+		}
+	})
+}

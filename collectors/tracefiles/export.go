@@ -115,7 +115,6 @@ func (x *exporter) observe(err error) {
 	x.m.exported.WithLabelValues(signalSpans).Add(float64(c.Spans - x.last.Spans))
 	x.m.rejected.WithLabelValues(signalLogs).Add(float64(c.RejectedLogs - x.last.RejectedLogs))
 	x.m.rejected.WithLabelValues(signalSpans).Add(float64(c.RejectedSpans - x.last.RejectedSpans))
-	progressed := c.Requests > x.last.Requests
 	x.last = c
 	switch {
 	case err != nil:
@@ -125,7 +124,7 @@ func (x *exporter) observe(err error) {
 			x.log.Warn("OTLP export failing; records wait in the queue and are dropped once it is full",
 				"endpoint", x.cfg.redactedEndpoint(), "retry_every", x.cfg.FlushInterval, "err", err)
 		}
-	case x.failing && progressed:
+	case x.failing: // only Flush runs while failing: everything pending was sent
 		x.failing = false
 		x.log.Info("OTLP export recovered", "endpoint", x.cfg.redactedEndpoint())
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 // otlpReceiver is an in-process OTLP/HTTP receiver that decodes requests
 // with the official protobuf types.
 type otlpReceiver struct {
+	down    atomic.Bool // answer 503 while set
 	mu      sync.Mutex
 	logs    []*logspb.ResourceLogs
 	spans   []*tracepb.Span
@@ -39,6 +41,10 @@ type otlpReceiver struct {
 }
 
 func (rv *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rv.down.Load() {
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		return
+	}
 	var body io.Reader = r.Body
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(r.Body)
@@ -365,5 +371,33 @@ func TestDeadOTLPEndpointDoesNotHoldUpTheSink(t *testing.T) {
 				t.Errorf("the API key leaked into the log:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestOTLPOutageIsLoggedOnceAndRecovers: a receiver that answers 503 for a
+// while gets the queued records once it is back; the outage is logged once
+// when it starts and once when it ends, whatever the number of attempts.
+func TestOTLPOutageIsLoggedOnceAndRecovers(t *testing.T) {
+	rv := &otlpReceiver{}
+	rv.down.Store(true)
+	srv := httptest.NewServer(rv)
+	defer srv.Close()
+	cfg := DefaultConfig()
+	cfg.OTLP.Endpoint, cfg.OTLP.MinLevel, cfg.OTLP.FlushInterval = srv.URL, "verbose", 100*time.Millisecond
+	var logs bytes.Buffer
+	s := start(t, cfg, copySample(t), &logs)
+	s.waitSink(t, 3, 10*time.Second)
+	eventually(t, 10*time.Second, "two failed export attempts", func() bool {
+		return metric(t, s.reg, "crmwatch_tracefiles_otlp_export_errors_total", "") >= 2
+	})
+	rv.down.Store(false)
+	eventually(t, 10*time.Second, "the 5 queued records at the receiver", func() bool { recs, _ := rv.logRecords(); return len(recs) == 5 })
+	s.stop(t)
+	out := logs.String()
+	if f, r := strings.Count(out, "OTLP export failing"), strings.Count(out, "OTLP export recovered"); f != 1 || r != 1 {
+		t.Errorf("logged failing %d and recovered %d times, want once each:\n%s", f, r, out)
+	}
+	if got := metric(t, s.reg, "crmwatch_tracefiles_otlp_dropped_total", dropQueueFull); got != 0 {
+		t.Errorf("dropped %v records during a short outage, want 0 (the queue holds them)", got)
 	}
 }
