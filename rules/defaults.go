@@ -23,6 +23,10 @@ const (
 const (
 	// MaxListed caps Hosts and Organizations of one alert.
 	MaxListed = 50
+	// MaxPattern caps an event message pattern in bytes: RE2 matches in
+	// time linear in pattern size times message size, on every candidate
+	// event, so a pattern must stay small.
+	MaxPattern = 4096
 	// MaxChangeEvents caps the causing events carried by one Change: the
 	// first one of the call and the latest ones.
 	MaxChangeEvents = 5

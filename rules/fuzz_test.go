@@ -21,6 +21,9 @@ func FuzzLoad(f *testing.F) {
 		`- {id: a, kind: missing, summary: s, missing: {counter: '\A\B', after: 1s}}`,
 		`- {id: a, kind: trend, summary: s, trend: {counter: '\A\B', samples: 1, max_severity: error}}`,
 		`- {id: a, kind: event, summary: '{{', event: {levels: [loud]}}`,
+		// Summaries that once made Load spin (now rejected by checkSummaryTree).
+		`- {id: a, kind: event, summary: '{{range 100000000}}{{end}}', event: {levels: [error]}}`,
+		`- {id: a, kind: event, summary: '{{define "a"}}{{template "a" .}}{{template "a" .}}{{end}}{{template "a" .}}', event: {levels: [error]}}`,
 	} {
 		f.Add(seed)
 	}

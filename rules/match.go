@@ -152,7 +152,9 @@ func compileEventMatch(m *EventMatch) (*eventMatcher, error) {
 		}
 		c.fields = append(c.fields, fieldMatch{k, v})
 	}
-	if m.Message != "" {
+	if len(m.Message) > MaxPattern {
+		add(fmt.Errorf("message: pattern is %d bytes; patterns are limited to %d", len(m.Message), MaxPattern))
+	} else if m.Message != "" {
 		re, err := regexp.Compile(m.Message)
 		if err != nil {
 			add(fmt.Errorf("message: %w", err))

@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"text/template"
 )
@@ -34,8 +35,14 @@ func compileSummary(id, text string) (*template.Template, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, errors.New("missing: write what the NOC reads, e.g. \"{{.Count}} errors on {{.Host}}\"")
 	}
+	if len(text) > MaxSummaryTemplate {
+		return nil, fmt.Errorf("%d bytes; summaries are limited to %d", len(text), MaxSummaryTemplate)
+	}
 	t, err := template.New(id).Funcs(summaryFuncs).Option("missingkey=zero").Parse(text)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSummaryTree(t); err != nil {
 		return nil, err
 	}
 	sample := SummaryData{
