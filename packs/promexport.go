@@ -306,7 +306,8 @@ func alertName(id string) string {
 var promOps = map[string]string{"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
 // thresholdValue is the PromQL for a threshold's aggregate over its window.
-// The engine's delta counts a drop as a reset, which is increase().
+// The engine's delta counts a drop as a reset, which is increase(); its
+// change (last minus first, for gauges) is PromQL's delta().
 func thresholdValue(sel string, t *rules.Threshold) string {
 	w := promDuration(cmp.Or(t.Window.D(), rules.DefaultWindow))
 	switch cmp.Or(t.Aggregate, rules.DefaultAggregate) {
@@ -318,6 +319,8 @@ func thresholdValue(sel string, t *rules.Threshold) string {
 		return "max_over_time(" + sel + "[" + w + "])"
 	case rules.AggDelta:
 		return "increase(" + sel + "[" + w + "])"
+	case rules.AggChange:
+		return "delta(" + sel + "[" + w + "])"
 	case rules.AggRate:
 		return "rate(" + sel + "[" + w + "])"
 	}

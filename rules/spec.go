@@ -132,14 +132,18 @@ type Levels struct {
 type Aggregate string
 
 // Aggregates. Delta and rate are for cumulative counters (a counter reset —
-// a drop in value — counts from zero rather than going negative).
+// a drop in value — counts from zero rather than going negative). Change is
+// for gauges such as Private Bytes or Handle Count: last minus first value in
+// the window, negative when the gauge shrank, so a value that goes up and down
+// does not add up to growth.
 const (
-	AggLast  Aggregate = "last"
-	AggAvg   Aggregate = "avg"
-	AggMin   Aggregate = "min"
-	AggMax   Aggregate = "max"
-	AggDelta Aggregate = "delta"
-	AggRate  Aggregate = "rate" // per second
+	AggLast   Aggregate = "last"
+	AggAvg    Aggregate = "avg"
+	AggMin    Aggregate = "min"
+	AggMax    Aggregate = "max"
+	AggDelta  Aggregate = "delta"
+	AggRate   Aggregate = "rate" // per second
+	AggChange Aggregate = "change"
 )
 
 // Threshold compares a counter aggregate against levels.

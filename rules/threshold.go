@@ -36,9 +36,9 @@ func compileThreshold(t *Threshold) (*thresholdSpec, event.CounterPath, error) {
 		s.agg = DefaultAggregate
 	}
 	switch s.agg {
-	case AggLast, AggAvg, AggMin, AggMax, AggDelta, AggRate:
+	case AggLast, AggAvg, AggMin, AggMax, AggDelta, AggRate, AggChange:
 	default:
-		errs = append(errs, fmt.Errorf("aggregate: unknown %q (want last, avg, min, max, delta or rate)", s.agg))
+		errs = append(errs, fmt.Errorf("aggregate: unknown %q (want last, avg, min, max, delta, rate or change)", s.agg))
 	}
 	if s.window < 0 {
 		errs = append(errs, errors.New("window: must not be negative"))
@@ -189,6 +189,11 @@ func aggregate(agg Aggregate, pts []point) (float64, bool) {
 			}
 		}
 		return v, true
+	case AggChange:
+		if n < 2 {
+			return 0, false
+		}
+		return pts[n-1].v - pts[0].v, true
 	case AggDelta, AggRate:
 		if n < 2 {
 			return 0, false

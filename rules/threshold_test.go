@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"crmwatch/alerts"
+	"crmwatch/event"
 )
 
 const cpuPath = `\Processor(_Total)\% Processor Time`
@@ -113,6 +114,37 @@ func TestThresholdDeltaAndRate(t *testing.T) {
 	checkChanges(t, rec.take(), want{alerts.ChangeRaised, "lazy.rate", "host=SQL1|instance=", alerts.SeverityCritical, 1, time.Minute})
 }
 
+// A gauge that goes up and down (Private Bytes of a healthy w3wp) must not
+// look like growth: delta would read every drop as a counter reset and add
+// the whole value, change reads last minus first. Real growth still fires.
+func TestThresholdChangeOnGauge(t *testing.T) {
+	const pb = `\Process(w3wp)\Private Bytes`
+	const mb = 1 << 20
+	rule := func(agg string) string {
+		return `- {id: growth, kind: threshold, summary: s, threshold: {counter: '\Process(*)\Private Bytes', aggregate: ` + agg + `, window: 1h, warning: 104857600}}`
+	}
+	var saw []event.Sample
+	for i := 0; i <= 12; i++ {
+		v := float64(500 * mb)
+		if i%2 == 1 {
+			v = 520 * mb
+		}
+		saw = append(saw, sample(time.Duration(i)*5*time.Minute, "APP1", pb, v))
+	}
+	e, rec := newEngine(t, rule("change"))
+	processSamples(t, e, saw...)
+	checkChanges(t, rec.take())
+
+	naive, naiveRec := newEngine(t, rule("delta"))
+	processSamples(t, naive, saw...)
+	if len(naiveRec.take()) == 0 {
+		t.Fatal("delta on the same gauge should fire (that is the false positive change avoids)")
+	}
+
+	processSamples(t, e, sample(65*time.Minute, "APP1", pb, 700*mb)) // +200 MB within the hour
+	checkChanges(t, rec.take(), want{alerts.ChangeRaised, "growth", "host=APP1|instance=w3wp", alerts.SeverityWarning, 1, 65 * time.Minute})
+}
+
 func TestAggregate(t *testing.T) {
 	pts := func(vs ...float64) []point {
 		out := make([]point, len(vs))
@@ -135,6 +167,9 @@ func TestAggregate(t *testing.T) {
 		{AggDelta, pts(10, 15, 3, 5), 10, true}, // reset after 15: +5, +3, +2
 		{AggDelta, pts(10), 0, false},
 		{AggRate, pts(0, 50, 100), 5, true},
+		{AggChange, pts(500, 600, 500, 600, 520), 20, true}, // a gauge: no reset logic
+		{AggChange, pts(600, 400), -200, true},
+		{AggChange, pts(7), 0, false},
 		{AggLast, nil, 0, false},
 	}
 	for _, tc := range cases {

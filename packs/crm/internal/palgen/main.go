@@ -146,7 +146,7 @@ func genericRule(g generic) rule {
 	r.description = fmt.Sprintf("%s From the generic PAL thresholds the CRM PAL files inherit (crm-domain §4.2): %s.", g.meaning, levelText(r))
 	r.cause = fmt.Sprintf("%s Threshold: %s.", g.meaning, levelText(r))
 	what := cp.Counter
-	if g.agg == "delta" {
+	if g.agg == "delta" || g.agg == "change" {
 		what += " growth over " + g.window
 	}
 	r.summary = fmt.Sprintf("{{.Host}}: %s is {{.Value}}", what)

@@ -184,7 +184,7 @@ func thresholdSeries[C any](r rule, w, c float64, mk func(at, sev string) C) ([]
 			safe = 0
 		}
 	}
-	if r.agg == "delta" {
+	if r.agg == "delta" || r.agg == "change" {
 		base := 1000.0
 		return []float64{base, base + over(w, c)}, []C{mk("20s", "warning")}
 	}
