@@ -158,13 +158,23 @@ func (r *Record) setField(key, val string) bool {
 // line (`SandboxHost.AuthenticateCaller >Access Denied…`). Each marker counts
 // only at the start or after whitespace, so generic method names such as
 // `<Run>b__0` or `<>c` are not cut.
+// nextWordStart returns the index after the next space or tab past i, or
+// len(s) when there is none.
+func nextWordStart(s string, i int) int {
+	for j := i; j < len(s); j++ {
+		if s[j] == ' ' || s[j] == '\t' {
+			return j + 1
+		}
+	}
+	return len(s)
+}
+
 func (p *parser) operation(rec *Record, s string, from, to int) {
 	op := s[from:to]
 	msg, file, line, il := -1, -1, -1, -1
-	for i := 0; i < len(op); i++ {
-		if i > 0 && op[i-1] != ' ' && op[i-1] != '\t' {
-			continue
-		}
+	// Only a marker at the start or after white space counts; jump from one
+	// white-space character to the next instead of looking at every byte.
+	for i := 0; i < len(op); i = nextWordStart(op, i) {
 		switch c := op[i]; {
 		case c == '>':
 			msg = i
