@@ -95,7 +95,7 @@ var generics = []generic{
 var familyResolution = map[string]string{
 	"windows": "Find the process responsible (Task Manager, Resource Monitor or `\\Process(*)` counters of the same minutes); for a CRM server " +
 		"check w3wp (CRMAppPool), the async services (MSCRMAsyncService, MSCRMAsyncService$maintenance) and the sandbox service. " +
-		"Verbose CRM tracing costs performance and disk: turn it off (`crmwatch trace set --host HOST --off`) if it is on. " +
+		"Verbose CRM tracing costs performance and disk: turn it off (TraceEnabled=0 and a changed TraceRefresh under HKLM\\SOFTWARE\\Microsoft\\MSCRM) if it is on. " +
 		"Where the threshold depends on the machine (RAM, CPU count, pool size), set the parameter for this host in an overrides file.",
 	"iis-aspnet": "Check the CRM application pools (CRMAppPool, CRMDeploymentServiceAppPool) in IIS, the Application event log (ASP.NET, W3SVC/WAS) " +
 		"and the CRM trace of the server for requests failing at the same time; ASP.NET executionTimeout is 300 s in CRM's web.config. " +

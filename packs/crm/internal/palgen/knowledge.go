@@ -13,7 +13,7 @@ type objectInfo struct {
 
 const traceHint = "Read the CRM platform trace of the server (C:\\Program Files\\Microsoft Dynamics CRM\\Trace) " +
 	"around the time of the alert; if tracing is off, turn it on for this host only with " +
-	"`crmwatch trace set --host HOST --categories '*:Error' --for 1h` (it reverts by itself; verbose tracing costs performance). "
+	"the registry values under HKLM\\SOFTWARE\\Microsoft\\MSCRM (TraceEnabled=1, TraceCategories=*:Error, then change TraceRefresh so the server re-reads them; KB 907490), and turn it off again afterwards (verbose tracing costs performance). "
 
 // objects maps a PAL counter object to its rule-id slug, roles and the
 // resolution an operator follows.
