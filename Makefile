@@ -24,6 +24,7 @@ check: lint
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
