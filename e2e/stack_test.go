@@ -34,35 +34,17 @@ func startServer(t *testing.T, opts server.Options) *serverProc {
 	t.Helper()
 	opts.Listen = "127.0.0.1:0"
 	opts.TickEvery = 200 * time.Millisecond
-	srv, err := server.New(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, stop, err := server.Start(ctx, opts)
 	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	select {
-	case <-srv.Started():
-	case err := <-done:
-		cancel()
 		t.Fatalf("server did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("server did not start within 30s")
 	}
-	p := &serverProc{srv: srv}
-	p.stop = func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server stopped with: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("server did not stop within 30s")
+	return &serverProc{srv: srv, stop: func() {
+		if err := stop(); err != nil {
+			t.Errorf("server stopped with: %v", err)
 		}
-	}
-	return p
+	}}
 }
 
 // farmProc is a simulated farm with one agent per host.

@@ -21,31 +21,15 @@ import (
 // function that waits for Run to return.
 func running(t *testing.T, dir string) (*Server, func()) {
 	t.Helper()
-	srv, err := New(Options{DataDir: dir, Listen: "127.0.0.1:0", NATSListen: "127.0.0.1:0", NATSSyncInterval: time.Second, TickEvery: 50 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, stop, err := Start(ctx, Options{DataDir: dir, Listen: "127.0.0.1:0", NATSListen: "127.0.0.1:0", NATSSyncInterval: time.Second, TickEvery: 50 * time.Millisecond})
 	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	select {
-	case <-srv.Started():
-	case err := <-done:
-		cancel()
 		t.Fatalf("server did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("server did not start within 30s")
 	}
 	return srv, func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server stopped with %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("server did not stop within 30s")
+		if err := stop(); err != nil {
+			t.Errorf("server stopped with %v", err)
 		}
 	}
 }
