@@ -208,7 +208,7 @@ func injectLater(ctx context.Context, farm *simulate.Farm, fault string, after t
 func printWelcome(o Options, srv *server.Server, hosts []simulate.Host, opName, token string) {
 	w := o.Out
 	fmt.Fprintf(w, "crmwatch demo is running\n")
-	fmt.Fprintf(w, "  console and API: http://%s/\n", srv.HTTPAddr())
+	fmt.Fprintf(w, "  API:             http://%s/api/v1/alerts\n", srv.HTTPAddr())
 	fmt.Fprintf(w, "  NATS:            %s\n", srv.NATSURL())
 	fmt.Fprintf(w, "  operator:        %s (admin)\n", opName)
 	fmt.Fprintf(w, "  token:           %s\n", token)
