@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"crmwatch/access"
 	"crmwatch/alerts"
 	"crmwatch/api"
 	"crmwatch/rules"
@@ -40,6 +41,7 @@ func (s *Server) apiHandler(st store.Store, engine *rules.Engine, reg *prometheu
 		Changes:  changes,
 		Logger:   s.o.Logger.With("component", "api"),
 		Registry: reg,
+		Routes:   []api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -33,7 +33,9 @@ type Server struct {
 	httpAddr string
 	natsURL  string
 	st       store.Store
+	engine   *rules.Engine
 	agents   *transport.Directory
+	reloadMu sync.Mutex // one reload at a time
 }
 
 // New validates the options; it touches neither disk nor network.
@@ -102,6 +104,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.setEngine(engine)
+	defer s.setEngine(nil)
 	consumer, err := transport.NewConsumer(ctx, transport.ConsumerOptions{
 		JS: js, Names: s.names, Handler: &ingest{engine: engine, log: s.log.With("component", "ingest")},
 		Logger: s.o.Logger.With("component", "consumer"), Registerer: reg,

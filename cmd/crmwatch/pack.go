@@ -23,7 +23,7 @@ func newPackCmd() *cobra.Command {
 		Long: "Work with management packs (directories with pack.yaml, rules/*.yaml …; see docs/packs.md).\n" +
 			"The built-in Dynamics CRM pack is packs/crm in the source tree.",
 	}
-	cmd.AddCommand(newPackValidateCmd(), newPackTestCmd(), newPackShowCmd(), newPackExportPrometheusCmd())
+	cmd.AddCommand(newPackValidateCmd(), newPackTestCmd(), newPackShowCmd(), newPackExportPrometheusCmd(), newPackReloadCmd())
 	return cmd
 }
 

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +22,9 @@ func newServerCmd() *cobra.Command {
 		Long: "Run the central crmwatch server. By default it embeds a NATS server with JetStream\n" +
 			"(agents connect to nats://127.0.0.1:4247) and keeps alerts in SQLite under --data.\n" +
 			"Use --nats URLS to join an existing NATS cluster and --store postgres://… to share\n" +
-			"one store between several servers.",
+			"one store between several servers.\n\n" +
+			"SIGHUP (or crmwatch pack reload) re-reads --packs and --overrides; a set that fails\n" +
+			"validation is refused with every problem listed and the running rules stay.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Logger = newProcessLogger(cmd)
@@ -28,6 +33,7 @@ func newServerCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			defer reloadOnHangup(cmd.Context(), srv)()
 			return srv.Run(cmd.Context())
 		},
 	}
@@ -38,8 +44,29 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&o.NATSListen, "nats-listen", server.DefaultNATSListen, "client address of the embedded NATS server")
 	f.StringVar(&o.Store, "store", server.DefaultStore, `"sqlite" (file in --data), a SQLite file path, or a postgres:// URL`)
 	f.StringSliceVar(&o.PackDirs, "packs", nil, "extra pack directories loaded on top of the built-in CRM pack (repeatable)")
-	f.StringSliceVar(&o.Overrides, "overrides", nil, "overrides files applied per host, group and role (repeatable; see docs/packs.md §4; read at start)")
+	f.StringSliceVar(&o.Overrides, "overrides", nil, "overrides files applied per host, group and role (repeatable; see docs/packs.md §4; re-read on reload)")
 	return cmd
+}
+
+// reloadOnHangup reloads the packs on every SIGHUP until ctx ends or the
+// returned stop is called. Reload logs and audits the outcome itself.
+func reloadOnHangup(ctx context.Context, srv *server.Server) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				srv.Reload(ctx, "SIGHUP") //nolint:errcheck // logged and audited by Reload
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); close(done) }
 }
 
 // newProcessLogger is the text logger of the long-running processes, at the
