@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -280,7 +281,7 @@ func (e *Engine) render(st *alertState) {
 	d := SummaryData{
 		Host: st.host, Organization: st.org, Hosts: st.a.Hosts, Organizations: st.a.Organizations,
 		Counter: st.counter, Instance: st.instance, Value: st.value, Count: st.a.RepeatCount,
-		Message: st.message, Fields: st.a.Fields,
+		Message: headline(st.message), Fields: st.a.Fields,
 	}
 	e.buf.Reset()
 	err := st.rule.summary.Execute(&limitWriter{w: &e.buf, left: MaxSummary}, &d)
@@ -295,6 +296,9 @@ func (e *Engine) render(st *alertState) {
 			st.a.Summary = st.a.Rule + " " + st.a.Key
 		}
 		return
+	}
+	if bytes.ContainsAny(e.buf.Bytes(), "\r\n") {
+		oneLine(&e.buf)
 	}
 	if string(e.buf.Bytes()) != st.a.Summary {
 		st.a.Summary = e.buf.String()

@@ -44,7 +44,8 @@ type Rule struct {
 	Roles []string `yaml:"roles,omitempty" json:"roles,omitempty"`
 	// Summary is a text/template over the alert: {{.Host}}, {{.Organization}},
 	// {{.Hosts}}, {{.Organizations}}, {{.Counter}}, {{.Instance}}, {{.Value}},
-	// {{.Count}}, {{.Message}}, {{.Fields.name}}.
+	// {{.Count}}, {{.Message}} (the message's first line, at most 300 bytes),
+	// {{.Fields.name}}. A rendered summary is always one line.
 	Summary   string           `yaml:"summary" json:"summary"`
 	Knowledge alerts.Knowledge `yaml:"knowledge" json:"knowledge"`
 	// GroupBy names what one alert is about; repeats with the same values

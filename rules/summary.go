@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"unicode/utf8"
 )
 
 // SummaryData is what a rule's summary template sees. Field names are the
@@ -54,6 +55,39 @@ func compileSummary(id, text string) (*template.Template, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// MaxHeadline caps {{.Message}} in a summary: the first line of the
+// message, cut at a rune boundary. The whole message stays on the alert's
+// events.
+const MaxHeadline = 300
+
+// headline is the first non-blank line of a message (a CRM exception's
+// first line names it; the stack trace follows), at most MaxHeadline bytes.
+func headline(msg string) string {
+	for msg != "" {
+		line, rest, _ := strings.Cut(msg, "\n")
+		if line = strings.TrimSpace(line); line != "" {
+			if len(line) > MaxHeadline {
+				cut := MaxHeadline
+				for cut > 0 && !utf8.RuneStart(line[cut]) {
+					cut--
+				}
+				line = line[:cut] + "…"
+			}
+			return line
+		}
+		msg = rest
+	}
+	return ""
+}
+
+// oneLine folds line breaks a template or field brought into a summary:
+// the NOC reads a summary as one line.
+func oneLine(b *bytes.Buffer) {
+	s := strings.Join(strings.Fields(strings.NewReplacer("\r", " ", "\n", " ").Replace(b.String())), " ")
+	b.Reset()
+	b.WriteString(s)
 }
 
 // MaxSummary caps a rendered summary in bytes; a longer one is cut.
