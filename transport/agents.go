@@ -61,6 +61,9 @@ func (a *Agents) Put(ctx context.Context, r Registration) error {
 func (a *Agents) Watch(ctx context.Context, fn func(Registration), initial func()) error {
 	w, err := a.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while the watch was being set up: a clean end
+		}
 		return fmt.Errorf("watch agents bucket: %w", err)
 	}
 	defer func() { _ = w.Stop() }()
