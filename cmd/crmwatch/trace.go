@@ -54,7 +54,11 @@ func newTraceParseCmd(loc locFunc) *cobra.Command {
 		Short: "Print every record as one JSON object per line (all fields)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runScan(cmd, args, loc, nil, true)
+			l, err := loc()
+			if err != nil {
+				return err
+			}
+			return runScan(cmd, args, l, nil, true)
 		},
 	}
 }
@@ -75,7 +79,7 @@ func newTraceGrepCmd(loc locFunc) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runScan(cmd, args, loc, m, asJSON)
+			return runScan(cmd, args, l, m, asJSON)
 		},
 	}
 	f.BindFlags(cmd.Flags())
@@ -83,16 +87,11 @@ func newTraceGrepCmd(loc locFunc) *cobra.Command {
 	return cmd
 }
 
-func runScan(cmd *cobra.Command, args []string, loc locFunc, m *query.Matcher, asJSON bool) error {
-	l, err := loc()
+func runScan(cmd *cobra.Command, args []string, l *time.Location, m *query.Matcher, asJSON bool) error {
+	ins, prog, err := openInputs(cmd, args)
 	if err != nil {
 		return err
 	}
-	ins, err := query.ExpandInputs(args)
-	if err != nil {
-		return err
-	}
-	prog := startProgress(cmd, ins)
 	res, err := query.Scan(cmd.Context(), ins, cmd.OutOrStdout(), query.ScanOptions{Filter: m, JSON: asJSON,
 		Location: l, Stdin: cmd.InOrStdin(), Progress: prog.Counter()})
 	prog.Stop()
@@ -103,6 +102,16 @@ func runScan(cmd *cobra.Command, args []string, loc locFunc, m *query.Matcher, a
 		fmt.Fprintf(cmd.ErrOrStderr(), "%d malformed lines skipped or kept with their record (see the malformed field of trace parse)\n", res.Malformed)
 	}
 	return nil
+}
+
+// openInputs expands FILES (files, directories, -) and starts the progress
+// display for them; the caller stops it when done.
+func openInputs(cmd *cobra.Command, args []string) ([]query.Input, *query.Progress, error) {
+	ins, err := query.ExpandInputs(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ins, startProgress(cmd, ins), nil
 }
 
 // startProgress shows progress on stderr for large inputs when stderr is a
@@ -128,11 +137,10 @@ func newTraceStatsCmd(loc locFunc) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ins, err := query.ExpandInputs(args)
+			ins, prog, err := openInputs(cmd, args)
 			if err != nil {
 				return err
 			}
-			prog := startProgress(cmd, ins)
 			opts.Location, opts.Stdin, opts.Progress = l, cmd.InOrStdin(), prog.Counter()
 			st, err := query.Compute(cmd.Context(), ins, opts)
 			prog.Stop()
@@ -236,11 +244,10 @@ func newTraceExportCmd(loc locFunc) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%w (set --otlp http://collector:4318)", err)
 			}
-			ins, err := query.ExpandInputs(args)
+			ins, prog, err := openInputs(cmd, args)
 			if err != nil {
 				return err
 			}
-			prog := startProgress(cmd, ins)
 			err = exportInputs(cmd.Context(), cmd.InOrStdin(), exp, ins, m, l, prog)
 			prog.Stop()
 			if err != nil {
