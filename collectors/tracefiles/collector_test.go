@@ -137,7 +137,7 @@ func TestLevelsAndCategories(t *testing.T) {
 					t.Errorf("event %d time %v, want 10:00 local (trace stamps are server-local)", i, ev.Time)
 				}
 			}
-			if got := testutil.ToFloat64(counterOf(t, reg, "crmwatch_tracefiles_records_total", "filtered")); got != tc.filtered {
+			if got := metric(t, reg, "crmwatch_tracefiles_records_total", "filtered"); got != tc.filtered {
 				t.Errorf("filtered = %v, want %v", got, tc.filtered)
 			}
 		})
@@ -158,7 +158,7 @@ func TestSinkRefusalIsRetriedWithoutLoss(t *testing.T) {
 	if len(seen) != 5 || len(evs) != 5 {
 		t.Errorf("%d events at %d offsets, want 5 once each", len(evs), len(seen))
 	}
-	if got := testutil.ToFloat64(counterOf(t, reg, "crmwatch_tracefiles_emit_errors_total", "")); got != 2 {
+	if got := metric(t, reg, "crmwatch_tracefiles_emit_errors_total", ""); got != 2 {
 		t.Errorf("emit errors = %v, want 2", got)
 	}
 }
@@ -198,26 +198,6 @@ func withDirs(cfg *Config, dir string) *Config {
 	cfg.Dirs, cfg.StartAt = []string{dir}, StartAtBeginning
 	cfg.PollInterval, cfg.IdleFlush = 10*time.Millisecond, 30*time.Millisecond
 	return cfg
-}
-
-func counterOf(t *testing.T, reg *prometheus.Registry, name, outcome string) prometheus.Collector {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if outcome == "" || (len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == outcome) {
-				return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "x", Help: "x"}, func() float64 { return m.GetCounter().GetValue() })
-			}
-		}
-	}
-	t.Fatalf("metric %s{%s} not found", name, outcome)
-	return nil
 }
 
 func TestConfigValidateReportsEverything(t *testing.T) {
