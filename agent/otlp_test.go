@@ -12,14 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"google.golang.org/protobuf/proto"
 
 	"crmwatch/collectors"
 	"crmwatch/collectors/tracefiles"
 	"crmwatch/tracing/otlp"
-	"crmwatch/transport"
 )
 
 const secret = "s3cret-never-printed"
@@ -130,23 +128,9 @@ func (rv *logsReceiver) count() int {
 // --trace-dir D --otlp URL --otlp-header X-Api-Key=…` would: records of a
 // trace file reach the JetStream events stream and the OTLP receiver.
 func TestRunExportsOTLPBesideJetStream(t *testing.T) {
-	e, err := transport.StartEmbedded(transport.EmbeddedOptions{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), SyncInterval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown()
-	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{e.ClientURL()}, WaitFirst: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	names, _ := transport.NewNames("")
+	natsURL, js, names := startJetStream(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := transport.Setup(ctx, js, names, transport.StreamLimits{}); err != nil {
-		t.Fatal(err)
-	}
 	rv := &logsReceiver{}
 	srv := httptest.NewServer(rv)
 	defer srv.Close()
@@ -157,7 +141,7 @@ func TestRunExportsOTLPBesideJetStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	a, err := New(Options{NATSURLs: []string{e.ClientURL()}, Name: "crm02", ConfigFile: cfgFile, TraceDirs: []string{dir},
+	a, err := New(Options{NATSURLs: []string{natsURL}, Name: "crm02", ConfigFile: cfgFile, TraceDirs: []string{dir},
 		OTLPEndpoint: srv.URL, OTLPHeaders: hs, StateDir: t.TempDir(), HeartbeatEvery: time.Hour,
 		Factories: []collectors.Factory{tracefiles.NewFactory()}})
 	if err != nil {

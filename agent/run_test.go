@@ -35,26 +35,12 @@ func (c onceCollector) Run(ctx context.Context, sink collectors.Sink) error {
 }
 
 func TestRunRegistersPublishesAndStops(t *testing.T) {
-	e, err := transport.StartEmbedded(transport.EmbeddedOptions{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), SyncInterval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown()
-	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{e.ClientURL()}, WaitFirst: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	names, _ := transport.NewNames("")
+	natsURL, js, names := startJetStream(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := transport.Setup(ctx, js, names, transport.StreamLimits{}); err != nil {
-		t.Fatal(err)
-	}
 	cfg := t.TempDir() + "/agent.yaml"
 	writeFile(t, cfg, "collectors:\n  once: {}\n")
-	a, err := New(Options{NATSURLs: []string{e.ClientURL()}, Name: "app1.contoso.local", Roles: []string{"AppServer"},
+	a, err := New(Options{NATSURLs: []string{natsURL}, Name: "app1.contoso.local", Roles: []string{"AppServer"},
 		ConfigFile: cfg, StateDir: t.TempDir(), MetricsListen: "127.0.0.1:0", HeartbeatEvery: time.Hour,
 		Factories: []collectors.Factory{onceFactory{}}, Version: "1.2.3"})
 	if err != nil {
@@ -93,4 +79,26 @@ func TestRunRegistersPublishesAndStops(t *testing.T) {
 	if got := string(entry.Value()); !contains(got, `"stopped":true`) || !contains(got, `"version":"1.2.3"`) || !contains(got, `"AppServer"`) {
 		t.Errorf("final registration = %s", got)
 	}
+}
+
+// startJetStream runs an embedded NATS with the crmwatch streams and
+// buckets for the test and returns its URL, a JetStream handle and the names.
+func startJetStream(t *testing.T) (string, jetstream.JetStream, transport.Names) {
+	t.Helper()
+	e, err := transport.StartEmbedded(transport.EmbeddedOptions{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), SyncInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Shutdown)
+	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{e.ClientURL()}, WaitFirst: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	names, _ := transport.NewNames("")
+	if err := transport.Setup(context.Background(), js, names, transport.StreamLimits{}); err != nil {
+		t.Fatal(err)
+	}
+	return e.ClientURL(), js, names
 }
