@@ -42,7 +42,6 @@ func New(opts Options) (*Farm, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("simulate: invalid options: %w", err)
 	}
-	filter, _ := parseCategories(opts.Categories) // validated above
 	f := &Farm{
 		opts:    opts,
 		log:     opts.Logger.With("component", "simulate"),
@@ -63,10 +62,10 @@ func New(opts Options) (*Farm, error) {
 			spec:   spec,
 			orgs:   f.orgs,
 			faults: f.faults,
-			filter: filter,
 			opts:   opts,
 			log:    f.log.With("host", spec.Name),
 		})
+		tr.pollSettings()
 		f.hosts = append(f.hosts, &host{spec: spec, trace: tr, outs: []output{tr}})
 	}
 	return f, nil

@@ -69,6 +69,13 @@ type Options struct {
 	// LF writes "\n" line ends; by default lines end in "\r\n" as the
 	// Windows servers write them.
 	LF bool
+	// SettingsDir, when set, makes every host read
+	// <SettingsDir>/<host>/trace-settings.json (the layout of agent state
+	// directories), the stand-in for its registry trace values: like CRM,
+	// a host re-reads it when TraceRefresh changes, and the values present
+	// (TraceEnabled, TraceCategories, TraceCallStack, TraceFileSizeLimit in
+	// MB) win over Categories, CallStack and FileSizeLimit above.
+	SettingsDir string
 	// FlushInterval is how often Run pushes buffered output to the files
 	// (default 100ms); tailers see records at most this late.
 	FlushInterval time.Duration

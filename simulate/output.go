@@ -25,6 +25,10 @@ type OutputStats struct {
 	Files   int   // files created
 	Records int64 // records written
 	Bytes   int64 // bytes written
+	// SettingsReloads counts trace-settings changes the host applied
+	// (Options.SettingsDir); SettingsErrors counts unusable settings files.
+	SettingsReloads int
+	SettingsErrors  int
 }
 
 // HostStats is what a host has written so far.

@@ -30,6 +30,10 @@ func (f *Farm) Generate(n int) error {
 		return ErrClosed
 	}
 	err := f.forEachHost(func(h *host) error {
+		h.trace.pollSettings()
+		if !h.trace.live.enabled {
+			return nil // tracing is off on this host: nothing to write
+		}
 		idle := 0 // trace steps in a row that wrote nothing
 		for written := 0; written < n; {
 			o := h.earliest()
@@ -44,7 +48,7 @@ func (f *Farm) Generate(n int) error {
 			if idle = (idle + 1) * (1 - min(k, 1)); idle == maxIdleSteps {
 				return fmt.Errorf("trace categories %q let nothing through of what this %s server writes "+
 					"(over %d records in a row dropped): widen the categories or inject a fault",
-					f.opts.Categories, strings.Join(h.spec.Roles, "+"), maxSkips)
+					h.trace.live.categories, strings.Join(h.spec.Roles, "+"), maxSkips)
 			}
 		}
 		return h.flush()
@@ -100,6 +104,7 @@ func (f *Farm) runLoop(ctx context.Context) error {
 
 // advance writes every item due up to simulated time until, then flushes.
 func (h *host) advance(ctx context.Context, until time.Time) error {
+	h.trace.pollSettings()
 	for i := 0; ; i++ {
 		if i%ctxCheckEvery == ctxCheckEvery-1 && ctx.Err() != nil {
 			break

@@ -98,7 +98,7 @@ func (o *traceOutput) fileFor(p *process, t time.Time, n int) (*traceFile, error
 		if err := o.open(p, t, date, 1); err != nil {
 			return nil, err
 		}
-	case p.file.records > 0 && p.file.size+int64(n) > o.cfg.opts.FileSizeLimit:
+	case p.file.records > 0 && p.file.size+int64(n) > o.live.fileSize:
 		if err := p.closeFile(); err != nil {
 			return nil, err
 		}

@@ -12,7 +12,7 @@ import (
 func (o *traceOutput) appendHeader(b []byte, title string, t time.Time) []byte {
 	s := o.cfg.spec
 	callStack := "False"
-	if o.cfg.opts.CallStack {
+	if o.live.callStack {
 		callStack = "True"
 	}
 	line := func(parts ...string) {
@@ -26,7 +26,7 @@ func (o *traceOutput) appendHeader(b []byte, title string, t time.Time) []byte {
 	b = append(b, "# LocalTime: "...)
 	b = t.AppendFormat(b, "2006-01-02 15:04:05.000")
 	b = append(b, o.nl...)
-	line("Categories: ", o.cfg.opts.Categories)
+	line("Categories: ", o.live.categories)
 	line("CallStackOn: ", callStack)
 	line("ComputerName: ", s.Name)
 	line("CRMVersion: ", s.CRMVersion)
@@ -100,7 +100,7 @@ func (o *traceOutput) appendRecord(b []byte, s *span, rs *recSpec, t time.Time) 
 	// A message on the head line (sandbox, sample d) is followed by its own
 	// continuation lines, so such records carry no call stack: the two
 	// would be indistinguishable.
-	if o.cfg.opts.CallStack && !rs.onHead {
+	if o.live.callStack && !rs.onHead {
 		b = o.appendStack(b, rs, withIL)
 	}
 	if msg == "" {

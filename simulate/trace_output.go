@@ -31,7 +31,6 @@ type traceConfig struct {
 	spec   hostSpec
 	orgs   []Org
 	faults *faultState
-	filter categoryFilter
 	opts   Options
 	log    *slog.Logger
 }
@@ -50,6 +49,10 @@ type traceOutput struct {
 	nl      string
 	closed  bool
 	skips   int // current skip budget (maxSkips..minSkips)
+	// live is what the host traces now; settings, when set, is the file
+	// that changes it (Options.SettingsDir).
+	live     traceLive
+	settings *settingsFile
 
 	mu sync.Mutex // guards st (read by Farm.Stats from other goroutines)
 	st OutputStats
@@ -97,6 +100,10 @@ func newTraceOutput(cfg traceConfig) *traceOutput {
 		t:       cfg.opts.Start,
 		nl:      "\r\n",
 		skips:   maxSkips,
+		live:    liveFromOptions(cfg.opts),
+	}
+	if p := settingsPath(cfg.opts.SettingsDir, cfg.spec.Name); p != "" {
+		o.settings = &settingsFile{path: p}
 	}
 	if cfg.opts.LF {
 		o.nl = "\n"
@@ -148,12 +155,15 @@ func (o *traceOutput) step() (int, error) {
 	}
 	t := o.t
 	o.t = t.Add(o.interarrival())
+	if !o.live.enabled {
+		return 0, nil // TraceEnabled=0: the host writes nothing
+	}
 	for range o.skips {
 		s, rs, err := o.nextRecord(t)
 		if err != nil {
 			return 0, err
 		}
-		if !o.cfg.filter.allows(rs.cat, rs.lvl) {
+		if !o.live.filter.allows(rs.cat, rs.lvl) {
 			if err := o.finish(s); err != nil {
 				return 0, err
 			}

@@ -171,7 +171,7 @@ func registryWatcher(b *spanBuilder) {
 	b.s.reqID = ""
 	b.s.thread = "7(MSCRM:-RegistryWatcher.RegTrackerThreadProc)"
 	b.add("Platform", levelInfo, "RegistryWatcher.RegTrackerThreadProc", b.il(),
-		"Registry value TraceRefresh changed; trace settings reloaded: Categories="+b.o.cfg.opts.Categories)
+		"Registry value TraceRefresh changed; trace settings reloaded: Categories="+b.o.live.categories)
 }
 
 func buildHelp(b *spanBuilder) {

@@ -49,6 +49,7 @@ func newSimulateCmd() *cobra.Command {
 	f.Float64Var(&opts.Speed, "speed", simulate.DefaultSpeed, "simulated seconds per real second (above 1 the clock runs fast)")
 	f.StringVar(&opts.Categories, "categories", simulate.DefaultCategories, "TraceCategories written and applied, e.g. *:Error or Platform.Sql:Verbose;Platform.*:Warning")
 	f.BoolVar(&opts.CallStack, "callstack", false, "write call-stack lines (TraceCallStack, header CallStackOn: True)")
+	f.StringVar(&opts.SettingsDir, "settings-dir", "", "each host obeys <dir>/<host>/trace-settings.json as CRM obeys its registry trace values (an agent's --state layout)")
 	f.BoolVar(&opts.LF, "lf", false, `end lines with "\n" instead of the servers' "\r\n"`)
 	f.DurationVar(&duration, "duration", 0, "stop after this much real time (0: until Ctrl-C)")
 	f.IntVar(&records, "records", 0, "write this many records per host as fast as possible and exit")
