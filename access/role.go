@@ -56,12 +56,14 @@ const (
 	PermAlertWrite Permission = "alerts.write"
 	// PermTraceWrite: turn CRM platform tracing on or off.
 	PermTraceWrite Permission = "trace.write"
+	// PermTraceNoExpiry: trace settings that never expire (--no-expiry).
+	PermTraceNoExpiry Permission = "trace.no-expiry"
 	// PermAdmin: manage operators, read the audit log.
 	PermAdmin Permission = "admin"
 )
 
 var grants = map[Role]map[Permission]bool{
-	RoleAdmin:    {PermRead: true, PermAlertWrite: true, PermTraceWrite: true, PermAdmin: true},
+	RoleAdmin:    {PermRead: true, PermAlertWrite: true, PermTraceWrite: true, PermTraceNoExpiry: true, PermAdmin: true},
 	RoleOperator: {PermRead: true, PermAlertWrite: true, PermTraceWrite: true},
 	RoleReadonly: {PermRead: true},
 }
@@ -79,6 +81,8 @@ func (p Permission) Describe() string {
 		return "acknowledge or resolve alerts"
 	case PermTraceWrite:
 		return "change trace settings"
+	case PermTraceNoExpiry:
+		return "set trace settings without expiry"
 	case PermAdmin:
 		return "manage operators and read the audit log"
 	}

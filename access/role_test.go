@@ -37,7 +37,7 @@ func TestOnlyOperatorRolesExist(t *testing.T) {
 			t.Errorf("granted role %q does not parse", r)
 		}
 	}
-	perms := []Permission{PermRead, PermAlertWrite, PermTraceWrite, PermAdmin}
+	perms := []Permission{PermRead, PermAlertWrite, PermTraceWrite, PermTraceNoExpiry, PermAdmin}
 	for _, r := range []Role{"customer", "tenant", "organization", "viewer", "guest", "", "ADMIN"} {
 		for _, p := range perms {
 			if r.Can(p) {
@@ -49,13 +49,13 @@ func TestOnlyOperatorRolesExist(t *testing.T) {
 
 func TestPermissionMatrix(t *testing.T) {
 	want := map[Role][]Permission{
-		RoleAdmin:    {PermRead, PermAlertWrite, PermTraceWrite, PermAdmin},
+		RoleAdmin:    {PermRead, PermAlertWrite, PermTraceWrite, PermTraceNoExpiry, PermAdmin},
 		RoleOperator: {PermRead, PermAlertWrite, PermTraceWrite},
 		RoleReadonly: {PermRead},
 	}
 	for _, r := range Roles() {
 		var got []Permission
-		for _, p := range []Permission{PermRead, PermAlertWrite, PermTraceWrite, PermAdmin} {
+		for _, p := range []Permission{PermRead, PermAlertWrite, PermTraceWrite, PermTraceNoExpiry, PermAdmin} {
 			if r.Can(p) {
 				got = append(got, p)
 			}

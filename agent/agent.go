@@ -47,6 +47,9 @@ type Options struct {
 	StateDir string
 	// MetricsListen is host:port for the agent's own /metrics; "" disables it.
 	MetricsListen string
+	// TraceControl configures remote trace control (the config file's
+	// trace_control section fills what is left zero here).
+	TraceControl TraceControl
 	// HeartbeatEvery is the registration refresh interval (default DefaultHeartbeat).
 	HeartbeatEvery time.Duration
 	// Factories are the collector types this build supports.
@@ -122,6 +125,11 @@ func New(o Options) (*Agent, error) {
 	if err != nil {
 		errs = append(errs, err)
 	} else {
+		tc, err := resolveTraceControl(o.TraceControl, file.TraceControl, o.StateDir, o.TraceDirs, file)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		o.TraceControl = tc
 		file.SetTraceDirs(o.TraceDirs)
 		if configs, err = file.Configs(reg); err != nil {
 			errs = append(errs, err)

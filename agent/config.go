@@ -24,6 +24,9 @@ import (
 // A collector runs only if it is listed.
 type File struct {
 	Collectors map[string]map[string]any `yaml:"collectors"`
+	// TraceControl configures remote trace control (see TraceControl);
+	// command-line flags win over it.
+	TraceControl *TraceControl `yaml:"trace_control"`
 }
 
 // ReadFile reads and parses path; an empty path is an empty file.

@@ -45,6 +45,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	tc, err := a.newTraceController(js, pub, reg)
+	if err != nil {
+		return err
+	}
 
 	var g run.Group
 	runCtx, cancel := context.WithCancel(ctx)
@@ -56,6 +60,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			return nil
 		}, func(error) { cancel() })
+	}
+	if tc != nil {
+		g.Add(func() error { return tc.Run(runCtx) }, func(error) { cancel() })
 	}
 	hb := &heartbeat{a: a, js: js, started: time.Now()}
 	g.Add(func() error { return hb.run(runCtx) }, func(error) { cancel() })

@@ -41,7 +41,7 @@ func (s *Server) apiHandler(st store.Store, engine *rules.Engine, reg *prometheu
 		Changes:  changes,
 		Logger:   s.o.Logger.With("component", "api"),
 		Registry: reg,
-		Routes:   []api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()}},
+		Routes:   append([]api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()}}, s.trace.Routes()...),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

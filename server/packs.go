@@ -8,37 +8,56 @@ import (
 	"crmwatch/rules"
 )
 
+// farm is what the packs and overrides files define for the whole farm.
+type farm struct {
+	rules []rules.Rule
+	// groups are the server groups of the overrides files (name → host
+	// names); trace settings can target them.
+	groups map[string][]string
+}
+
 // loadRules loads the built-in CRM pack, the packs in dirs and the
 // overrides files (every problem reported at once) and returns the farm
 // rules: each pack's rules with parameters, and host, group and role
 // overrides as scoped variants (packs.FarmRules).
 func loadRules(dirs, overrides []string) ([]rules.Rule, error) {
+	f, err := loadFarm(dirs, overrides)
+	return f.rules, err
+}
+
+// loadFarm is loadRules plus the overrides files' server groups.
+func loadFarm(dirs, overrides []string) (farm, error) {
 	builtin, err := crm.Load()
 	if err != nil {
-		return nil, fmt.Errorf("built-in CRM pack: %w", err)
+		return farm{}, fmt.Errorf("built-in CRM pack: %w", err)
 	}
 	ps := []*packs.Pack{builtin}
 	if len(dirs) > 0 {
 		extra, err := packs.LoadDirs(dirs)
 		if err != nil {
-			return nil, fmt.Errorf("packs: %w", err)
+			return farm{}, fmt.Errorf("packs: %w", err)
 		}
 		ps = append(ps, extra...)
 		if err := packs.CheckRequirements(ps); err != nil {
-			return nil, fmt.Errorf("packs: %w", err)
+			return farm{}, fmt.Errorf("packs: %w", err)
 		}
 	}
 	ovs, err := packs.LoadOverridesFiles(overrides, ps)
 	if err != nil {
-		return nil, fmt.Errorf("overrides: %w", err)
+		return farm{}, fmt.Errorf("overrides: %w", err)
 	}
-	var out []rules.Rule
+	f := farm{groups: map[string][]string{}}
 	for _, p := range ps {
 		rs, err := packs.FarmRules(p, ovs)
 		if err != nil {
-			return nil, fmt.Errorf("pack %s: %w", p.Name, err)
+			return farm{}, fmt.Errorf("pack %s: %w", p.Name, err)
 		}
-		out = append(out, rs...)
+		f.rules = append(f.rules, rs...)
 	}
-	return out, nil
+	for _, ov := range ovs {
+		for g, hosts := range ov.Groups {
+			f.groups[g] = append(f.groups[g], hosts...)
+		}
+	}
+	return f, nil
 }

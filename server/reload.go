@@ -39,9 +39,13 @@ func (s *Server) Reload(ctx context.Context, by string) (ReloadResult, error) {
 	if engine == nil || st == nil {
 		return ReloadResult{}, errors.New("server: not running yet; nothing to reload")
 	}
-	rs, err := loadRules(s.o.PackDirs, s.o.Overrides)
+	f, err := loadFarm(s.o.PackDirs, s.o.Overrides)
+	rs := f.rules
 	if err == nil {
 		err = engine.Load(rs)
+	}
+	if err == nil {
+		s.setGroups(f.groups)
 	}
 	s.auditReload(ctx, st, by, len(rs), err)
 	if err != nil {

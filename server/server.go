@@ -19,6 +19,7 @@ import (
 	"crmwatch/rules"
 	"crmwatch/store"
 	"crmwatch/store/sqlstore"
+	"crmwatch/tracing/tracectl"
 	"crmwatch/transport"
 )
 
@@ -36,6 +37,8 @@ type Server struct {
 	engine   *rules.Engine
 	agents   *transport.Directory
 	reloadMu sync.Mutex // one reload at a time
+	groups   map[string][]string // server groups of the overrides files
+	trace    *tracectl.Manager
 }
 
 // New validates the options; it touches neither disk nor network.
@@ -104,6 +107,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	tm, err := s.newTraceManager(js, st)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.trace = tm
+	s.mu.Unlock()
 	s.setEngine(engine)
 	defer s.setEngine(nil)
 	consumer, err := transport.NewConsumer(ctx, transport.ConsumerOptions{
@@ -123,7 +133,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	close(s.started)
 	s.log.Info("server started", "http", ln.Addr().String(), "nats", s.NATSURL(), "store", s.o.storeDSN())
-	err = s.supervise(ctx, parts{consumer: consumer, agents: agents, engine: engine, ln: ln, http: srv})
+	err = s.supervise(ctx, parts{consumer: consumer, agents: agents, engine: engine, trace: tm, ln: ln, http: srv})
 	s.log.Info("server stopping")
 	// Changes the engine could not store yet get one last chance.
 	if ferr := engine.ProcessEvents(context.Background(), nil); ferr != nil {
@@ -137,6 +147,7 @@ type parts struct {
 	consumer *transport.Consumer
 	agents   *transport.Agents
 	engine   *rules.Engine
+	trace    *tracectl.Manager
 	ln       net.Listener
 	http     *http.Server
 }
@@ -151,6 +162,7 @@ func (s *Server) supervise(ctx context.Context, p parts) error {
 	g.Add(func() error { return p.consumer.Run(runCtx) }, func(error) { cancel() })
 	g.Add(func() error { return watchAgents(runCtx, p.agents, s.agents, p.engine, s.log) }, func(error) { cancel() })
 	g.Add(func() error { return tick(runCtx, p.engine, s.o.TickEvery, s.log) }, func(error) { cancel() })
+	g.Add(func() error { return p.trace.Run(runCtx) }, func(error) { cancel() })
 	g.Add(func() error {
 		if err := p.http.Serve(p.ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("server: HTTP API: %w", err)
@@ -194,10 +206,12 @@ func (s *Server) startNATS() (*nats.Conn, func(), error) {
 
 // startEngine loads the packs' rules and resumes the open alerts.
 func (s *Server) startEngine(ctx context.Context, st store.Store, reg prometheus.Registerer) (*rules.Engine, error) {
-	rs, err := loadRules(s.o.PackDirs, s.o.Overrides)
+	f, err := loadFarm(s.o.PackDirs, s.o.Overrides)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	rs := f.rules
+	s.setGroups(f.groups)
 	engine := rules.NewEngine(rules.Options{Sender: st, Logger: s.o.Logger, Registerer: reg})
 	if err := engine.Load(rs); err != nil {
 		return nil, fmt.Errorf("server: %w", err)

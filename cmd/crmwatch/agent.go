@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"crmwatch/agent"
 	"crmwatch/collectors"
 	"crmwatch/collectors/tracefiles"
+	"crmwatch/tracing/tracectl"
 )
 
 // agentFactories are the collector types this build of the agent has.
@@ -26,7 +29,9 @@ func newAgentCmd() *cobra.Command {
 			"--trace-dir enables the trace-file collector without a config file. While the centre is\n" +
 			"unreachable the agent keeps retrying and its checkpoints stay put, so nothing is lost.\n" +
 			"--otlp also exports every tailed trace record (and a span per CRM request) to an\n" +
-			"OpenTelemetry receiver; a slow or dead receiver never holds up shipping to the centre.",
+			"OpenTelemetry receiver; a slow or dead receiver never holds up shipping to the centre.\n" +
+			"Remote trace control (`crmwatch trace set`) writes the CRM trace values (registry on\n" +
+			"Windows) and turns them back by itself at expiry or when the disk guard trips.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Logger = newProcessLogger(cmd)
@@ -56,5 +61,11 @@ func newAgentCmd() *cobra.Command {
 	f.StringVar(&o.StateDir, "state", "", "directory for collector checkpoints (default: crmwatch-agent-state in the user config dir)")
 	f.StringVar(&o.MetricsListen, "metrics-listen", "", "address for the agent's own /metrics (default: off)")
 	f.DurationVar(&o.HeartbeatEvery, "heartbeat", agent.DefaultHeartbeat, "heartbeat interval")
+	tc := &o.TraceControl
+	f.StringVar(&tc.Store, "trace-settings", "", "where remote trace control writes the CRM trace values: registry (default on Windows), file (default elsewhere) or off")
+	f.StringVar(&tc.File, "trace-settings-file", "", "settings file for --trace-settings file (default <state>/trace-settings.json)")
+	f.Int64Var(&tc.QuotaMB, "trace-quota-mb", 0, fmt.Sprintf("disk guard: turn tracing back off when the trace folder passes this size (default %d; -1 off)", tracectl.DefaultQuotaBytes>>20))
+	f.Int64Var(&tc.MinFreeMB, "trace-min-free-mb", 0, fmt.Sprintf("disk guard: ... or when the trace volume has less free space (default %d; -1 off)", tracectl.DefaultMinFreeBytes>>20))
+	f.Float64Var(&tc.MinFreePercent, "trace-min-free-percent", 0, fmt.Sprintf("disk guard: ... or less free space in percent (default %g; -1 off)", tracectl.DefaultMinFreePercent))
 	return cmd
 }

@@ -35,7 +35,8 @@ const (
 	// StateExpired: the setting's expiry passed and the agent restored
 	// what it found, by itself.
 	StateExpired State = "expired"
-	// StateGuard: the disk guard reverted the setting (Reason says why).
+	// StateGuard: the disk guard reverted the setting, or refused it
+	// because the disk was already past a limit (Reason says why).
 	StateGuard State = "guard"
 )
 

@@ -1,0 +1,15 @@
+//go:build unix
+
+package tracectl
+
+import "golang.org/x/sys/unix"
+
+// DiskUsage measures the volume holding path (statfs).
+func DiskUsage(path string) (Disk, error) {
+	var s unix.Statfs_t
+	if err := unix.Statfs(path, &s); err != nil {
+		return Disk{}, err
+	}
+	bs := uint64(s.Bsize) //nolint:unconvert // Bsize's type differs by OS
+	return Disk{Free: uint64(s.Bavail) * bs, Total: uint64(s.Blocks) * bs}, nil
+}
