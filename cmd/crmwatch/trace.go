@@ -29,7 +29,7 @@ func newTraceCmd() *cobra.Command {
 	var tz string
 	cmd := &cobra.Command{
 		Use:   "trace",
-		Short: "Read, search, summarise and export Dynamics CRM platform trace files",
+		Short: "Read, search, summarise and export Dynamics CRM platform trace files; turn tracing on and off remotely (set, clear, status)",
 		Long: "FILES may be trace files, directories (every *.log inside, in name order) or - for stdin.\n" +
 			"Trace timestamps carry no zone; --tz names the zone they were written in (default UTC).",
 	}
@@ -43,6 +43,8 @@ func newTraceCmd() *cobra.Command {
 	}
 	cmd.AddCommand(newTraceParseCmd(loc), newTraceGrepCmd(loc), newTraceStatsCmd(loc), newTraceExportCmd(loc),
 		newTraceTailCmd())
+	// Remote trace control (trace_control.go) talks to a running server.
+	cmd.AddCommand(newTraceSetCmd(), newTraceClearCmd(), newTraceStatusCmd())
 	return cmd
 }
 

@@ -153,6 +153,13 @@ type ChangeResponse struct {
 	Unchanged []Expectation `json:"unchanged,omitempty"`
 }
 
+// API routes of trace control (served by tracing/tracectl.Manager).
+const (
+	SettingsPath = "/api/v1/trace/settings"       // POST Request: set; DELETE ?target=…&reason=…: clear
+	ClearPath    = "/api/v1/trace/settings/clear" // POST ClearRequest: clear
+	StatusPath   = "/api/v1/trace/status"         // GET: StatusResponse
+)
+
 // ClearRequest is the body of POST /api/v1/trace/settings/clear.
 type ClearRequest struct {
 	Target Target `json:"target"`

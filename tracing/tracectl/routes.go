@@ -12,13 +12,6 @@ import (
 	"crmwatch/tracing/settings"
 )
 
-// API routes of trace control.
-const (
-	SettingsPath = "/api/v1/trace/settings"       // POST: set; DELETE ?target=…&reason=…: clear
-	ClearPath    = "/api/v1/trace/settings/clear" // POST: clear (body settings.ClearRequest)
-	StatusPath   = "/api/v1/trace/status"         // GET: per-agent status
-)
-
 // maxBody bounds a request body; a real one is a few hundred bytes.
 const maxBody = 64 << 10
 
@@ -27,10 +20,10 @@ const maxBody = 64 << 10
 // refused), settings without expiry also trace.no-expiry (admin).
 func (m *Manager) Routes() []api.Route {
 	return []api.Route{
-		{Method: "POST", Pattern: SettingsPath, Permission: access.PermTraceWrite, Handler: http.HandlerFunc(m.handleSet)},
-		{Method: "POST", Pattern: ClearPath, Permission: access.PermTraceWrite, Handler: http.HandlerFunc(m.handleClear)},
-		{Method: "DELETE", Pattern: SettingsPath, Permission: access.PermTraceWrite, Handler: http.HandlerFunc(m.handleDelete)},
-		{Method: "GET", Pattern: StatusPath, Permission: access.PermRead, Handler: http.HandlerFunc(m.handleStatus)},
+		{Method: "POST", Pattern: settings.SettingsPath, Permission: access.PermTraceWrite, Handler: http.HandlerFunc(m.handleSet)},
+		{Method: "POST", Pattern: settings.ClearPath, Permission: access.PermTraceWrite, Handler: http.HandlerFunc(m.handleClear)},
+		{Method: "DELETE", Pattern: settings.SettingsPath, Permission: access.PermTraceWrite, Handler: http.HandlerFunc(m.handleDelete)},
+		{Method: "GET", Pattern: settings.StatusPath, Permission: access.PermRead, Handler: http.HandlerFunc(m.handleStatus)},
 	}
 }
 
