@@ -60,6 +60,26 @@ type Applied struct {
 	// Confirmed is set once a new trace file showed the setting in its
 	// `# Categories:` header.
 	Confirmed *Confirmation `json:"confirmed,omitempty"`
+	// Events are what the agent did by itself (expiry, disk guard), the
+	// latest MaxEvents, oldest first: a later acknowledgement still
+	// carries them, so the server audits each once even when it was down
+	// and only sees the newest acknowledgement.
+	Events []AgentEvent `json:"events,omitempty"`
+}
+
+// MaxEvents bounds Applied.Events.
+const MaxEvents = 10
+
+// AgentEvent is one thing an agent did by itself.
+type AgentEvent struct {
+	At time.Time `json:"at"`
+	// State is StateExpired or StateGuard.
+	State   State    `json:"state"`
+	Setting *Setting `json:"setting,omitempty"`
+	Reason  string   `json:"reason,omitempty"`
+	// Old and New are the trace values before and after.
+	Old Values `json:"old"`
+	New Values `json:"new"`
 }
 
 // Confirmation is the trace file that showed a setting took effect.

@@ -44,55 +44,50 @@ type AuditDetail struct {
 }
 
 func (m *Manager) audit(ctx context.Context, actor, action, target string, d AuditDetail) error {
+	return m.auditAt(ctx, m.o.Now().UTC(), actor, action, target, d)
+}
+
+func (m *Manager) auditAt(ctx context.Context, at time.Time, actor, action, target string, d AuditDetail) error {
 	data, err := json.Marshal(d)
 	if err != nil {
 		return err
 	}
-	return m.o.Audit.Audit(ctx, store.AuditEntry{At: m.o.Now().UTC(), Actor: actor, Action: action, Target: target, Detail: string(data)})
+	return m.o.Audit.Audit(ctx, store.AuditEntry{At: at, Actor: actor, Action: action, Target: target, Detail: string(data)})
 }
 
 // onApplied keeps the acknowledgements and audits what agents did by
-// themselves — expiry and guard trips — once, even with several servers
-// and across server restarts (the claim lives in the bucket).
+// themselves — expiry and guard trips, carried in every acknowledgement's
+// Events — once each, even with several servers and across server
+// restarts: the time of the last audited event per agent is claimed in the
+// bucket before the entries are written.
 func (m *Manager) onApplied(ctx context.Context, e Entry) {
 	if e.Deleted || e.Applied == nil {
 		return
 	}
 	a := *e.Applied
 	m.mu.Lock()
-	prev, hadPrev := m.applied[a.Host]
 	m.applied[a.Host] = a
 	m.mu.Unlock()
-	var action string
-	switch a.State {
-	case settings.StateExpired:
-		action = ActionExpired
-	case settings.StateGuard:
-		action = ActionGuard
-	default:
+	if len(a.Events) == 0 {
 		return
 	}
-	claimed, err := m.bucket.claimAudit(ctx, a.Host, fmt.Sprintf("%s|%s|%d", a.SettingID, a.State, a.At.UnixNano()))
+	fresh, err := m.bucket.claimEvents(ctx, a.Host, a.Events)
 	if err != nil {
-		m.log.Warn("could not record an agent's trace event as audited; it is audited when seen again", "agent", a.Host, "err", err)
+		m.log.Warn("could not claim an agent's trace events for the audit log; they are audited when seen again", "agent", a.Host, "err", err)
 		return
 	}
-	if !claimed {
-		return
-	}
-	d := AuditDetail{SettingID: a.SettingID, New: a.Values, Why: a.Reason}
-	if a.Setting != nil {
-		d.SetBy, d.Source, d.Reason = a.Setting.SetBy, a.Setting.Target.String(), a.Setting.Reason
-		d.Old = a.Setting.Values(a.Values) // what the setting had written over what is back now
-	}
-	if hadPrev && prev.SettingID == a.SettingID && prev.State == settings.StateApplied {
-		d.Old = prev.Values
-	}
-	if a.State == settings.StateGuard && (!hadPrev || prev.SettingID != a.SettingID) {
-		d.Old = a.Values // refused before anything was written
-	}
-	if err := m.audit(ctx, "agent:"+a.Host, action, "host "+a.Host, d); err != nil {
-		m.log.Error("agent trace event not audited", "agent", a.Host, "action", action, "err", err)
+	for _, ev := range fresh {
+		action := ActionExpired
+		if ev.State == settings.StateGuard {
+			action = ActionGuard
+		}
+		d := AuditDetail{Old: ev.Old, New: ev.New, Why: ev.Reason}
+		if s := ev.Setting; s != nil {
+			d.SettingID, d.SetBy, d.Source, d.Reason = s.ID, s.SetBy, s.Target.String(), s.Reason
+		}
+		if err := m.auditAt(ctx, ev.At, "agent:"+a.Host, action, "host "+a.Host, d); err != nil {
+			m.log.Error("agent trace event not audited", "agent", a.Host, "action", action, "err", err)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -203,27 +204,49 @@ func decodeEntry(e jetstream.KeyValueEntry) (Entry, error) {
 	return ent, nil
 }
 
-// claimAudit records that host's acknowledgement id was audited; it
-// returns false when it already was (by this or another server).
-func (b *Bucket) claimAudit(ctx context.Context, host, id string) (bool, error) {
+// claimEvents returns the events newer than the last one audited for
+// host and records the newest as audited; nothing when another server
+// claimed them first. The claim is a compare-and-set on audited.<host>.
+func (b *Bucket) claimEvents(ctx context.Context, host string, evs []settings.AgentEvent) ([]settings.AgentEvent, error) {
 	key := auditedKey(host)
+	var last time.Time
+	var rev uint64
 	e, err := b.kv.Get(ctx, key)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
-		_, err = b.kv.Create(ctx, key, []byte(id))
 	case err != nil:
-		return false, fmt.Errorf("read %s: %w", key, err)
-	case string(e.Value()) == id:
-		return false, nil
+		return nil, fmt.Errorf("read %s: %w", key, err)
 	default:
-		_, err = b.kv.Update(ctx, key, []byte(id), e.Revision())
+		rev = e.Revision()
+		if err := last.UnmarshalText(e.Value()); err != nil {
+			return nil, fmt.Errorf("%s holds %q, not a time: %w", key, e.Value(), err)
+		}
+	}
+	var fresh []settings.AgentEvent
+	newest := last
+	for _, ev := range evs {
+		if ev.At.After(last) {
+			fresh = append(fresh, ev)
+			if ev.At.After(newest) {
+				newest = ev.At
+			}
+		}
+	}
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	val, _ := newest.UTC().MarshalText() // a valid time always marshals
+	if rev == 0 {
+		_, err = b.kv.Create(ctx, key, val)
+	} else {
+		_, err = b.kv.Update(ctx, key, val, rev)
 	}
 	if err != nil {
 		var jerr jetstream.JetStreamError
-		if errors.As(err, &jerr) && jerr.APIError() != nil && jerr.APIError().ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-			return false, nil // another server claimed it first
+		if errors.Is(err, jetstream.ErrKeyExists) || errors.As(err, &jerr) && jerr.APIError() != nil && jerr.APIError().ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+			return nil, nil // another server claimed them first
 		}
-		return false, fmt.Errorf("write %s: %w", key, err)
+		return nil, fmt.Errorf("write %s: %w", key, err)
 	}
-	return true, nil
+	return fresh, nil
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -180,33 +181,21 @@ func (c *Controller) start(ctx context.Context) {
 }
 
 // follow feeds desired with the agent's desired setting: a watch on its
-// key, re-opened with backoff while the centre is down or the bucket is
-// not there yet.
+// key, re-opened at once when the connection comes back (a watch would
+// recover by itself, but only after missed heartbeats) and with backoff
+// while the centre is down or the bucket is not there yet.
 func (c *Controller) follow(ctx context.Context, out chan settings.Desired) {
+	reconnected := c.reconnects(ctx)
 	backoff := 500 * time.Millisecond
 	failing := false
 	for ctx.Err() == nil {
-		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		b, err := OpenBucket(octx, c.o.JS, c.o.Names)
-		cancel()
-		if err == nil {
-			c.bucket.Store(b)
-			seen := false
-			err = b.Watch(ctx, DesiredKey(c.o.Host), func(e Entry) {
-				seen = true
-				d := settings.Desired{Host: c.o.Host}
-				if !e.Deleted && e.Desired != nil {
-					d = *e.Desired
-				}
-				offer(out, d)
-			}, func() {
-				if !seen {
-					offer(out, settings.Desired{Host: c.o.Host}) // no key yet: nothing applies
-				}
-			}, func(key string, err error) { c.log.Warn("undecodable desired setting ignored", "key", key, "err", err) })
-			if err == nil {
-				return // ctx ended
-			}
+		err := c.watchOnce(ctx, out, reconnected)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil { // the connection came back: watch again now
+			backoff = 500 * time.Millisecond
+			continue
 		}
 		if !failing {
 			failing = true
@@ -215,10 +204,71 @@ func (c *Controller) follow(ctx context.Context, out chan settings.Desired) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-reconnected:
+			backoff = 500 * time.Millisecond
 		case <-time.After(backoff):
+			backoff = min(2*backoff, 10*time.Second)
 		}
-		backoff = min(2*backoff, 10*time.Second)
 	}
+}
+
+// watchOnce opens the bucket and watches the desired key until ctx ends
+// (nil), the connection is re-established (nil) or the watch fails.
+func (c *Controller) watchOnce(ctx context.Context, out chan settings.Desired, reconnected <-chan struct{}) error {
+	octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	b, err := OpenBucket(octx, c.o.JS, c.o.Names)
+	cancel()
+	if err != nil {
+		return err
+	}
+	c.bucket.Store(b)
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	go func() {
+		select {
+		case <-reconnected:
+			wcancel()
+		case <-wctx.Done():
+		}
+	}()
+	seen := false
+	return b.Watch(wctx, DesiredKey(c.o.Host), func(e Entry) {
+		seen = true
+		d := settings.Desired{Host: c.o.Host}
+		if !e.Deleted && e.Desired != nil {
+			d = *e.Desired
+		}
+		offer(out, d)
+	}, func() {
+		if !seen {
+			offer(out, settings.Desired{Host: c.o.Host}) // no key yet: nothing applies
+		}
+	}, func(key string, err error) { c.log.Warn("undecodable desired setting ignored", "key", key, "err", err) })
+}
+
+// reconnects signals each time the NATS connection is (re-)established.
+func (c *Controller) reconnects(ctx context.Context) <-chan struct{} {
+	sig := make(chan struct{}, 1)
+	nc := c.o.JS.Conn()
+	if nc == nil {
+		return sig
+	}
+	st := nc.StatusChanged(nats.CONNECTED)
+	go func() {
+		defer nc.RemoveStatusListener(st)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-st:
+				select {
+				case sig <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return sig
 }
 
 // offer replaces whatever is waiting in out by d: only the latest counts.

@@ -50,11 +50,14 @@ func (c *Controller) converge(ctx context.Context, d settings.Desired) {
 func (c *Controller) apply(ctx context.Context, want *settings.Setting) {
 	if want.Enabled {
 		if reading, reason := c.guardReason(); reason != "" {
+			old := c.readNow(ctx)
 			if c.st.active() {
 				c.restoreValues(ctx)
 			}
 			c.st.Setting = want
-			c.setAck(ctx, settings.StateGuard, reason+"; tracing stays off", c.readNow(ctx))
+			now := c.readNow(ctx)
+			c.st.record(settings.AgentEvent{At: c.o.Now().UTC(), State: settings.StateGuard, Setting: want, Reason: reason + "; the setting was refused", Old: old, New: now})
+			c.setAck(ctx, settings.StateGuard, reason+"; tracing stays off", now)
 			c.save()
 			c.emitGuard(ctx, want, reason, reading, false)
 			return
@@ -112,6 +115,8 @@ func (c *Controller) revert(ctx context.Context, state settings.State, reason st
 	id := settingID(c.st.Setting)
 	if state == settings.StateRestored {
 		c.st.Setting = nil
+	} else {
+		c.st.record(settings.AgentEvent{At: c.o.Now().UTC(), State: state, Setting: c.st.Setting, Reason: reason, Old: c.st.Ack.Values, New: written})
 	}
 	c.setAck(ctx, state, reason, written)
 	c.save()
@@ -192,7 +197,7 @@ func (c *Controller) setAck(ctx context.Context, state settings.State, reason st
 		restore = &v
 	}
 	c.st.Ack = settings.Applied{Host: c.o.Host, SettingID: settingID(c.st.Setting), Setting: c.st.Setting, State: state,
-		Reason: reason, Values: values, Restore: restore, At: c.o.Now().UTC()}
+		Reason: reason, Values: values, Restore: restore, At: c.o.Now().UTC(), Events: c.st.Events}
 	c.ackDirty = true
 	c.m.acks.WithLabelValues(string(state)).Inc()
 	c.flushAck(ctx)

@@ -25,6 +25,17 @@ type heldState struct {
 	Found *settings.Values `json:"found,omitempty"`
 	// Ack is the last acknowledgement, sent again after a restart.
 	Ack settings.Applied `json:"ack"`
+	// Events are what the agent did by itself, carried in every
+	// acknowledgement (settings.Applied.Events).
+	Events []settings.AgentEvent `json:"events,omitempty"`
+}
+
+// record appends an event, keeping the latest settings.MaxEvents.
+func (s *heldState) record(e settings.AgentEvent) {
+	s.Events = append(s.Events, e)
+	if n := len(s.Events) - settings.MaxEvents; n > 0 {
+		s.Events = append([]settings.AgentEvent(nil), s.Events[n:]...)
+	}
 }
 
 // active reports whether the agent has changed values it must restore.
