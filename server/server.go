@@ -36,7 +36,7 @@ type Server struct {
 	st       store.Store
 	engine   *rules.Engine
 	agents   *transport.Directory
-	reloadMu sync.Mutex // one reload at a time
+	reloadMu sync.Mutex          // one reload at a time
 	groups   map[string][]string // server groups of the overrides files
 	trace    *tracectl.Manager
 }

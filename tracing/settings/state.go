@@ -148,7 +148,7 @@ type AgentStatus struct {
 
 // StatusResponse is the body of GET /api/v1/trace/status.
 type StatusResponse struct {
-	Settings []Setting    `json:"settings"`
+	Settings []Setting     `json:"settings"`
 	Agents   []AgentStatus `json:"agents"`
 }
 

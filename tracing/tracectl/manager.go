@@ -51,7 +51,7 @@ type Manager struct {
 	bucket *Bucket
 
 	mu       sync.Mutex
-	settings map[string]storedSetting        // by bucket key
+	settings map[string]storedSetting          // by bucket key
 	agents   map[string]transport.Registration // by host name
 	desired  map[string]settings.Desired       // by host name
 	applied  map[string]settings.Applied       // by host name
@@ -111,12 +111,16 @@ func (m *Manager) Run(ctx context.Context) error {
 	var g run.Group
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bad := func(key string, err error) { m.log.Warn("undecodable trace-settings key ignored", "key", key, "err", err) }
+	bad := func(key string, err error) {
+		m.log.Warn("undecodable trace-settings key ignored", "key", key, "err", err)
+	}
 	g.Add(func() error { <-rctx.Done(); return nil }, func(error) { cancel() })
 	g.Add(func() error { return ag.Watch(rctx, m.onAgent, once()) }, func(error) { cancel() })
 	g.Add(func() error { return b.Watch(rctx, prefixTarget+">", m.onSetting, once(), bad) }, func(error) { cancel() })
 	g.Add(func() error { return b.Watch(rctx, prefixDesired+">", m.onDesired, once(), bad) }, func(error) { cancel() })
-	g.Add(func() error { return b.Watch(rctx, prefixApplied+">", func(e Entry) { m.onApplied(rctx, e) }, once(), bad) }, func(error) { cancel() })
+	g.Add(func() error {
+		return b.Watch(rctx, prefixApplied+">", func(e Entry) { m.onApplied(rctx, e) }, once(), bad)
+	}, func(error) { cancel() })
 	g.Add(func() error { return m.recomputeLoop(rctx) }, func(error) { cancel() })
 	g.Add(func() error { return m.expireLoop(rctx) }, func(error) { cancel() })
 	return g.Run()
