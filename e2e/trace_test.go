@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -207,4 +209,51 @@ func hosts(es []settings.Expectation) string {
 		out = append(out, e.Host)
 	}
 	return strings.Join(out, ",")
+}
+
+// TestTraceGroupTargets: server groups come from the overrides files
+// (re-read by a pack reload); a group setting reaches its members, a host
+// setting beats it, and an unknown group is refused with the defined ones.
+func TestTraceGroupTargets(t *testing.T) {
+	ov := filepath.Join(t.TempDir(), "farm.yaml")
+	writeOverrides := func(groups string) {
+		if err := os.WriteFile(ov, []byte("format: crmwatch.overrides/v1\ngroups:\n"+groups+"overrides: []\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeOverrides("  back-end: [CRMASYNC01, crmdep01]\n")
+	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATSListen: "127.0.0.1:0", Overrides: []string{ov}})
+	defer sp.stop()
+	tf := startTraceFarm(t, 3, sp.srv.NATSURL(), 50, agent.TraceControl{})
+	defer tf.stop()
+	c := operatorClient(t, sp.srv, "gina", access.RoleOperator)
+	ctx := context.Background()
+	eventually(t, 15*time.Second, "3 agents", func() bool {
+		st, err := c.TraceStatus(ctx)
+		return err == nil && len(st.Agents) == 3
+	})
+	if _, err := c.TraceSet(ctx, settings.Request{Target: settings.Target{Scope: settings.ScopeGroup, Name: "front"}}); err == nil ||
+		!strings.Contains(err.Error(), `--group "front": no such server group in the overrides files (defined: back-end)`) {
+		t.Errorf("unknown group: %v", err)
+	}
+	host := setAndWait(t, c, settings.Request{Target: settings.Target{Scope: settings.ScopeHost, Name: "CRMDEP01"}, Categories: "Deployment.*:Verbose"})
+	gr := setAndWait(t, c, settings.Request{Target: settings.Target{Scope: settings.ScopeGroup, Name: "BACK-END"}, Categories: "Platform.*:Verbose"})
+	if got := hosts(gr.Agents); got != "CRMASYNC01" || gr.Setting.Target.Name != "back-end" || len(gr.Unchanged) != 1 || gr.Unchanged[0].Host != "CRMDEP01" {
+		t.Fatalf("group set: agents %s, unchanged %+v, target %s", got, gr.Unchanged, gr.Setting.Target)
+	}
+	if a := agentStatus(t, c, "CRMDEP01"); a.Desired.ID != host.Setting.ID || strings.Join(a.Groups, ",") != "back-end" {
+		t.Errorf("CRMDEP01: %+v (host beats group)", a)
+	}
+	eventually(t, 15*time.Second, "CRMASYNC01 writing Platform.*:Verbose", func() bool {
+		return len(tf.withHeader(t, "CRMASYNC01", "Platform.*:Verbose")) > 0
+	})
+	// A reload re-reads the groups: CRMAPP01 joins back-end and gets its setting.
+	writeOverrides("  back-end: [CRMASYNC01, crmdep01, CRMAPP01]\n")
+	if _, err := sp.srv.Reload(ctx, "gina"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "CRMAPP01 applying the group setting after the reload", func() bool {
+		a := agentStatus(t, c, "CRMAPP01")
+		return a.Source == "group back-end" && a.Result == settings.ResultApplied
+	})
 }

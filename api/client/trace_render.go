@@ -81,7 +81,7 @@ func PrintTraceOutcomes(w io.Writer, outs []TraceOutcome) error {
 		_, err := fmt.Fprintf(w, "Not applied on %d of %d agents: %s.\n", len(bad), len(outs), strings.Join(bad, ", "))
 		return err
 	}
-	_, err := fmt.Fprintf(w, "Applied on all %d agents.\n", len(outs))
+	_, err := fmt.Fprintf(w, "Applied on every agent (%d).\n", len(outs))
 	return err
 }
 
