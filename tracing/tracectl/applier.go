@@ -56,15 +56,16 @@ func (f *FileApplier) Write(_ context.Context, v settings.Values) (settings.Valu
 
 func (f *FileApplier) String() string { return "settings file " + f.Path }
 
-// checkWritable refuses values that would break CRM tracing before
-// anything is written: an empty string value (KB 907490) or a DWORD out of
-// range.
+// checkWritable refuses, before anything is written, an empty string
+// value: an entry with no value breaks CRM tracing (KB 907490). Ranges are
+// not checked here: a setting's values were checked when it was made, and
+// values found on the server are restored as they were.
 func checkWritable(v settings.Values) error {
 	if v.Categories != nil && *v.Categories == "" {
 		return fmt.Errorf("%s would be empty; an entry with no value breaks CRM tracing", settings.ValueCategories)
 	}
-	if v.FileSizeMB != nil && (*v.FileSizeMB < settings.MinFileSizeMB || *v.FileSizeMB > settings.MaxFileSizeMB) {
-		return fmt.Errorf("%s %d is outside %d-%d", settings.ValueFileSize, *v.FileSizeMB, settings.MinFileSizeMB, settings.MaxFileSizeMB)
+	if v.FileSizeMB != nil && *v.FileSizeMB < 0 || v.Refresh != nil && *v.Refresh < 0 {
+		return fmt.Errorf("a trace DWORD cannot be negative: %s", v)
 	}
 	return nil
 }

@@ -179,11 +179,17 @@ func (b *Bucket) Watch(ctx context.Context, pattern string, fn func(Entry), init
 }
 
 func decodeEntry(e jetstream.KeyValueEntry) (Entry, error) {
-	ent := Entry{Key: e.Key(), Revision: e.Revision()}
 	if op := e.Operation(); op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge {
-		ent.Deleted = true
-		return ent, nil
+		return Entry{Key: e.Key(), Revision: e.Revision(), Deleted: true}, nil
 	}
+	ent, err := decodeValue(e.Key(), e.Value())
+	ent.Revision = e.Revision()
+	return ent, err
+}
+
+// decodeValue decodes a value by the kind of its key.
+func decodeValue(key string, data []byte) (Entry, error) {
+	ent := Entry{Key: key}
 	var target any
 	switch {
 	case strings.HasPrefix(ent.Key, prefixTarget):
@@ -198,7 +204,7 @@ func decodeEntry(e jetstream.KeyValueEntry) (Entry, error) {
 	default:
 		return ent, fmt.Errorf("key %s: not a trace-settings key", ent.Key)
 	}
-	if err := json.Unmarshal(e.Value(), target); err != nil {
+	if err := json.Unmarshal(data, target); err != nil {
 		return ent, fmt.Errorf("key %s: %w", ent.Key, err)
 	}
 	return ent, nil

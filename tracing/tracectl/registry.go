@@ -85,6 +85,9 @@ func readRegistry(k RegistryKey) (settings.Values, error) {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		errs = append(errs, fmt.Errorf("%s: %w (want a string)", settings.ValueCategories, err))
+	case s == "":
+		// An empty entry breaks tracing (KB 907490); restoring it as
+		// absent is the safe equivalent.
 	default:
 		v.Categories = settings.Ptr(s)
 	}

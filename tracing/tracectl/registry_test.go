@@ -138,15 +138,25 @@ func TestRegistryApplierRefusesAndReports(t *testing.T) {
 	if _, err := r.Write(ctx, settings.Values{Categories: settings.Ptr("")}); err == nil || !strings.Contains(err.Error(), "would be empty") {
 		t.Errorf("empty categories: %v", err)
 	}
-	if _, err := r.Write(ctx, settings.Values{FileSizeMB: settings.Ptr(0)}); err == nil || !strings.Contains(err.Error(), "outside 1-100") {
-		t.Errorf("file size 0: %v", err)
+	if _, err := r.Write(ctx, settings.Values{FileSizeMB: settings.Ptr(-1)}); err == nil || !strings.Contains(err.Error(), "cannot be negative") {
+		t.Errorf("file size -1: %v", err)
 	}
-	if len(k.writes) != 0 {
-		t.Errorf("refused values were written: %v", k.writes)
+	// Found values are restored as they were, even out of the documented
+	// range; an empty TraceCategories found is restored as absent.
+	k.dwords["TraceFileSizeLimit"] = 0
+	k.strs["TraceCategories"] = ""
+	found, err := r.Read(ctx)
+	if err != nil || found.String() != "TraceFileSizeLimit=0" {
+		t.Fatalf("odd values found: %s %v", found, err)
 	}
+	k.writes = nil
+	if _, err := r.Write(ctx, found); err != nil || !strings.Contains(strings.Join(k.writes, " "), "TraceFileSizeLimit=0 delete TraceCategories") {
+		t.Errorf("restore of odd values: %v %v", k.writes, err)
+	}
+	k.dwords, k.strs, k.writes = map[string]uint32{}, map[string]string{}, nil
 	// A failed value write leaves TraceRefresh alone: CRM keeps what it read.
 	k.failSet = "TraceCallStack"
-	_, err := r.Write(ctx, settings.Values{Enabled: settings.Ptr(true), CallStack: settings.Ptr(true)})
+	_, err = r.Write(ctx, settings.Values{Enabled: settings.Ptr(true), CallStack: settings.Ptr(true)})
 	if err == nil || !strings.Contains(err.Error(), "TraceCallStack: access is denied") {
 		t.Errorf("failed write: %v", err)
 	}

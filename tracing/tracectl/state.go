@@ -50,9 +50,25 @@ func loadState(dir string) (heldState, error) {
 	if err != nil {
 		return s, fmt.Errorf("read trace-control state: %w", err)
 	}
-	if err := json.Unmarshal(data, &s); err != nil {
+	s, err = parseState(data)
+	if err != nil {
 		return heldState{}, fmt.Errorf("trace-control state %s is corrupt: %w (delete it only after checking the CRM trace values by hand: it records what to restore)",
 			filepath.Join(dir, stateFile), err)
+	}
+	return s, nil
+}
+
+// parseState decodes a state file and checks that what it would restore
+// can be written.
+func parseState(data []byte) (heldState, error) {
+	var s heldState
+	if err := json.Unmarshal(data, &s); err != nil {
+		return heldState{}, err
+	}
+	if s.Found != nil {
+		if err := checkWritable(*s.Found); err != nil {
+			return heldState{}, fmt.Errorf("values to restore: %w", err)
+		}
 	}
 	return s, nil
 }
