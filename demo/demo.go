@@ -2,7 +2,8 @@
 // embedded NATS and SQLite, a simulated CRM farm, and one in-process agent
 // per simulated host following that host's trace directory. After a few
 // seconds it injects a fault so an alert with a growing repeat count shows
-// up in `crmwatch alerts list`.
+// up in `crmwatch alerts list`. Remote trace control works on the farm:
+// each host obeys the settings file its agent writes.
 package demo
 
 import (
@@ -127,7 +128,11 @@ func runFarm(ctx context.Context, o Options, srv *server.Server, srvDone chan er
 	if err != nil {
 		return err
 	}
-	farm, err := simulate.New(simulate.Options{Out: farmDir(o), Hosts: o.Hosts, Seed: time.Now().UnixNano(), Logger: o.Logger})
+	// Each simulated host obeys the settings file its agent's trace control
+	// writes (<state>/<host>/trace-settings.json), as a CRM server obeys its
+	// registry: `crmwatch trace set` really changes what the farm traces.
+	farm, err := simulate.New(simulate.Options{Out: farmDir(o), Hosts: o.Hosts, Seed: time.Now().UnixNano(),
+		SettingsDir: stateDir(o), Logger: o.Logger})
 	if err != nil {
 		return err
 	}
@@ -178,6 +183,7 @@ func newAgents(o Options, hosts []simulate.Host, natsURL string) ([]*agent.Agent
 		a, err := agent.New(agent.Options{
 			NATSURLs: []string{natsURL}, Name: h.Name, Roles: h.Roles, TraceDirs: []string{h.TraceDir},
 			StateDir: filepath.Join(stateDir(o), h.Name), HeartbeatEvery: 5 * time.Second,
+			TraceControl: agent.TraceControl{Store: agent.TraceStoreFile, Dir: h.TraceDir},
 			Factories: []collectors.Factory{tracefiles.NewFactory()}, Version: o.Version,
 			Logger: o.Logger,
 		})
@@ -224,6 +230,8 @@ func printWelcome(o Options, srv *server.Server, hosts []simulate.Host, opName, 
 	}
 	fmt.Fprintf(w, "  export CRMWATCH_URL=http://%s CRMWATCH_TOKEN=$(cat %s)\n", srv.HTTPAddr(), filepath.Join(o.DataDir, TokenFile))
 	fmt.Fprintf(w, "  crmwatch alerts list\n")
+	fmt.Fprintf(w, "  crmwatch trace set --role AppServer --categories 'Platform.Sql:Verbose;*:Error' --callstack --for 10m\n")
+	fmt.Fprintf(w, "  crmwatch trace status\n")
 	fmt.Fprintf(w, "Ctrl-C stops everything.\n")
 }
 

@@ -3,16 +3,21 @@ package demo
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"crmwatch/access"
+	"crmwatch/api/client"
 	"crmwatch/store"
 	"crmwatch/store/sqlstore"
+	"crmwatch/tracing"
+	"crmwatch/tracing/settings"
 )
 
 func openStore(t *testing.T, dir string) store.Store {
@@ -96,4 +101,83 @@ func TestRunTwice(t *testing.T) {
 	if err != nil || len(ops) != 1 {
 		t.Errorf("operators after two runs: %+v, %v (the saved token should be reused)", ops, err)
 	}
+}
+
+// TestDemoWiresTraceControl: in the demo, `trace set` reaches a simulated
+// host's agent and the host really traces differently (a new file whose
+// header shows the categories).
+func TestDemoWiresTraceControl(t *testing.T) {
+	t.Setenv("CRMWATCH_URL", "")
+	dir, listen := t.TempDir(), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() {
+		done <- Run(ctx, Options{DataDir: dir, Listen: listen, NATSListen: freeAddr(t), Fault: "none", Duration: time.Minute, Out: &syncWriter{w: &out}})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo: %v", err)
+		}
+	}()
+	var c *client.Client
+	deadline := time.Now().Add(30 * time.Second)
+	for ; time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		data, err := os.ReadFile(filepath.Join(dir, TokenFile))
+		if err != nil {
+			continue
+		}
+		tok, err := access.ParseToken(strings.TrimSpace(string(data)))
+		if err != nil {
+			continue
+		}
+		c, _ = client.New(client.Options{URL: "http://" + listen, Token: tok})
+		if st, err := c.TraceStatus(context.Background()); err == nil && len(st.Agents) == DefaultHosts {
+			break
+		}
+	}
+	resp, err := c.TraceSet(context.Background(), settings.Request{Target: settings.Target{Scope: settings.ScopeHost, Name: "CRMAPP01"}, Categories: "Platform.*:Info"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer wcancel()
+	outs, err := c.TraceWait(wctx, resp.Agents, client.TraceWaitOptions{})
+	if err != nil || len(outs) != 1 || outs[0].Result != settings.ResultApplied {
+		t.Fatalf("trace set in the demo: %+v %v", outs, err)
+	}
+	traceDir := filepath.Join(farmDir(Options{DataDir: dir}), "CRMAPP01", "Trace")
+	for ; ; time.Sleep(100 * time.Millisecond) {
+		if headerIn(t, traceDir, "Platform.*:Info") {
+			break
+		}
+		if time.Now().After(deadline.Add(20 * time.Second)) {
+			t.Fatal("no trace file of CRMAPP01 shows the new categories")
+		}
+	}
+}
+
+func headerIn(t *testing.T, dir, categories string) bool {
+	t.Helper()
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err == nil && tracing.ParseHeader(data).Categories == categories {
+			return true
+		}
+	}
+	return false
+}
+
+// syncWriter lets the demo print while the test reads nothing of it.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
