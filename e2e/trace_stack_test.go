@@ -194,7 +194,7 @@ func (tf *traceFarm) withHeader(t *testing.T, host, categories string) []traceFi
 // operatorClient creates an operator with role and returns its API client.
 func operatorClient(t *testing.T, srv *server.Server, name string, role access.Role) *client.Client {
 	t.Helper()
-	tok, err := access.CreateOperator(context.Background(), srv.Store(), access.NewOperator{Name: name, Role: role, By: "e2e"})
+	tok, err := access.ParseToken(operatorToken(t, srv, name, role))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,6 +203,16 @@ func operatorClient(t *testing.T, srv *server.Server, name string, role access.R
 		t.Fatal(err)
 	}
 	return c
+}
+
+// operatorToken creates an operator with role and returns its token.
+func operatorToken(t *testing.T, srv *server.Server, name string, role access.Role) string {
+	t.Helper()
+	tok, err := access.CreateOperator(context.Background(), srv.Store(), access.NewOperator{Name: name, Role: role, By: "e2e"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Reveal()
 }
 
 // setAndWait makes a setting and waits until every agent it reaches has

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -256,4 +258,29 @@ func TestTraceGroupTargets(t *testing.T) {
 		a := agentStatus(t, c, "CRMAPP01")
 		return a.Source == "group back-end" && a.Result == settings.ResultApplied
 	})
+
+	// The raw API: unknown JSON fields are refused; DELETE with a target clears.
+	tok := operatorToken(t, sp.srv, "raw", access.RoleOperator)
+	if code, body := rawAPI(t, sp.srv, tok, "POST", "/api/v1/trace/settings", `{"targt": {"scope": "farm"}}`); code != 400 || !strings.Contains(body, `unknown field \"targt\"`) {
+		t.Errorf("unknown field: %d %s", code, body)
+	}
+	if code, body := rawAPI(t, sp.srv, tok, "DELETE", "/api/v1/trace/settings?target=group:back-end&reason=done", ""); code != 200 || !strings.Contains(body, gr.Setting.ID) {
+		t.Errorf("DELETE: %d %s", code, body)
+	}
+	if clears := auditOf(t, sp.srv.Store(), "trace.clear"); len(clears) != 1 || clears[0].Actor != "raw" || clears[0].detail["reason"] != "done" {
+		t.Errorf("DELETE audit: %+v", clears)
+	}
+}
+
+func rawAPI(t *testing.T, srv *server.Server, token, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+srv.HTTPAddr()+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
 }
