@@ -18,6 +18,9 @@ import (
 //	collectors:
 //	  tracefiles:
 //	    dirs: ['C:\Program Files\Microsoft Dynamics CRM\Trace']
+//	trace_control:          # optional; see TraceControl (flags win)
+//	  quota_mb: 4096
+//	  min_free_percent: 15
 //
 // Each key under collectors is a collector type; its body is decoded over
 // that factory's DefaultConfig (unknown fields are errors) and validated.

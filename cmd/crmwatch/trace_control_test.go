@@ -147,8 +147,16 @@ func TestTraceSetCLIRefusals(t *testing.T) {
 			t.Errorf("%v: %v\n%s", c.args, err, out)
 		}
 	}
+	// Warnings do not stop a setting: an unknown category, a host no agent has.
+	out, err := runCLI(t, traceCmd(), "set", "--host", "CRMNEW09", "--categories", "Xrm.Plugin:Verbose", "--url", url, "--token", admin)
+	for _, want := range []string{`warning: entry 1 "Xrm.Plugin:Verbose": category Xrm.Plugin is not in the CRM 2011/2013 category list`,
+		`warning: no agent named "CRMNEW09" has registered; the setting waits for it`, "No registered agent is affected."} {
+		if err != nil || !strings.Contains(out, want) {
+			t.Errorf("warnings: %v, output lacks %q:\n%s", err, want, out)
+		}
+	}
 	// --off and --no-expiry (admin): applied with no expiry shown as such.
-	out, err := runCLI(t, traceCmd(), "set", "--host", "CRMAPP01", "--off", "--no-expiry", "--url", url, "--token", admin)
+	out, err = runCLI(t, traceCmd(), "set", "--host", "CRMAPP01", "--off", "--no-expiry", "--url", url, "--token", admin)
 	if err != nil || !strings.Contains(out, "for host CRMAPP01: off, no expiry, set by alice") {
 		t.Errorf("--off --no-expiry: %v\n%s", err, out)
 	}

@@ -40,14 +40,26 @@ type RegistryApplier struct {
 
 func (r *RegistryApplier) String() string { return "registry " + r.Where }
 
+// open opens the key, saying what to do when it cannot.
+func (r *RegistryApplier) open() (RegistryKey, error) {
+	k, err := r.Open()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("open %s: %w (is a Dynamics CRM server role installed here? --trace-settings off turns trace control off)", r.Where, err)
+	case err != nil:
+		return nil, fmt.Errorf("open %s: %w (the agent must run as an administrator or LocalSystem)", r.Where, err)
+	}
+	return k, nil
+}
+
 // Read implements Applier. Found values are returned as they are, even
 // ones crmwatch would not write, so they can be restored unchanged.
 func (r *RegistryApplier) Read(context.Context) (settings.Values, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	k, err := r.Open()
+	k, err := r.open()
 	if err != nil {
-		return settings.Values{}, fmt.Errorf("open %s: %w (the agent must run as an administrator or LocalSystem)", r.Where, err)
+		return settings.Values{}, err
 	}
 	defer k.Close()
 	return readRegistry(k)
@@ -102,9 +114,9 @@ func (r *RegistryApplier) Write(_ context.Context, v settings.Values) (settings.
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	k, err := r.Open()
+	k, err := r.open()
 	if err != nil {
-		return settings.Values{}, fmt.Errorf("open %s: %w (the agent must run as an administrator or LocalSystem)", r.Where, err)
+		return settings.Values{}, err
 	}
 	defer k.Close()
 	// Only TraceRefresh matters here; one of the wrong type reads as

@@ -174,6 +174,10 @@ func TestRegistryApplierRefusesAndReports(t *testing.T) {
 	if _, err := open.Read(ctx); err == nil || !strings.Contains(err.Error(), "administrator or LocalSystem") {
 		t.Errorf("open failure: %v", err)
 	}
+	missing := &RegistryApplier{Where: "HKLM", Open: func() (RegistryKey, error) { return nil, fs.ErrNotExist }}
+	if _, err := missing.Write(ctx, settings.Values{Enabled: settings.Ptr(true)}); err == nil || !strings.Contains(err.Error(), "is a Dynamics CRM server role installed here?") {
+		t.Errorf("no MSCRM key: %v", err)
+	}
 }
 
 func TestFileApplierChangesTraceRefreshWithTheValues(t *testing.T) {
