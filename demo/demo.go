@@ -184,7 +184,7 @@ func newAgents(o Options, hosts []simulate.Host, natsURL string) ([]*agent.Agent
 			NATSURLs: []string{natsURL}, Name: h.Name, Roles: h.Roles, TraceDirs: []string{h.TraceDir},
 			StateDir: filepath.Join(stateDir(o), h.Name), HeartbeatEvery: 5 * time.Second,
 			TraceControl: agent.TraceControl{Store: agent.TraceStoreFile, Dir: h.TraceDir},
-			Factories: []collectors.Factory{tracefiles.NewFactory()}, Version: o.Version,
+			Factories:    []collectors.Factory{tracefiles.NewFactory()}, Version: o.Version,
 			Logger: o.Logger,
 		})
 		if err != nil {
