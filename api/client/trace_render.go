@@ -3,6 +3,7 @@ package client
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -126,4 +127,42 @@ func expires(t *time.Time, loc *time.Location) string {
 		return "never"
 	}
 	return formatTime(*t, loc)
+}
+
+// ProgressLine rewrites one line on a terminal; elsewhere (logs, pipes) it
+// prints a line each time the text changes.
+type ProgressLine struct {
+	w    io.Writer
+	tty  bool
+	last string
+}
+
+// NewProgressLine writes to w (a terminal when w is one).
+func NewProgressLine(w io.Writer) *ProgressLine {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		fi, err := f.Stat()
+		tty = err == nil && fi.Mode()&os.ModeCharDevice != 0
+	}
+	return &ProgressLine{w: w, tty: tty}
+}
+
+// Show replaces the line with s.
+func (p *ProgressLine) Show(s string) {
+	if s == p.last {
+		return
+	}
+	p.last = s
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", s)
+		return
+	}
+	fmt.Fprintln(p.w, s)
+}
+
+// End clears the line on a terminal.
+func (p *ProgressLine) End() {
+	if p.tty && p.last != "" {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
 }

@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"crmwatch/api/client"
-	"crmwatch/tracing/query"
 	"crmwatch/tracing/settings"
 )
 
@@ -152,11 +149,11 @@ func waitAndReport(cmd *cobra.Command, conn *serverConn, c *client.Client, verb 
 	}
 	wctx, cancel := context.WithTimeout(cmd.Context(), wait)
 	defer cancel()
-	prog := newProgressLine(cmd.ErrOrStderr())
+	prog := client.NewProgressLine(cmd.ErrOrStderr())
 	outs, err := c.TraceWait(wctx, resp.Agents, client.TraceWaitOptions{Progress: func(o []client.TraceOutcome) {
-		prog.show("waiting for acknowledgements: " + client.TraceProgress(o))
+		prog.Show("waiting for acknowledgements: " + client.TraceProgress(o))
 	}})
-	prog.end()
+	prog.End()
 	if err != nil {
 		return err
 	}
@@ -177,37 +174,6 @@ func waitAndReport(cmd *cobra.Command, conn *serverConn, c *client.Client, verb 
 		return exitError{code: 1}
 	}
 	return nil
-}
-
-// progressLine rewrites one line on a terminal; elsewhere (logs, pipes) it
-// prints a line each time the text changes.
-type progressLine struct {
-	w    io.Writer
-	tty  bool
-	last string
-}
-
-func newProgressLine(w io.Writer) *progressLine {
-	f, ok := w.(*os.File)
-	return &progressLine{w: w, tty: ok && query.IsTerminal(f)}
-}
-
-func (p *progressLine) show(s string) {
-	if s == p.last {
-		return
-	}
-	p.last = s
-	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K%s", s)
-		return
-	}
-	fmt.Fprintln(p.w, s)
-}
-
-func (p *progressLine) end() {
-	if p.tty && p.last != "" {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
 }
 
 // newTraceStatusCmd is `crmwatch trace status`.

@@ -51,10 +51,11 @@ func (c *Controller) apply(ctx context.Context, want *settings.Setting) {
 	if want.Enabled {
 		if reading, reason := c.guardReason(); reason != "" {
 			old := c.readNow(ctx)
-			if c.st.active() {
-				c.restoreValues(ctx)
-			}
 			c.st.Setting = want
+			if _, ok := c.restoreValues(ctx); !ok {
+				c.retry = &revertRequest{state: settings.StateGuard, reason: reason + "; tracing stays off"}
+				return
+			}
 			now := c.readNow(ctx)
 			c.st.record(settings.AgentEvent{At: c.o.Now().UTC(), State: settings.StateGuard, Setting: want, Reason: reason + "; the setting was refused", Old: old, New: now})
 			c.setAck(ctx, settings.StateGuard, reason+"; tracing stays off", now)
