@@ -125,7 +125,7 @@ func New(o Options) (*Agent, error) {
 	if err != nil {
 		errs = append(errs, err)
 	} else {
-		tc, err := resolveTraceControl(o.TraceControl, file.TraceControl, o.StateDir, o.TraceDirs, file)
+		tc, err := resolveTraceControl(o.TraceControl, file, o.StateDir, o.TraceDirs)
 		if err != nil {
 			errs = append(errs, err)
 		}

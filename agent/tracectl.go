@@ -66,11 +66,12 @@ func (t TraceControl) guard() tracectl.GuardOptions {
 	return tracectl.GuardOptions{QuotaBytes: mb(t.QuotaMB), MinFreeBytes: mb(t.MinFreeMB), MinFreePercent: t.MinFreePercent, Every: t.GuardEvery}
 }
 
-// resolveTraceControl fills the defaults and checks the options; the file
-// section is overridden by fields set on the command line.
-func resolveTraceControl(flags TraceControl, file *TraceControl, stateDir string, traceDirs []string, f File) (TraceControl, error) {
+// resolveTraceControl fills the defaults and checks the options; the
+// config file's trace_control section is overridden by fields set on the
+// command line.
+func resolveTraceControl(flags TraceControl, f File, stateDir string, traceDirs []string) (TraceControl, error) {
 	t := flags
-	if file != nil {
+	if file := f.TraceControl; file != nil {
 		if t.Store == "" {
 			t.Store = file.Store
 		}

@@ -33,16 +33,16 @@ func TestTraceControlFromFileAndFlags(t *testing.T) {
 func TestTraceControlDefaultsAndMistakes(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "agent.yaml")
 	writeFile(t, cfg, "collectors:\n  once: {dirs: [/crm/trace, /other]}\n")
-	tc, err := resolveTraceControl(TraceControl{}, nil, "/state", nil, mustRead(t, cfg))
+	tc, err := resolveTraceControl(TraceControl{}, mustRead(t, cfg), "/state", nil)
 	if err != nil || tc.Store != DefaultTraceStore() || tc.File != filepath.Join("/state", "trace-settings.json") {
 		t.Errorf("defaults: %+v %v", tc, err)
 	}
 	f := mustRead(t, cfg)
 	f.Collectors[TraceFilesType] = f.Collectors["once"]
-	if tc, _ := resolveTraceControl(TraceControl{}, nil, "/state", nil, f); tc.Dir != "/crm/trace" {
+	if tc, _ := resolveTraceControl(TraceControl{}, f, "/state", nil); tc.Dir != "/crm/trace" {
 		t.Errorf("dir from the tracefiles collector: %q", tc.Dir)
 	}
-	if tc, _ := resolveTraceControl(TraceControl{}, nil, "/state", []string{"/flag/dir"}, f); tc.Dir != "/flag/dir" {
+	if tc, _ := resolveTraceControl(TraceControl{}, f, "/state", []string{"/flag/dir"}); tc.Dir != "/flag/dir" {
 		t.Errorf("--trace-dir wins: %q", tc.Dir)
 	}
 	_, err = New(Options{Name: "h", StateDir: t.TempDir(), TraceControl: TraceControl{Store: "regedit", MinFreePercent: 100}})
