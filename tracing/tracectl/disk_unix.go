@@ -10,6 +10,6 @@ func DiskUsage(path string) (Disk, error) {
 	if err := unix.Statfs(path, &s); err != nil {
 		return Disk{}, err
 	}
-	bs := uint64(s.Bsize) //nolint:unconvert // Bsize's type differs by OS
+	bs := uint64(s.Bsize) // Bsize is int64 on Linux, uint32 on the BSDs
 	return Disk{Free: uint64(s.Bavail) * bs, Total: uint64(s.Blocks) * bs}, nil
 }
