@@ -30,6 +30,15 @@ func (b EventBound) Keep(seq, total int64) bool {
 	return seq <= int64(b.First) || seq > total-int64(b.Last)
 }
 
+// Index is the 1-based position, among n events added to an EventList,
+// of the i-th event its List returns.
+func (b EventBound) Index(i, n int) int {
+	if n <= b.Max() || i < b.First {
+		return i + 1
+	}
+	return n - b.Max() + i + 1
+}
+
 // EventList keeps the first and latest events added under a bound,
 // counting all of them, without allocating per event once full.
 type EventList struct {

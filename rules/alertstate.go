@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"crmwatch/alerts"
-	"crmwatch/event"
 )
 
 // alertState is one open alert and what the current Process/Tick call did
@@ -33,10 +32,17 @@ type alertState struct {
 	hasValue           bool
 
 	// Work of the current call.
-	inCall                                bool
-	raised, escalated, repeated, resolved bool
-	evs                                   []event.Event
-	nEvs                                  int
+	inCall                                          bool
+	raised, reopened, escalated, repeated, resolved bool
+	regrouped                                       bool // ParentID changed
+	// endedAt is when the alert resolved in this call; reResolved marks a
+	// resolve followed by a reopen in the same call (both are reported).
+	endedAt    time.Time
+	reResolved bool
+	endSnap    alerts.Alert // the alert as it resolved, when reResolved
+	prevParent                                      string
+	listed                                          int // hosts+organizations when children were last adopted
+	evs                                             alerts.EventList
 	// at is when an observation that was not a repeat (a severity change
 	// while the value improves) last touched the alert.
 	at time.Time
@@ -73,13 +79,21 @@ func (e *Engine) touch(st *alertState) {
 	}
 }
 
+// raise opens an alert for key: the recently resolved one of the same rule
+// and key when its condition returns within the rule's reopen_within (its
+// id, counts and history go on), else a new one.
 func (e *Engine) raise(r *compiledRule, key string, at time.Time, sev alerts.Severity) *alertState {
-	st := &alertState{rule: r, rid: r.id, a: alerts.Alert{
-		ID: alertID(r.id, key, at), Rule: r.alertRule, Key: key, Severity: sev, State: alerts.StateNew,
-		RepeatCount: 1, FirstSeen: at, LastSeen: at, Knowledge: r.spec.Knowledge,
-	}}
-	if r.spec.Variant != "" {
-		st.a.Fields = map[string]string{VariantField: r.spec.Variant}
+	st := e.reopen(r, key, at, sev)
+	if st == nil {
+		st = &alertState{rule: r, rid: r.id, evs: alerts.NewEventList(alerts.ChangeEvents), a: alerts.Alert{
+			ID: alertID(r.id, key, at), Rule: r.alertRule, Key: key, Severity: sev, State: alerts.StateNew,
+			RepeatCount: 1, FirstSeen: at, LastSeen: at, Knowledge: r.spec.Knowledge,
+		}}
+		if r.spec.Variant != "" {
+			st.a.Fields = map[string]string{VariantField: r.spec.Variant}
+		}
+		st.raised = true
+		e.met.raised(r.kind)
 	}
 	m := e.open[r.id]
 	if m == nil {
@@ -88,10 +102,83 @@ func (e *Engine) raise(r *compiledRule, key string, at time.Time, sev alerts.Sev
 	}
 	m[key] = st
 	e.nOpen++
-	st.raised = true
 	e.touch(st)
-	e.met.raised(r.kind)
 	return st
+}
+
+// reopen takes the recently resolved alert of r and key back when the
+// condition returned within r's reopen window, or returns nil.
+func (e *Engine) reopen(r *compiledRule, key string, at time.Time, sev alerts.Severity) *alertState {
+	st := e.recent[r.id][key]
+	if st == nil {
+		return nil
+	}
+	e.forgetRecent(st)
+	if r.reopenWithin <= 0 || st.a.ResolvedAt == nil || at.Sub(*st.a.ResolvedAt) > r.reopenWithin {
+		return nil
+	}
+	if st.inCall && st.resolved {
+		e.render(st)
+		st.resolved, st.reResolved, st.endSnap = false, true, st.snapshot()
+	}
+	st.rule, st.members = r, nil
+	st.a.State, st.a.ResolvedAt, st.a.Severity = alerts.StateNew, nil, sev
+	st.a.RepeatCount++
+	if at.After(st.a.LastSeen) {
+		st.a.LastSeen = at
+	}
+	st.reopened = true
+	e.met.reopenedN.Inc()
+	return st
+}
+
+// keepRecent remembers a resolved alert for its rule's reopen window.
+func (e *Engine) keepRecent(st *alertState) {
+	if st.rule == nil || st.rule.reopenWithin <= 0 {
+		return
+	}
+	m := e.recent[st.rid]
+	if m == nil {
+		m = map[string]*alertState{}
+		e.recent[st.rid] = m
+	}
+	if old := m[st.a.Key]; old == nil {
+		e.nRecent++
+	}
+	m[st.a.Key] = st
+}
+
+func (e *Engine) forgetRecent(st *alertState) {
+	if m := e.recent[st.rid]; m != nil && m[st.a.Key] == st {
+		delete(m, st.a.Key)
+		e.nRecent--
+		if len(m) == 0 {
+			delete(e.recent, st.rid)
+		}
+	}
+}
+
+// pruneRecent drops resolved alerts whose reopen window has passed at now,
+// and the oldest ones beyond maxRecent.
+func (e *Engine) pruneRecent(now time.Time) {
+	for _, rid := range sortedMapKeys(e.recent) {
+		for _, st := range e.recent[rid] {
+			if st.rule == nil || st.a.ResolvedAt == nil || now.Sub(*st.a.ResolvedAt) > st.rule.reopenWithin {
+				e.forgetRecent(st)
+			}
+		}
+	}
+	for e.nRecent > maxRecent {
+		var oldest *alertState
+		for _, m := range e.recent {
+			for _, st := range m {
+				if oldest == nil || st.a.ResolvedAt.Before(*oldest.a.ResolvedAt) {
+					oldest = st
+				}
+			}
+		}
+		e.forgetRecent(oldest)
+	}
 }
 
 func (e *Engine) repeat(st *alertState, at time.Time) {
@@ -124,13 +211,15 @@ func (e *Engine) resolve(st *alertState, at time.Time) {
 	}
 	st.a.State = alerts.StateResolved
 	st.a.ResolvedAt = &at
-	st.resolved = true
+	st.resolved, st.endedAt = true, at
 	e.touch(st)
 	kind := KindEvent
 	if st.rule != nil {
 		kind = st.rule.kind
 	}
 	e.met.resolved(kind)
+	e.keepRecent(st)
+	e.releaseChildren(st)
 }
 
 // setMember records the severity of one series ("" = clear) under the
@@ -191,33 +280,6 @@ func addListed(list []string, s string) []string {
 	return append(list, s)
 }
 
-// addEvent keeps the first event of the call and the latest ones.
-func (st *alertState) addEvent(ev *event.Event) {
-	if len(st.evs) < MaxChangeEvents {
-		st.evs = append(st.evs, *ev)
-	} else {
-		r := MaxChangeEvents - 1
-		st.evs[1+(st.nEvs-1)%r] = *ev
-	}
-	st.nEvs++
-}
-
-func (st *alertState) callEvents() []event.Event {
-	if st.nEvs == 0 {
-		return nil
-	}
-	if st.nEvs <= MaxChangeEvents {
-		return slices.Clone(st.evs)
-	}
-	r := MaxChangeEvents - 1
-	out := make([]event.Event, 0, MaxChangeEvents)
-	out = append(out, st.evs[0])
-	for j := st.nEvs - r; j < st.nEvs; j++ {
-		out = append(out, st.evs[1+(j-1)%r])
-	}
-	return out
-}
-
 // snapshot copies the alert so the receiver may keep it.
 func (st *alertState) snapshot() alerts.Alert {
 	a := st.a
@@ -237,30 +299,54 @@ func (st *alertState) snapshot() alerts.Alert {
 	return a
 }
 
-// changes turns the call's work on one alert into changes and resets it.
+// changes turns the call's work on one alert into changes and resets it:
+// raised or reopened, else a severity change, else a repeat; then grouped
+// or ungrouped when its parent changed, then resolved when it also ended.
+// The call's events go with the first change.
 func (e *Engine) changes(st *alertState, out []alerts.Change) []alerts.Change {
 	e.render(st)
 	by := st.a.Rule
-	evs := st.callEvents()
+	evs, nEvs := st.evs.List(), st.evs.Count()
+	if nEvs == 0 {
+		evs = nil
+	}
 	at := st.a.LastSeen
 	if st.at.After(at) {
 		at = st.at
 	}
+	add := func(kind alerts.ChangeKind, when time.Time) {
+		out = append(out, alerts.Change{Kind: kind, Alert: st.snapshot(), Events: evs, EventCount: nEvs, At: when, By: by})
+		evs, nEvs = nil, 0
+	}
+	if st.reResolved {
+		out = append(out, alerts.Change{Kind: alerts.ChangeResolved, Alert: st.endSnap, At: st.endedAt, By: by})
+		st.endSnap = alerts.Alert{}
+	}
 	switch {
 	case st.raised:
-		out = append(out, alerts.Change{Kind: alerts.ChangeRaised, Alert: st.snapshot(), Events: evs, At: st.a.FirstSeen, By: by})
-		evs = nil
+		add(alerts.ChangeRaised, st.a.FirstSeen)
+	case st.reopened:
+		add(alerts.ChangeReopened, at)
 	case st.resolved:
 	case st.escalated:
-		out = append(out, alerts.Change{Kind: alerts.ChangeEscalated, Alert: st.snapshot(), Events: evs, At: at, By: by})
+		add(alerts.ChangeSeverityChanged, at)
 	case st.repeated:
-		out = append(out, alerts.Change{Kind: alerts.ChangeRepeated, Alert: st.snapshot(), Events: evs, At: at, By: by})
+		add(alerts.ChangeRepeated, at)
+	}
+	if st.regrouped && !st.raised && st.a.ParentID != st.prevParent {
+		kind := alerts.ChangeGrouped
+		if st.a.ParentID == "" {
+			kind = alerts.ChangeUngrouped
+		}
+		add(kind, at)
 	}
 	if st.resolved {
-		out = append(out, alerts.Change{Kind: alerts.ChangeResolved, Alert: st.snapshot(), Events: evs, At: *st.a.ResolvedAt, By: by})
+		add(alerts.ChangeResolved, st.endedAt)
 	}
-	st.inCall, st.raised, st.escalated, st.repeated, st.resolved = false, false, false, false, false
-	st.evs, st.nEvs, st.at = st.evs[:0], 0, time.Time{}
+	st.inCall, st.raised, st.reopened, st.escalated, st.repeated, st.resolved, st.regrouped = false, false, false, false, false, false, false
+	st.reResolved = false
+	st.evs.Reset()
+	st.at = time.Time{}
 	return out
 }
 

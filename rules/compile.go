@@ -27,7 +27,10 @@ type compiledRule struct {
 	roles        []string
 	groupBy      []string
 	resolveAfter time.Duration
+	reopenWithin time.Duration
 	summary      *template.Template
+	explains     *explainsSpec
+	children     []*compiledRule // rules whose alerts this rule's alerts may parent (set by linkParents)
 
 	match   *eventMatcher     // event, correlation, missing (event)
 	counter event.CounterPath // threshold, trend, missing (counter)
@@ -80,6 +83,13 @@ func compileRule(r Rule, label string) (*compiledRule, error) {
 	if c.resolveAfter == 0 {
 		c.resolveAfter = DefaultResolveAfter
 	}
+	c.reopenWithin = DefaultReopenWithin
+	if r.ReopenWithin != nil {
+		c.reopenWithin = r.ReopenWithin.D()
+	}
+	ex, err := compileExplains(r.Explains, r.ID)
+	add("explains", err)
+	c.explains = ex
 	c.groupBy = r.GroupBy
 	if len(c.groupBy) == 0 {
 		c.groupBy = defaultGroupBy(r.Kind)

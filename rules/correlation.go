@@ -115,7 +115,7 @@ func (e *Engine) raiseCorrelation(r *compiledRule, key string, w *corrWindow) {
 	}
 	st.message = last.Message
 	for i := range w.evs {
-		st.addEvent(&w.evs[i])
+		st.evs.Add(&w.evs[i])
 	}
 }
 

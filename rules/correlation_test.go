@@ -46,7 +46,7 @@ func TestCorrelationOneAlertForManyHosts(t *testing.T) {
 	if a.Summary != "SQL unreachable from 5 servers (APP1,APP2,APP3,APP4,APP5) for Contoso,Fabrikam" {
 		t.Errorf("summary %q", a.Summary)
 	}
-	if len(cs[0].Events) != MaxChangeEvents || !strings.Contains(cs[0].Events[0].Message, "SqlException") {
+	if len(cs[0].Events) != alerts.ChangeEvents.Max() || !strings.Contains(cs[0].Events[0].Message, "SqlException") {
 		t.Errorf("events %d", len(cs[0].Events))
 	}
 	// More errors repeat the one alert; quiet for resolve_after resolves it.

@@ -10,6 +10,7 @@ import (
 // they are defined; packs and docs refer to these names.
 const (
 	DefaultResolveAfter    = time.Hour       // event and correlation rules
+	DefaultReopenWithin    = 15 * time.Minute // a condition back this soon reopens its alert
 	DefaultWindow          = 5 * time.Minute // threshold window
 	DefaultAggregate       = AggLast         // threshold aggregate
 	DefaultOp              = "gt"            // threshold comparison
@@ -27,14 +28,13 @@ const (
 	// time linear in pattern size times message size, on every candidate
 	// event, so a pattern must stay small.
 	MaxPattern = 4096
-	// MaxChangeEvents caps the causing events carried by one Change: the
-	// first one of the call and the latest ones.
-	MaxChangeEvents = 5
 	// maxSeriesPoints caps the samples kept per threshold series; a window
 	// holding more keeps only the latest ones.
 	maxSeriesPoints = 512
 	// maxCorrelationEntries caps the events kept per correlation window.
 	maxCorrelationEntries = 10000
+	// maxRecent caps the resolved alerts remembered for reopening.
+	maxRecent = 100000
 	// maxUnsent caps alert changes kept for resending after a Sender error.
 	maxUnsent = 100000
 	// staleMin is the least time a counter series may stay silent before

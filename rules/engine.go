@@ -40,9 +40,15 @@ type Engine struct {
 
 	open  map[string]map[string]*alertState // rule id → key → open alert
 	nOpen int
-	hosts map[string]*hostInfo // from heartbeats
-	now   time.Time            // latest observation or tick time
-	swept time.Time            // last stale-series sweep
+	// recent are resolved alerts kept for their rule's reopen window.
+	recent  map[string]map[string]*alertState
+	nRecent int
+	hosts   map[string]*hostInfo // from heartbeats
+	now     time.Time            // latest observation or tick time
+	swept   time.Time            // last stale-series sweep
+	// liveSince is when this engine started judging liveness (Resume):
+	// silence before it is the server's own downtime, not the agents'.
+	liveSince time.Time
 
 	touched []*alertState // alerts changed by the current call
 	unsent  []alerts.Change
@@ -71,6 +77,7 @@ func NewEngine(opts Options) *Engine {
 		log:    log.With("component", "rules"),
 		met:    newMetrics(opts.Registerer),
 		open:   map[string]map[string]*alertState{},
+		recent: map[string]map[string]*alertState{},
 		hosts:  map[string]*hostInfo{},
 		set:    emptySet(),
 	}
@@ -109,6 +116,16 @@ func (e *Engine) Load(rs []Rule) error {
 			e.resolveOpen(st, e.now)
 		}
 	}
+	for id, m := range e.recent {
+		nr := set.byID[id]
+		for _, st := range m {
+			if nr == nil {
+				e.forgetRecent(st)
+			} else {
+				st.rule = nr
+			}
+		}
+	}
 	e.set = set
 	e.met.loaded.Set(float64(len(set.rules)))
 	e.met.reloadOK.Set(1)
@@ -118,21 +135,22 @@ func (e *Engine) Load(rs []Rule) error {
 }
 
 // Restore resumes consolidation of alerts that were open before a restart
-// (match by Rule and Key). Call it after the first Load: alerts whose rule
-// is not loaded are resolved, and that change goes out with the next call.
-// An alert already held open by the engine is left as it is.
-func (e *Engine) Restore(open []alerts.Alert) {
+// or a hand-over (match by Rule and Key), and remembers resolved ones for
+// their rule's reopen window. Call it after the first Load: open alerts
+// whose rule is not loaded are resolved, and that change goes out with the
+// next call. An alert the engine already holds is left as it is.
+func (e *Engine) Restore(list []alerts.Alert) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, a := range open {
+	for _, a := range list {
 		rid := a.Rule
 		if v := a.Fields[VariantField]; v != "" {
 			rid += "@" + v
 		}
-		if !a.State.Open() || e.lookup(rid, a.Key) != nil {
+		if !a.State.Valid() || e.lookup(rid, a.Key) != nil || e.recent[rid][a.Key] != nil {
 			continue
 		}
-		st := &alertState{a: a, rid: rid, rule: e.set.byID[rid]}
+		st := &alertState{a: a, rid: rid, rule: e.set.byID[rid], evs: alerts.NewEventList(alerts.ChangeEvents)}
 		st.a = st.snapshot()
 		if len(a.Hosts) > 0 {
 			st.host = a.Hosts[0]
@@ -141,6 +159,13 @@ func (e *Engine) Restore(open []alerts.Alert) {
 			st.org = a.Organizations[0]
 		}
 		st.counter, st.instance = a.Fields["counter"], a.Fields["instance"]
+		if !a.State.Open() {
+			if st.rule != nil && a.ResolvedAt != nil {
+				e.keepRecent(st)
+			}
+			continue
+		}
+		st.a.State = alerts.StateNew // operators' states live in the store
 		m := e.open[rid]
 		if m == nil {
 			m = map[string]*alertState{}
@@ -153,6 +178,55 @@ func (e *Engine) Restore(open []alerts.Alert) {
 		}
 	}
 	e.met.openN.Set(float64(e.nOpen))
+}
+
+// MaxReopenWithin is the longest reopen window of the loaded rules: the
+// server restores alerts resolved that recently.
+func (e *Engine) MaxReopenWithin() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var d time.Duration
+	for _, r := range e.set.rules {
+		d = max(d, r.reopenWithin)
+	}
+	return d
+}
+
+// Resume starts liveness judgement at now: an agent, counter or expected
+// event counts as silent only from the later of its last sighting and now,
+// so a server that was down (or just took over) does not blame agents for
+// its own absence. The server calls it when it starts evaluating.
+func (e *Engine) Resume(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.liveSince = now
+	e.advance(now)
+}
+
+// Reset forgets every alert and all evaluation state, keeping the loaded
+// rules and the metrics: a server that lost the evaluator role and may win
+// it back later starts again from the store.
+func (e *Engine) Reset() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.open, e.recent = map[string]map[string]*alertState{}, map[string]map[string]*alertState{}
+	e.nOpen, e.nRecent = 0, 0
+	e.hosts = map[string]*hostInfo{}
+	e.now, e.swept, e.liveSince = time.Time{}, time.Time{}, time.Time{}
+	clear(e.touched)
+	e.touched, e.unsent = e.touched[:0], nil
+	for i := range e.set.states {
+		e.set.states[i] = newRuleState()
+	}
+	e.met.openN.Set(0)
+	e.met.unsent.Set(0)
+}
+
+// Flush hands changes a failing Sender did not take to it again.
+func (e *Engine) Flush(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.flush(ctx)
 }
 
 // resolveOpen resolves st at the latest known time (never before its last
@@ -183,46 +257,6 @@ func (e *Engine) OpenAlerts() []alerts.Alert {
 	return out
 }
 
-// MarkAcknowledged records that an operator acknowledged alert id, so the
-// changes the engine sends for it later carry that state. It reports
-// whether the alert is open in the engine.
-func (e *Engine) MarkAcknowledged(id string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if st := e.findID(id); st != nil {
-		st.a.State = alerts.StateAcknowledged
-		return true
-	}
-	return false
-}
-
-// Forget drops alert id without a change (an operator resolved it in the
-// store), so the next match raises a new alert. It reports whether the
-// alert was open in the engine.
-func (e *Engine) Forget(id string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	st := e.findID(id)
-	if st == nil {
-		return false
-	}
-	delete(e.open[st.rid], st.a.Key)
-	e.nOpen--
-	e.met.openN.Set(float64(e.nOpen))
-	return true
-}
-
-func (e *Engine) findID(id string) *alertState {
-	for _, m := range e.open {
-		for _, st := range m {
-			if st.a.ID == id {
-				return st
-			}
-		}
-	}
-	return nil
-}
-
 func (e *Engine) advance(t time.Time) {
 	if t.After(e.now) {
 		e.now = t
@@ -234,6 +268,7 @@ func (e *Engine) advance(t time.Time) {
 // sent first next time, so a store outage loses no alert.
 func (e *Engine) flush(ctx context.Context) error {
 	e.met.flushMatches()
+	e.group()
 	out := e.unsent
 	e.unsent = nil
 	for _, st := range e.touched {

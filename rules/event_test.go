@@ -101,7 +101,7 @@ func TestEventConsolidation(t *testing.T) {
 		want{alerts.ChangeRepeated, "crm.sql.slow", key, alerts.SeverityWarning, 4, time.Minute},
 		want{alerts.ChangeRaised, "crm.sql.slow", "host=APP2|organization=Contoso", alerts.SeverityWarning, 1, time.Minute})
 	processEvents(t, e, slow(2*time.Minute, "APP1", "Contoso", event.LevelError, "300"))
-	checkChanges(t, rec.take(), want{alerts.ChangeEscalated, "crm.sql.slow", key, alerts.SeverityError, 5, 2 * time.Minute})
+	checkChanges(t, rec.take(), want{alerts.ChangeSeverityChanged, "crm.sql.slow", key, alerts.SeverityError, 5, 2 * time.Minute})
 
 	// resolve_after (default 1h) is measured from the last occurrence.
 	tick(t, e, 61*time.Minute)
@@ -118,10 +118,10 @@ func TestEventConsolidation(t *testing.T) {
 }
 
 // An event arriving after resolve_after without a Tick in between resolves
-// the old alert and raises a new one with a new id: virtual time alone
-// decides.
+// the old alert and raises a new one with a new id (reopen_within 0s): virtual
+// time alone decides.
 func TestEventResolveAfterWithoutTick(t *testing.T) {
-	e, rec := newEngine(t, `- {id: r, kind: event, severity: error, resolve_after: 10m, summary: s, event: {sources: [MSCRMPlatform]}}`)
+	e, rec := newEngine(t, `- {id: r, kind: event, severity: error, resolve_after: 10m, reopen_within: 0s, summary: s, event: {sources: [MSCRMPlatform]}}`)
 	processEvents(t, e, evt(0, "APP1", "MSCRMPlatform", 0, event.LevelError, "x"))
 	first := rec.take()[0].Alert.ID
 	processEvents(t, e, evt(9*time.Minute, "APP1", "MSCRMPlatform", 0, event.LevelError, "x"),
@@ -134,6 +134,21 @@ func TestEventResolveAfterWithoutTick(t *testing.T) {
 		want{alerts.ChangeRaised, "r", "host=APP1|organization=", alerts.SeverityError, 1, 25 * time.Minute})
 	if cs[0].Alert.ID != first || cs[1].Alert.ID == first {
 		t.Errorf("ids: first %s, then %s and %s", first, cs[0].Alert.ID, cs[1].Alert.ID)
+	}
+
+	// With the default reopen window the same call resolves and reopens
+	// the alert: both are reported, each with the alert as it was then.
+	e, rec = newEngine(t, `- {id: r, kind: event, severity: error, resolve_after: 10m, summary: s, event: {sources: [MSCRMPlatform]}}`)
+	processEvents(t, e, evt(0, "APP1", "MSCRMPlatform", 0, event.LevelError, "x"))
+	rec.take()
+	processEvents(t, e, evt(9*time.Minute, "APP1", "MSCRMPlatform", 0, event.LevelError, "x"),
+		evt(25*time.Minute, "APP1", "MSCRMPlatform", 0, event.LevelError, "x"))
+	cs = rec.take()
+	checkChanges(t, cs,
+		want{alerts.ChangeResolved, "r", "host=APP1|organization=", alerts.SeverityError, 2, 19 * time.Minute},
+		want{alerts.ChangeReopened, "r", "host=APP1|organization=", alerts.SeverityError, 3, 25 * time.Minute})
+	if cs[0].Alert.State != alerts.StateResolved || cs[1].Alert.ID != cs[0].Alert.ID {
+		t.Errorf("resolve then reopen:\n%s", describe(cs))
 	}
 }
 
@@ -151,7 +166,7 @@ func TestEventFloodCoalesced(t *testing.T) {
 		t.Fatalf("changes %d in %d calls, want 1 in 1", len(cs), rec.calls)
 	}
 	got := cs[0].Events
-	if len(got) != MaxChangeEvents || got[0].Message != "boom 0" || got[len(got)-1].Message != "boom 9999" || got[1].Message != "boom 9996" {
+	if len(got) != alerts.ChangeEvents.Max() || got[0].Message != "boom 0" || got[len(got)-1].Message != "boom 9999" || got[1].Message != "boom 9996" {
 		t.Errorf("sample: %d events, first %q, second %q, last %q", len(got), got[0].Message, got[1].Message, got[len(got)-1].Message)
 	}
 	if cs[0].Alert.RepeatCount != 10000 {

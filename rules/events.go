@@ -125,5 +125,5 @@ func (st *alertState) noteEvent(r *compiledRule, ev *event.Event, caps []string)
 			}
 		}
 	}
-	st.addEvent(ev)
+	st.evs.Add(ev)
 }

@@ -194,26 +194,6 @@ func TestRestore(t *testing.T) {
 	}
 }
 
-func TestOperatorAckAndForget(t *testing.T) {
-	e, rec := newEngine(t, `- {id: r, kind: event, summary: s, event: {min_level: error}}`)
-	processEvents(t, e, evt(0, "APP1", "trace", 0, event.LevelError, "x"))
-	id := rec.take()[0].Alert.ID
-	if !e.MarkAcknowledged(id) || e.MarkAcknowledged("nope") {
-		t.Fatal("ack")
-	}
-	processEvents(t, e, evt(time.Second, "APP1", "trace", 0, event.LevelError, "x"))
-	if c := rec.take()[0]; c.Alert.State != alerts.StateAcknowledged {
-		t.Errorf("state %s", c.Alert.State)
-	}
-	if !e.Forget(id) {
-		t.Fatal("forget")
-	}
-	processEvents(t, e, evt(2*time.Second, "APP1", "trace", 0, event.LevelError, "x"))
-	if c := rec.take()[0]; c.Kind != alerts.ChangeRaised || c.Alert.ID == id {
-		t.Errorf("after forget: %s", describeOne(c))
-	}
-}
-
 // A failing Sender loses nothing: the changes go out with the next call.
 func TestSenderFailureKeepsChanges(t *testing.T) {
 	fail := true

@@ -21,6 +21,7 @@ type metrics struct {
 	reloads                     *prometheus.CounterVec
 	loaded, reloadOK, openN     prometheus.Gauge
 	unsent                      prometheus.Gauge
+	reopenedN                   prometheus.Counter
 
 	// matched counts per kind within one call, added at flush so the
 	// per-event path does no atomic operation.
@@ -40,6 +41,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		loaded:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmwatch_rules_loaded", Help: "Enabled rules in the running set."}),
 		reloadOK:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmwatch_rules_last_reload_success", Help: "1 if the last Load succeeded, 0 if it failed and the previous set kept running."}),
 		openN:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmwatch_rules_open_alerts", Help: "Alerts the engine holds open."}),
+		reopenedN:  prometheus.NewCounter(prometheus.CounterOpts{Name: "crmwatch_rules_alerts_reopened_total", Help: "Resolved alerts reopened because their condition returned within the rule's reopen window."}),
 		unsent:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmwatch_rules_unsent_changes", Help: "Alert changes kept for resending after a Sender error."}),
 	}
 	for _, k := range allKinds {
@@ -65,6 +67,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.reloadOK = register(reg, m.reloadOK)
 		m.openN = register(reg, m.openN)
 		m.unsent = register(reg, m.unsent)
+		m.reopenedN = register(reg, m.reopenedN)
 	}
 	return m
 }

@@ -128,7 +128,17 @@ func agentKey(r *compiledRule, host string, roles []string) string {
 // is, and only the agent alert is raised.
 func (e *Engine) agentSilent(host string, now time.Time, d time.Duration) bool {
 	h := e.hosts[host]
-	return h != nil && !now.Before(h.last.Add(d))
+	return h != nil && !now.Before(e.lastLive(h.last).Add(d))
+}
+
+// lastLive is when something last showed life as far as this engine can
+// judge: never before Resume, so the server's own downtime is not blamed
+// on agents.
+func (e *Engine) lastLive(t time.Time) time.Time {
+	if t.Before(e.liveSince) {
+		return e.liveSince
+	}
+	return t
 }
 
 // tickMissing raises availability alerts for what has been silent for
@@ -140,7 +150,7 @@ func (e *Engine) tickMissing(r *compiledRule, now time.Time) {
 	case r.miss.agent:
 		for _, host := range sortedMapKeys(e.hosts) {
 			h := e.hosts[host]
-			if at := h.last.Add(after); !now.Before(at) && e.applies(r, host, "") {
+			if at := e.lastLive(h.last).Add(after); !now.Before(at) && e.applies(r, host, "") {
 				e.markMissing(r, agentKey(r, host, h.roles), seriesKey{host: host}, at)
 			}
 		}
@@ -148,7 +158,7 @@ func (e *Engine) tickMissing(r *compiledRule, now time.Time) {
 		rs := e.stateOf(r)
 		for _, sk := range sortedSeriesKeys(rs.series) {
 			se := rs.series[sk]
-			if at := se.last.Add(after); !now.Before(at) && !e.agentSilent(sk.host, now, after) {
+			if at := e.lastLive(se.last).Add(after); !now.Before(at) && !e.agentSilent(sk.host, now, after) {
 				e.markMissing(r, se.alertKey, sk, at)
 			}
 		}
@@ -156,7 +166,7 @@ func (e *Engine) tickMissing(r *compiledRule, now time.Time) {
 		rs := e.stateOf(r)
 		for _, key := range sortedMapKeys(rs.seen) {
 			s := rs.seen[key]
-			if at := s.last.Add(after); !now.Before(at) && !e.agentSilent(s.host, now, after) {
+			if at := e.lastLive(s.last).Add(after); !now.Before(at) && !e.agentSilent(s.host, now, after) {
 				if st := e.markMissing(r, key, seriesKey{host: s.host}, at); st != nil && st.host == "" {
 					st.host = s.host
 					st.a.Hosts = addListed(st.a.Hosts, s.host)

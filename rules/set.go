@@ -20,12 +20,15 @@ type ruleSet struct {
 	missing  []*compiledRule // missing rules (Tick, Heartbeat)
 	ticked   []*compiledRule // event and correlation rules (resolve_after)
 	seen     []uint64        // per event-index entry: last event seq evaluated
+	// parentsOf lists, by internal rule id, the rules whose alerts may
+	// parent that rule's alerts (Explains).
+	parentsOf map[string][]*compiledRule
 }
 
 func emptySet() *ruleSet {
 	return &ruleSet{
 		byID: map[string]*compiledRule{}, events: newEventIndex(), samples: map[string][]sampleEntry{},
-		hosts: map[string]*hostRules{},
+		hosts: map[string]*hostRules{}, parentsOf: map[string][]*compiledRule{},
 	}
 }
 
@@ -86,6 +89,7 @@ func compileSet(rs []Rule) (*ruleSet, error) {
 		return nil, err
 	}
 	set.seen = make([]uint64, set.nEntries)
+	set.linkParents()
 	return set, nil
 }
 

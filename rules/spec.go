@@ -58,6 +58,13 @@ type Rule struct {
 	// (event and correlation rules; default 1h). Threshold, trend and missing
 	// rules resolve when their condition clears.
 	ResolveAfter Duration `yaml:"resolve_after,omitempty" json:"resolve_after,omitempty"`
+	// ReopenWithin reopens a resolved alert, same id and history, when its
+	// condition returns within this long of the resolution, instead of
+	// raising a new one (default DefaultReopenWithin; 0s never reopens).
+	ReopenWithin *Duration `yaml:"reopen_within,omitempty" json:"reopen_within,omitempty"`
+	// Explains makes this rule's alerts the parents of the open alerts they
+	// explain (root-cause grouping).
+	Explains *Explains `yaml:"explains,omitempty" json:"explains,omitempty"`
 
 	Event       *EventMatch  `yaml:"event,omitempty" json:"event,omitempty"`
 	Threshold   *Threshold   `yaml:"threshold,omitempty" json:"threshold,omitempty"`

@@ -30,8 +30,8 @@ func TestThresholdLevelsHysteresis(t *testing.T) {
 	step(1, 30)                                                                                    // back under: the count restarts
 	step(2, 60)                                                                                    // 1
 	step(3, 65, want{alerts.ChangeRaised, "cpu", key, alerts.SeverityWarning, 1, 3 * time.Minute}) // 2 in a row
-	step(4, 90, want{alerts.ChangeEscalated, "cpu", key, alerts.SeverityCritical, 2, 4 * time.Minute})
-	step(5, 70, want{alerts.ChangeEscalated, "cpu", key, alerts.SeverityWarning, 3, 5 * time.Minute})
+	step(4, 90, want{alerts.ChangeSeverityChanged, "cpu", key, alerts.SeverityCritical, 2, 4 * time.Minute})
+	step(5, 70, want{alerts.ChangeSeverityChanged, "cpu", key, alerts.SeverityWarning, 3, 5 * time.Minute})
 	step(6, 45, want{alerts.ChangeRepeated, "cpu", key, alerts.SeverityWarning, 4, 6 * time.Minute}) // between recovery and warning: stays
 	step(7, 39, want{alerts.ChangeResolved, "cpu", key, alerts.SeverityWarning, 4, 7 * time.Minute})
 	step(8, 55) // must again be over for two evaluations
@@ -106,7 +106,7 @@ func TestThresholdDeltaAndRate(t *testing.T) {
 	checkChanges(t, rec.take(), want{alerts.ChangeRaised, "failed.delta", "host=APP1|instance=OrganizationWebService", alerts.SeverityWarning, 1, 2 * time.Minute})
 	processSamples(t, e, sample(3*time.Minute, "APP1", failed, 90)) // reset: +90, total 120
 	cs := rec.take()
-	checkChanges(t, cs, want{alerts.ChangeEscalated, "failed.delta", "host=APP1|instance=OrganizationWebService", alerts.SeverityCritical, 2, 3 * time.Minute})
+	checkChanges(t, cs, want{alerts.ChangeSeverityChanged, "failed.delta", "host=APP1|instance=OrganizationWebService", alerts.SeverityCritical, 2, 3 * time.Minute})
 	if cs[0].Alert.Summary != "120 failed requests in 5m" {
 		t.Errorf("summary %q", cs[0].Alert.Summary)
 	}
@@ -211,7 +211,7 @@ func TestThresholdGroupedInstances(t *testing.T) {
 	checkChanges(t, rec.take(),
 		want{alerts.ChangeRaised, "disk.free", "host=SQL1", alerts.SeverityWarning, 1, 0},
 		want{alerts.ChangeRepeated, "disk.free", "host=SQL1", alerts.SeverityWarning, 3, time.Minute},
-		want{alerts.ChangeEscalated, "disk.free", "host=SQL1", alerts.SeverityCritical, 5, 2 * time.Minute},
-		want{alerts.ChangeEscalated, "disk.free", "host=SQL1", alerts.SeverityWarning, 6, 3 * time.Minute},
+		want{alerts.ChangeSeverityChanged, "disk.free", "host=SQL1", alerts.SeverityCritical, 5, 2 * time.Minute},
+		want{alerts.ChangeSeverityChanged, "disk.free", "host=SQL1", alerts.SeverityWarning, 6, 3 * time.Minute},
 		want{alerts.ChangeResolved, "disk.free", "host=SQL1", alerts.SeverityWarning, 6, 4 * time.Minute})
 }

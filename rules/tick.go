@@ -67,6 +67,7 @@ func (e *Engine) Tick(ctx context.Context, now time.Time) error {
 	sweep := now.Sub(e.swept) >= sweepEvery
 	if sweep {
 		e.swept = now
+		e.pruneRecent(now)
 	}
 	for _, r := range e.set.rules {
 		switch r.kind {

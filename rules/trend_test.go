@@ -33,8 +33,8 @@ func TestTrendPAL(t *testing.T) {
 	step(1, 7)
 	step(2, 8, want{alerts.ChangeRaised, "wf.failed", key, alerts.SeverityWarning, 1, 2 * time.Minute})
 	step(3, 9, want{alerts.ChangeRepeated, "wf.failed", key, alerts.SeverityWarning, 2, 3 * time.Minute})
-	step(4, 12, want{alerts.ChangeEscalated, "wf.failed", key, alerts.SeverityCritical, 3, 4 * time.Minute})
-	step(5, 0, want{alerts.ChangeEscalated, "wf.failed", key, alerts.SeverityWarning, 3, 5 * time.Minute}) // reset
+	step(4, 12, want{alerts.ChangeSeverityChanged, "wf.failed", key, alerts.SeverityCritical, 3, 4 * time.Minute})
+	step(5, 0, want{alerts.ChangeSeverityChanged, "wf.failed", key, alerts.SeverityWarning, 3, 5 * time.Minute}) // reset
 	step(6, 0)
 	step(7, 0, want{alerts.ChangeResolved, "wf.failed", key, alerts.SeverityWarning, 3, 7 * time.Minute})
 

@@ -1,7 +1,8 @@
-// Package store persists what the server must not forget: alerts with their
-// history and associated events, operators (tokens stored hashed) and the
-// audit log. One interface, implemented on SQLite (pure Go, the default) and
-// PostgreSQL, with numbered schema migrations.
+// Package store names what the server must not forget, as narrow
+// interfaces by concern — alerts, the evaluator's progress, the outbox of
+// committed changes, operators, the audit log, maintenance and silences —
+// so each consumer takes only what it uses. store/sqlstore implements all
+// of them on SQLite (pure Go, the default) and PostgreSQL.
 package store
 
 import (
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"crmwatch/alerts"
+	"crmwatch/alerts/suppress"
 	"crmwatch/event"
 )
 
@@ -19,33 +21,103 @@ var ErrNotFound = errors.New("not found")
 // ErrExists is returned when adding an operator whose name is taken.
 var ErrExists = errors.New("already exists")
 
+// ErrFenced is returned to an evaluator whose epoch is no longer the
+// latest: another server took the evaluator role, so this one must stop
+// committing (nothing of the refused commit was stored).
+var ErrFenced = errors.New("fenced: another server holds the evaluator role")
+
 // AlertFilter selects alerts; zero values select everything.
 type AlertFilter struct {
-	States   []alerts.State
-	Severity alerts.Severity // minimum severity
-	Rule     string
-	Host     string
-	Limit    int
+	States       []alerts.State
+	Severity     alerts.Severity // minimum severity
+	Rule         string
+	Host         string
+	Organization string
+	Assignee     string
+	// TopLevel keeps only alerts without a parent; Parent keeps only the
+	// children of that alert.
+	TopLevel bool
+	Parent   string
+	// Limit and Offset page through the result (most recently seen first).
+	Limit  int
+	Offset int
 }
 
-// HistoryEntry is one recorded change of an alert.
-type HistoryEntry struct {
-	At       time.Time         `json:"at"`
-	Kind     alerts.ChangeKind `json:"kind"`
-	By       string            `json:"by"`
-	State    alerts.State      `json:"state"`
-	Severity alerts.Severity   `json:"severity"`
-	Note     string            `json:"note,omitempty"`
+// AlertPage is one page of alerts and how many match in all.
+type AlertPage struct {
+	Alerts []alerts.Alert
+	Total  int
+	// Children counts the children of each listed alert that has any.
+	Children map[string]int
 }
 
 // AlertDetail is an alert with everything behind it.
 type AlertDetail struct {
-	Alert   alerts.Alert   `json:"alert"`
-	History []HistoryEntry `json:"history"`
+	Alert   alerts.Alert          `json:"alert"`
+	History []alerts.HistoryEntry `json:"history"`
 	// Events are the first and the latest associated events (bounded);
-	// EventCount counts all of them.
-	Events     []event.Event `json:"events"`
-	EventCount int           `json:"event_count"`
+	// Alert.EventCount counts all of them.
+	Events []event.Event `json:"events"`
+}
+
+// Commit is what the evaluator stores in one transaction: the engine's
+// changes, how far it has read each stream, and the dedup marks those
+// reads moved. Either all of it is stored or none, so a crash between
+// evaluation and commit replays exactly the uncommitted input.
+type Commit struct {
+	// Epoch is the evaluator's fencing token (Fence); a commit under an
+	// older epoch is refused with ErrFenced. 0 skips the check (tools and
+	// tests without an evaluator).
+	Epoch     int64
+	Changes   []alerts.Change
+	Positions map[string]uint64 // stream → last sequence evaluated
+	Marks     map[string]string // dedup mark key → encoded value
+}
+
+// Alerts keeps alerts, their history and their events.
+type Alerts interface {
+	// Commit merges engine changes (alerts.Merge) and stores the
+	// evaluator's progress atomically; it returns the changes as
+	// committed, numbered, in order.
+	Commit(ctx context.Context, c Commit) ([]alerts.Committed, error)
+	// Act applies an operator action (alerts.Action.Apply) serialised with
+	// every other change of the alert, and audits it in the same
+	// transaction. A refused action returns the *alerts.ConflictError.
+	Act(ctx context.Context, id string, x alerts.Action) (alerts.Committed, error)
+	Alerts(ctx context.Context, f AlertFilter) (AlertPage, error)
+	Alert(ctx context.Context, id string) (AlertDetail, error)
+	// EngineAlerts returns what an evaluator restores: every open alert and
+	// those resolved at or after resolvedSince (for reopening).
+	EngineAlerts(ctx context.Context, resolvedSince time.Time) ([]alerts.Alert, error)
+}
+
+// Progress is the evaluator's durable state.
+type Progress struct {
+	Epoch     int64
+	Holder    string
+	Positions map[string]uint64
+}
+
+// Evaluator keeps the evaluator role's fencing token and progress.
+type Evaluator interface {
+	// Fence records that holder took the evaluator role at epoch; it fails
+	// with ErrFenced when a later epoch is already recorded.
+	Fence(ctx context.Context, holder string, epoch int64) error
+	Progress(ctx context.Context) (Progress, error)
+	// Mark returns a dedup mark committed earlier.
+	Mark(ctx context.Context, key string) (value string, ok bool, err error)
+	// PruneMarks drops marks not updated since before.
+	PruneMarks(ctx context.Context, before time.Time) (int, error)
+}
+
+// Outbox holds committed changes until they are published.
+type Outbox interface {
+	// Unpublished returns committed changes not yet marked published,
+	// oldest first, committed at or before olderThan.
+	Unpublished(ctx context.Context, olderThan time.Time, limit int) ([]alerts.Committed, error)
+	MarkPublished(ctx context.Context, seqs []int64) error
+	// PruneChanges drops published changes committed before before.
+	PruneChanges(ctx context.Context, before time.Time) (int, error)
 }
 
 // Operator is a person allowed in. There is no customer principal.
@@ -54,6 +126,15 @@ type Operator struct {
 	Role      string     `json:"role"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Operators keeps the operators and their token hashes.
+type Operators interface {
+	AddOperator(ctx context.Context, op Operator, tokenHash []byte) error
+	// OperatorByTokenHash returns the active (not revoked) operator.
+	OperatorByTokenHash(ctx context.Context, tokenHash []byte) (Operator, error)
+	Operators(ctx context.Context) ([]Operator, error)
+	RevokeOperator(ctx context.Context, name string, at time.Time) error
 }
 
 // AuditEntry records who did what (trace changes, acknowledgements, operator
@@ -66,25 +147,40 @@ type AuditEntry struct {
 	Detail string    `json:"detail,omitempty"`
 }
 
-// Store is the server's persistence.
-type Store interface {
-	// Send persists alert changes in order (it is an alerts.Sender). A repeat
-	// of an acknowledged alert keeps it acknowledged.
-	Send(ctx context.Context, changes []alerts.Change) error
-	// OpenAlerts returns every alert not resolved, for the engine to resume
-	// consolidation after a restart.
-	OpenAlerts(ctx context.Context) ([]alerts.Alert, error)
-	Alerts(ctx context.Context, f AlertFilter) ([]alerts.Alert, error)
-	Alert(ctx context.Context, id string) (AlertDetail, error)
+// AuditFilter selects audit entries, newest first.
+type AuditFilter struct {
+	Since time.Time
+	Actor string
+	Limit int
+}
 
-	AddOperator(ctx context.Context, op Operator, tokenHash []byte) error
-	// OperatorByTokenHash returns the active (not revoked) operator.
-	OperatorByTokenHash(ctx context.Context, tokenHash []byte) (Operator, error)
-	Operators(ctx context.Context) ([]Operator, error)
-	RevokeOperator(ctx context.Context, name string, at time.Time) error
-
+// Auditor appends to and reads the audit log.
+type Auditor interface {
 	Audit(ctx context.Context, e AuditEntry) error
-	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
+	AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
 
+// Store is everything the server process wires: the union of the
+// interfaces above. Components take the narrow one they need.
+type Store interface {
+	Alerts
+	Evaluator
+	Outbox
+	Operators
+	Auditor
+	Suppressions
 	Close() error
+}
+
+// Suppressions keeps maintenance windows and silences.
+type Suppressions interface {
+	AddWindow(ctx context.Context, w suppress.Window) error
+	Windows(ctx context.Context) ([]suppress.Window, error)
+	// RemoveWindow deletes a window; ErrNotFound if there is none.
+	RemoveWindow(ctx context.Context, id string) error
+	AddSilence(ctx context.Context, s suppress.Silence) error
+	// Silences returns every silence, expired ones included, newest first.
+	Silences(ctx context.Context) ([]suppress.Silence, error)
+	// ExpireSilence ends a silence at at; ErrNotFound if there is none.
+	ExpireSilence(ctx context.Context, id string, at time.Time) error
 }

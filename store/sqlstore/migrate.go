@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -14,6 +15,45 @@ import (
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
+
+// goSteps are data migrations too awkward to write portably in SQL (JSON
+// differs between the engines); each runs after the SQL of its version, in
+// the same transaction.
+var goSteps = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	2: indexOrganizations,
+}
+
+// indexOrganizations fills alert_orgs from the JSON organizations column.
+func indexOrganizations(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, organizations FROM alerts`)
+	if err != nil {
+		return fmt.Errorf("read organizations: %w", err)
+	}
+	type row struct{ id, orgs string }
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.orgs); err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range all {
+		var orgs []string
+		if err := json.Unmarshal([]byte(r.orgs), &orgs); err != nil {
+			return fmt.Errorf("alert %q: decode organizations: %w", r.id, err)
+		}
+		if err := indexValues(ctx, tx, "alert_orgs", "organization", r.id, orgs, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // migration is one numbered schema step.
 type migration struct {
@@ -77,7 +117,7 @@ func splitStatements(script string) []string {
 // in its own transaction. Concurrent starters serialise on the engine's lock
 // (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL) and re-check
 // inside the transaction, so a second start is a no-op.
-func migrate(ctx context.Context, db *sql.DB, d dialect, now func() time.Time) (applied int, err error) {
+func migrate(ctx context.Context, db *sql.DB, d dialect, now func() time.Time, upto int) (applied int, err error) {
 	ms, err := loadMigrations(migrationFS)
 	if err != nil {
 		return 0, err
@@ -86,6 +126,9 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, now func() time.Time) (
 		return 0, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
+		if upto > 0 && m.Version > upto {
+			break
+		}
 		done, err := applyMigration(ctx, db, d, m, now())
 		if err != nil {
 			return applied, fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
@@ -138,6 +181,11 @@ func applyMigration(ctx context.Context, db *sql.DB, d dialect, m migration, at 
 	for i, stmt := range splitStatements(d.rewrite(m.SQL)) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return false, fmt.Errorf("statement %d: %w", i+1, err)
+		}
+	}
+	if step := goSteps[m.Version]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return false, err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,

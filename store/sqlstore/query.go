@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 	"strings"
 
 	"crmwatch/alerts"
@@ -15,31 +16,82 @@ import (
 )
 
 const alertColumns = `id, rule, alert_key, severity, state, repeat_count, first_seen, last_seen,
-	resolved_at, hosts, organizations, summary, cause, resolution, fields`
+	resolved_at, hosts, organizations, summary, cause, resolution, fields, event_count, parent_id, assignee,
+	suppressed_by, version`
 
-// OpenAlerts returns every alert not resolved, oldest first, so the engine
-// resumes consolidation after a restart.
-func (s *Store) OpenAlerts(ctx context.Context) ([]alerts.Alert, error) {
+// EngineAlerts returns every open alert and those resolved at or after
+// resolvedSince, oldest first, so an evaluator resumes consolidation and
+// can reopen recent ones (store.Alerts).
+func (s *Store) EngineAlerts(ctx context.Context, resolvedSince time.Time) ([]alerts.Alert, error) {
 	out, err := s.queryAlerts(ctx, `SELECT `+alertColumns+` FROM alerts
-		WHERE state <> 'resolved' ORDER BY first_seen, id`)
+		WHERE state <> 'resolved' OR resolved_at >= $1 ORDER BY first_seen, id`, nanos(resolvedSince))
 	if err != nil {
 		return nil, fmt.Errorf("read open alerts from %s: %w", s.dsn, err)
 	}
 	return out, nil
 }
 
-// Alerts returns the alerts matching f, most recently seen first.
-func (s *Store) Alerts(ctx context.Context, f store.AlertFilter) ([]alerts.Alert, error) {
-	q, args := alertQuery(f)
-	out, err := s.queryAlerts(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read alerts from %s: %w", s.dsn, err)
+// Alerts returns one page of the alerts matching f, most recently seen
+// first, with the total and the children counts of the listed ones.
+func (s *Store) Alerts(ctx context.Context, f store.AlertFilter) (store.AlertPage, error) {
+	var page store.AlertPage
+	where, args := alertWhere(f)
+	q := "SELECT " + alertColumns + " FROM alerts" + where + " ORDER BY last_seen DESC, id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	if f.Offset > 0 {
+		q += fmt.Sprintf(" OFFSET %d", f.Offset)
+	}
+	var err error
+	if page.Alerts, err = s.queryAlerts(ctx, q, args...); err != nil {
+		return page, fmt.Errorf("read alerts from %s: %w", s.dsn, err)
+	}
+	page.Total = len(page.Alerts) + f.Offset
+	if f.Limit > 0 && len(page.Alerts) == f.Limit || f.Offset > 0 {
+		if err := s.reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM alerts"+where, args...).Scan(&page.Total); err != nil {
+			return page, fmt.Errorf("count alerts in %s: %w", s.dsn, err)
+		}
+	}
+	if page.Children, err = s.childCounts(ctx, page.Alerts); err != nil {
+		return page, fmt.Errorf("count grouped alerts in %s: %w", s.dsn, err)
+	}
+	return page, nil
+}
+
+func (s *Store) childCounts(ctx context.Context, list []alerts.Alert) (map[string]int, error) {
+	out := map[string]int{}
+	for len(list) > 0 {
+		n := min(len(list), 500)
+		args := make([]any, n)
+		for i, a := range list[:n] {
+			args[i] = a.ID
+		}
+		rows, err := s.reader.QueryContext(ctx, `SELECT parent_id, COUNT(*) FROM alerts WHERE parent_id IN (`+
+			joinPlaceholders(1, n)+`) GROUP BY parent_id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var c int
+			if err := rows.Scan(&id, &c); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = c
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		list = list[n:]
 	}
 	return out, nil
 }
 
-// alertQuery builds the filtered SELECT with numbered placeholders.
-func alertQuery(f store.AlertFilter) (string, []any) {
+// alertWhere builds the filter's WHERE clause with numbered placeholders.
+func alertWhere(f store.AlertFilter) (string, []any) {
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -62,15 +114,22 @@ func alertQuery(f store.AlertFilter) (string, []any) {
 	if f.Host != "" {
 		where = append(where, "EXISTS (SELECT 1 FROM alert_hosts h WHERE h.alert_id = alerts.id AND h.host = "+arg(f.Host)+")")
 	}
-	q := "SELECT " + alertColumns + " FROM alerts"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	if f.Organization != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM alert_orgs o WHERE o.alert_id = alerts.id AND o.organization = "+arg(f.Organization)+")")
 	}
-	q += " ORDER BY last_seen DESC, id"
-	if f.Limit > 0 {
-		q += " LIMIT " + arg(f.Limit)
+	if f.Assignee != "" {
+		where = append(where, "assignee = "+arg(f.Assignee))
 	}
-	return q, args
+	if f.TopLevel {
+		where = append(where, "parent_id = ''")
+	}
+	if f.Parent != "" {
+		where = append(where, "parent_id = "+arg(f.Parent))
+	}
+	if len(where) == 0 {
+		return "", args
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
 }
 
 func (s *Store) queryAlerts(ctx context.Context, q string, args ...any) ([]alerts.Alert, error) {
@@ -99,14 +158,16 @@ func scanAlert(r scanner) (alerts.Alert, error) {
 		first, last               int64
 		resolved                  sql.NullInt64
 		hosts, orgs, fields       string
-		repeat                    int64
+		repeat, events            int64
 		cause, resolution, keyCol string
 	)
 	if err := r.Scan(&a.ID, &a.Rule, &keyCol, &sev, &state, &repeat, &first, &last, &resolved,
-		&hosts, &orgs, &a.Summary, &cause, &resolution, &fields); err != nil {
+		&hosts, &orgs, &a.Summary, &cause, &resolution, &fields, &events, &a.ParentID, &a.Assignee,
+		&a.SuppressedBy, &a.Version); err != nil {
 		return a, err
 	}
 	a.Key, a.Severity, a.State, a.RepeatCount = keyCol, alerts.Severity(sev), alerts.State(state), int(repeat)
+	a.EventCount = int(events)
 	a.FirstSeen, a.LastSeen, a.ResolvedAt = fromNanos(first), fromNanos(last), fromNullNanos(resolved)
 	a.Knowledge = alerts.Knowledge{Cause: cause, Resolution: resolution}
 	if err := json.Unmarshal([]byte(hosts), &a.Hosts); err != nil {
@@ -128,16 +189,14 @@ func scanAlert(r scanner) (alerts.Alert, error) {
 // if there is none.
 func (s *Store) Alert(ctx context.Context, id string) (store.AlertDetail, error) {
 	var d store.AlertDetail
-	var count int64
-	row := s.reader.QueryRowContext(ctx, `SELECT `+alertColumns+`, event_count FROM alerts WHERE id = $1`, id)
-	a, err := scanAlert(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &count)...) }))
+	a, err := scanAlert(s.reader.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`, id))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return d, fmt.Errorf("alert %q: %w", id, store.ErrNotFound)
 	case err != nil:
 		return d, fmt.Errorf("read alert %q from %s: %w", id, s.dsn, err)
 	}
-	d.Alert, d.EventCount = a, int(count)
+	d.Alert = a
 	if d.History, err = s.history(ctx, id); err != nil {
 		return d, fmt.Errorf("read history of alert %q: %w", id, err)
 	}
@@ -147,20 +206,16 @@ func (s *Store) Alert(ctx context.Context, id string) (store.AlertDetail, error)
 	return d, nil
 }
 
-type scanFunc func(dest ...any) error
-
-func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
-
-func (s *Store) history(ctx context.Context, id string) ([]store.HistoryEntry, error) {
+func (s *Store) history(ctx context.Context, id string) ([]alerts.HistoryEntry, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT at, kind, actor, state, severity, note
 		FROM alert_history WHERE alert_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []store.HistoryEntry{}
+	out := []alerts.HistoryEntry{}
 	for rows.Next() {
-		var h store.HistoryEntry
+		var h alerts.HistoryEntry
 		var at int64
 		var kind, state, sev string
 		if err := rows.Scan(&at, &kind, &h.By, &state, &sev, &h.Note); err != nil {

@@ -31,6 +31,11 @@ func change(kind alerts.ChangeKind, a alerts.Alert, at time.Time, by string, evs
 	return alerts.Change{Kind: kind, Alert: a, At: at, By: by, Events: evs}
 }
 
+// send commits engine changes without an evaluator epoch.
+func send(ctx context.Context, s *Store, cs ...alerts.Change) ([]alerts.Committed, error) {
+	return s.Commit(ctx, store.Commit{Changes: cs})
+}
+
 func ev(n int) event.Event {
 	return event.Event{Time: t0.Add(time.Duration(n) * time.Second), Host: "CRMAPP01", Source: "MSCRMAsyncService",
 		EventID: 100, Level: event.LevelError, Message: fmt.Sprintf("event %d", n), Origin: event.Origin{Collector: "eventlog"}}
@@ -55,7 +60,7 @@ func TestMigrationsFromEmptyAndReopen(t *testing.T) {
 				t.Errorf("table %s missing: %v", table, err)
 			}
 		}
-		applied, err := migrate(ctx, s.writer, dialects[e.name], time.Now)
+		applied, err := migrate(ctx, s.writer, dialects[e.name], time.Now, 0)
 		if err != nil || applied != 0 {
 			t.Fatalf("second migrate: applied %d, err %v; want 0, nil", applied, err)
 		}
@@ -72,7 +77,7 @@ func TestRestartKeepsAlerts(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := testAlert("a1")
-			if err := s.Send(ctx, []alerts.Change{change(alerts.ChangeRaised, a, t0, "crm.async.stopped", ev(1))}); err != nil {
+			if _, err := send(ctx, s, change(alerts.ChangeRaised, a, t0, "crm.async.stopped", ev(1))); err != nil {
 				t.Fatal(err)
 			}
 			want, err := s.Alert(ctx, "a1")
@@ -93,19 +98,32 @@ func TestRestartKeepsAlerts(t *testing.T) {
 			if !got.Alert.FirstSeen.Equal(t0) || !reflect.DeepEqual(got.Alert.Fields, a.Fields) {
 				t.Fatalf("alert not kept exactly: %+v", got.Alert)
 			}
-			open, err := s2.OpenAlerts(ctx)
+			open, err := s2.EngineAlerts(ctx, t0.Add(time.Hour))
 			if err != nil || len(open) != 1 || open[0].ID != "a1" {
-				t.Fatalf("OpenAlerts after restart = %v, %v", open, err)
+				t.Fatalf("EngineAlerts after restart = %v, %v", open, err)
 			}
 		})
 	}
 }
 
-func TestSendLifecycle(t *testing.T) {
+// step is one engine change or one operator action in a lifecycle case.
+type step struct {
+	change *alerts.Change
+	action *alerts.Action
+}
+
+func engineStep(kind alerts.ChangeKind, a alerts.Alert) step {
+	c := change(kind, a, t0, "rule")
+	return step{change: &c}
+}
+
+func operatorStep(kind alerts.ChangeKind, by string) step {
+	return step{action: &alerts.Action{Kind: kind, By: by, At: t0}}
+}
+
+func TestCommitAndActLifecycle(t *testing.T) {
 	a := testAlert("x")
-	ack, res, sev := a, a, a
-	ack.State = alerts.StateAcknowledged
-	res.State = alerts.StateResolved
+	sev := a
 	sev.Severity = alerts.SeverityCritical
 	rep := func(n int) alerts.Alert {
 		r := a
@@ -114,7 +132,7 @@ func TestSendLifecycle(t *testing.T) {
 	}
 	cases := []struct {
 		name      string
-		changes   []alerts.Change
+		steps     []step
 		state     alerts.State
 		repeats   int
 		history   []alerts.ChangeKind
@@ -122,22 +140,21 @@ func TestSendLifecycle(t *testing.T) {
 		severity  alerts.Severity
 		lastState alerts.State // state recorded in the last history row
 	}{
-		{"raised", []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule")},
+		{"raised", []step{engineStep(alerts.ChangeRaised, a)},
 			alerts.StateNew, 1, []alerts.ChangeKind{"raised"}, false, alerts.SeverityError, alerts.StateNew},
-		{"repeats add no history", []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule"),
-			change(alerts.ChangeRepeated, rep(2), t0, "rule"), change(alerts.ChangeRepeated, rep(3), t0, "rule")},
+		{"repeats add no history", []step{engineStep(alerts.ChangeRaised, a),
+			engineStep(alerts.ChangeRepeated, rep(2)), engineStep(alerts.ChangeRepeated, rep(3))},
 			alerts.StateNew, 3, []alerts.ChangeKind{"raised"}, false, alerts.SeverityError, alerts.StateNew},
-		{"repeat keeps acknowledged", []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule"),
-			change(alerts.ChangeAcknowledged, ack, t0, "alice"), change(alerts.ChangeRepeated, rep(2), t0, "rule")},
+		{"repeat keeps acknowledged", []step{engineStep(alerts.ChangeRaised, a),
+			operatorStep(alerts.ChangeAcknowledged, "alice"), engineStep(alerts.ChangeRepeated, rep(2))},
 			alerts.StateAcknowledged, 2, []alerts.ChangeKind{"raised", "acknowledged"}, false, alerts.SeverityError, alerts.StateAcknowledged},
-		{"resolved stays resolved", []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule"),
-			change(alerts.ChangeResolved, a, t0, "bob"), change(alerts.ChangeRepeated, rep(2), t0, "rule"),
-			change(alerts.ChangeAcknowledged, a, t0, "alice")},
-			alerts.StateResolved, 2, []alerts.ChangeKind{"raised", "resolved", "acknowledged"}, true, alerts.SeverityError, alerts.StateResolved},
-		{"severity change recorded", []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule"),
-			change(alerts.ChangeEscalated, sev, t0, "rule")},
+		{"repeat reopens an operator-resolved alert", []step{engineStep(alerts.ChangeRaised, a),
+			operatorStep(alerts.ChangeResolved, "bob"), engineStep(alerts.ChangeRepeated, rep(2))},
+			alerts.StateNew, 2, []alerts.ChangeKind{"raised", "resolved", "reopened"}, false, alerts.SeverityError, alerts.StateNew},
+		{"severity change recorded", []step{engineStep(alerts.ChangeRaised, a),
+			engineStep(alerts.ChangeSeverityChanged, sev)},
 			alerts.StateNew, 1, []alerts.ChangeKind{"raised", "severity_changed"}, false, alerts.SeverityCritical, alerts.StateNew},
-		{"engine resolves", []alerts.Change{change(alerts.ChangeRaised, a, t0, "rule"), change(alerts.ChangeResolved, res, t0, "rule")},
+		{"engine resolves", []step{engineStep(alerts.ChangeRaised, a), engineStep(alerts.ChangeResolved, a)},
 			alerts.StateResolved, 1, []alerts.ChangeKind{"raised", "resolved"}, true, alerts.SeverityError, alerts.StateResolved},
 	}
 	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
@@ -145,11 +162,18 @@ func TestSendLifecycle(t *testing.T) {
 		for i, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				id := fmt.Sprintf("case-%d", i)
-				for j := range tc.changes {
-					tc.changes[j].Alert.ID = id
-				}
-				if err := s.Send(ctx, tc.changes); err != nil {
-					t.Fatal(err)
+				for _, st := range tc.steps {
+					if st.change != nil {
+						c := *st.change
+						c.Alert.ID = id
+						if _, err := send(ctx, s, c); err != nil {
+							t.Fatal(err)
+						}
+						continue
+					}
+					if _, err := s.Act(ctx, id, *st.action); err != nil {
+						t.Fatal(err)
+					}
 				}
 				d, err := s.Alert(ctx, id)
 				if err != nil {
@@ -162,6 +186,9 @@ func TestSendLifecycle(t *testing.T) {
 				if (d.Alert.ResolvedAt != nil) != tc.resolved {
 					t.Errorf("resolved_at = %v, want set: %v", d.Alert.ResolvedAt, tc.resolved)
 				}
+				if d.Alert.Version != int64(len(tc.steps)) {
+					t.Errorf("version %d after %d changes", d.Alert.Version, len(tc.steps))
+				}
 				var kinds []alerts.ChangeKind
 				for _, h := range d.History {
 					kinds = append(kinds, h.Kind)
@@ -169,8 +196,8 @@ func TestSendLifecycle(t *testing.T) {
 				if !reflect.DeepEqual(kinds, tc.history) {
 					t.Errorf("history kinds %v, want %v", kinds, tc.history)
 				}
-				if last := d.History[len(d.History)-1]; last.State != tc.lastState || !last.At.Equal(t0) || last.By == "" {
-					t.Errorf("last history row %+v, want state %s at %v with actor", last, tc.lastState, t0)
+				if last := d.History[len(d.History)-1]; last.State != tc.lastState || last.By == "" {
+					t.Errorf("last history row %+v, want state %s with actor", last, tc.lastState)
 				}
 			})
 		}
@@ -194,8 +221,9 @@ func TestEventsBoundedFirstAndLatest(t *testing.T) {
 		for range 6 { // batches of 7 cross the first-5 boundary and trim the middle
 			changes = append(changes, change(alerts.ChangeRepeated, a, t0, "rule", batch(7)...))
 		}
-		for _, c := range changes { // one Send per change, like the engine
-			if err := s.Send(ctx, []alerts.Change{c}); err != nil {
+		for _, c := range changes { // one commit per change, like the engine
+			c.EventCount = len(c.Events)
+			if _, err := send(ctx, s, c); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -204,8 +232,8 @@ func TestEventsBoundedFirstAndLatest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.EventCount != total {
-			t.Fatalf("EventCount %d, want %d", d.EventCount, total)
+		if d.Alert.EventCount != total {
+			t.Fatalf("EventCount %d, want %d", d.Alert.EventCount, total)
 		}
 		var want []string
 		for i := 1; i <= total; i++ {
@@ -227,9 +255,9 @@ func TestEventsBoundedFirstAndLatest(t *testing.T) {
 }
 
 func TestAlertsFilter(t *testing.T) {
-	mk := func(id string, sev alerts.Severity, state alerts.State, rule, host string, seen int) alerts.Change {
+	mk := func(id string, sev alerts.Severity, rule, host, org, parent string, seen int) alerts.Change {
 		a := testAlert(id)
-		a.Severity, a.State, a.Rule, a.Hosts = sev, state, rule, []string{host, "SHARED"}
+		a.Severity, a.Rule, a.Hosts, a.Organizations, a.ParentID = sev, rule, []string{host, "SHARED"}, []string{org}, parent
 		a.LastSeen = t0.Add(time.Duration(seen) * time.Minute)
 		return change(alerts.ChangeRaised, a, t0, "rule")
 	}
@@ -247,18 +275,26 @@ func TestAlertsFilter(t *testing.T) {
 		{"shared host", store.AlertFilter{Host: "SHARED"}, []string{"d", "c", "b", "a"}},
 		{"unknown host", store.AlertFilter{Host: "NOPE"}, nil},
 		{"limit", store.AlertFilter{Limit: 2}, []string{"d", "c"}},
+		{"offset", store.AlertFilter{Limit: 2, Offset: 2}, []string{"b", "a"}},
 		{"combined", store.AlertFilter{Host: "H1", Rule: "r2", States: []alerts.State{alerts.StateAcknowledged}}, []string{"c"}},
+		{"organization", store.AlertFilter{Organization: "Fabrikam"}, []string{"c", "b"}},
+		{"top level", store.AlertFilter{TopLevel: true}, []string{"d", "b", "a"}},
+		{"children", store.AlertFilter{Parent: "b"}, []string{"c"}},
+		{"assignee", store.AlertFilter{Assignee: "carol"}, []string{"a"}},
 	}
 	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
 		ctx := context.Background()
-		if err := s.Send(ctx, []alerts.Change{
-			mk("a", alerts.SeverityWarning, alerts.StateNew, "r1", "H1", 1),
-			mk("b", alerts.SeverityCritical, alerts.StateNew, "r2", "H2", 2),
-			mk("c", alerts.SeverityInfo, alerts.StateAcknowledged, "r2", "H1", 3),
-			mk("d", alerts.SeverityError, alerts.StateResolved, "r3", "H3", 4),
-		}); err != nil {
+		if _, err := send(ctx, s,
+			mk("a", alerts.SeverityWarning, "r1", "H1", "Contoso", "", 1),
+			mk("b", alerts.SeverityCritical, "r2", "H2", "Fabrikam", "", 2),
+			mk("c", alerts.SeverityInfo, "r2", "H1", "Fabrikam", "b", 3),
+			mk("d", alerts.SeverityError, "r3", "H3", "Contoso", "", 4),
+		); err != nil {
 			t.Fatal(err)
 		}
+		mustAct(t, s, "c", alerts.Action{Kind: alerts.ChangeAcknowledged, By: "alice"})
+		mustAct(t, s, "d", alerts.Action{Kind: alerts.ChangeResolved, By: "alice"})
+		mustAct(t, s, "a", alerts.Action{Kind: alerts.ChangeAssigned, By: "alice", Assignee: "carol"})
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				got, err := s.Alerts(ctx, tc.f)
@@ -266,22 +302,38 @@ func TestAlertsFilter(t *testing.T) {
 					t.Fatal(err)
 				}
 				var ids []string
-				for _, a := range got {
+				for _, a := range got.Alerts {
 					ids = append(ids, a.ID)
 				}
 				if !reflect.DeepEqual(ids, tc.want) {
 					t.Fatalf("ids %v, want %v", ids, tc.want)
 				}
+				if tc.f.Limit > 0 && got.Total != 4 {
+					t.Fatalf("total %d, want 4", got.Total)
+				}
 			})
+		}
+		page, _ := s.Alerts(ctx, store.AlertFilter{TopLevel: true})
+		if page.Children["b"] != 1 || len(page.Children) != 1 {
+			t.Fatalf("children counts %v", page.Children)
 		}
 	})
 }
 
-func TestSendRejectsBadChangesAtomically(t *testing.T) {
+func mustAct(t *testing.T, s *Store, id string, x alerts.Action) alerts.Committed {
+	t.Helper()
+	c, err := s.Act(context.Background(), id, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestCommitRejectsBadChangesAtomically(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
 		ctx := context.Background()
 		bad := testAlert("")
-		err := s.Send(ctx, []alerts.Change{change(alerts.ChangeRaised, testAlert("ok"), t0, "r"), change("exploded", bad, t0, "r")})
+		_, err := send(ctx, s, change(alerts.ChangeRaised, testAlert("ok"), t0, "r"), change("exploded", bad, t0, "r"))
 		if err == nil {
 			t.Fatal("want an error for a change without id and kind")
 		}
@@ -334,12 +386,18 @@ func TestOperatorsAndAudit(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		log, err := s.AuditLog(ctx, 2)
+		if err := s.Audit(ctx, store.AuditEntry{At: t0.Add(3 * time.Second), Actor: "bob", Action: "x", Target: "t"}); err != nil {
+			t.Fatal(err)
+		}
+		log, err := s.AuditLog(ctx, store.AuditFilter{Limit: 2, Actor: "alice"})
 		if err != nil || len(log) != 2 || log[0].Action != "trace.set" || log[1].Action != "alert.acknowledge" || !log[0].At.Equal(t0.Add(2*time.Second)) {
 			t.Fatalf("audit log = %+v, %v", log, err)
 		}
-		if all, _ := s.AuditLog(ctx, 0); len(all) != 3 {
-			t.Fatalf("full audit log has %d entries, want 3", len(all))
+		if all, _ := s.AuditLog(ctx, store.AuditFilter{}); len(all) != 4 {
+			t.Fatalf("full audit log has %d entries, want 4", len(all))
+		}
+		if since, _ := s.AuditLog(ctx, store.AuditFilter{Since: t0.Add(2 * time.Second)}); len(since) != 2 {
+			t.Fatalf("audit log since: %d entries, want 2", len(since))
 		}
 	})
 }
@@ -376,7 +434,8 @@ func TestConcurrentStartsMigrateOnce(t *testing.T) {
 			}
 			s := openStore(t, dsn, Options{})
 			var n int
-			if err := s.reader.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 1 {
+			ms, _ := loadMigrations(migrationFS)
+			if err := s.reader.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(ms) {
 				t.Fatalf("schema_migrations rows %d, %v", n, err)
 			}
 		})
