@@ -197,7 +197,7 @@ func TestCreateAndRevokeOperatorAudit(t *testing.T) {
 	if err := RevokeOperator(ctx, s, "nobody", "root"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("revoke unknown: %v", err)
 	}
-	log, err := s.AuditLog(ctx, 0)
+	log, err := s.AuditLog(ctx, store.AuditFilter{})
 	if err != nil || len(log) != 2 {
 		t.Fatalf("audit log %+v, %v", log, err)
 	}

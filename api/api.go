@@ -6,6 +6,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,18 +22,30 @@ import (
 	"crmwatch/store"
 )
 
+// Store is what the API needs of the store.
+type Store interface {
+	store.Alerts
+	store.Operators
+	store.Auditor
+	store.Suppressions
+}
+
 // Options wire the API. Store is required; the rest have defaults.
 type Options struct {
-	Store store.Store
+	Store Store
 	// Agents lists agents; without it GET /api/v1/agents answers 503.
 	Agents AgentLister
 	// Auth checks tokens; default access.NewAuthenticator(Store, Logger).
 	Auth *access.Authenticator
-	// Changes receives operator acknowledgements and resolutions; default
-	// Store. The server may route them through the rules engine so its
-	// in-memory state and the notifiers see them too.
-	Changes alerts.Sender
-	Logger  *slog.Logger
+	// Committed receives the changes operators' actions committed, for the
+	// alert-changes stream (the outbox keeps them if this is nil or fails).
+	Committed func(ctx context.Context, cs []alerts.Committed)
+	// SuppressionsChanged is called after a maintenance window or silence
+	// was added or ended, so the evaluator applies it at once.
+	SuppressionsChanged func()
+	// OrgNames names organizations (GUID → display name) in answers.
+	OrgNames OrgNamer
+	Logger   *slog.Logger
 	// Registry gets the API's request metrics and is served on /metrics;
 	// default a new registry.
 	Registry *prometheus.Registry
@@ -73,8 +86,14 @@ func New(opts Options) (*Server, error) {
 	if opts.Auth == nil {
 		opts.Auth = access.NewAuthenticator(opts.Store, opts.Logger)
 	}
-	if opts.Changes == nil {
-		opts.Changes = opts.Store
+	if opts.Committed == nil {
+		opts.Committed = func(context.Context, []alerts.Committed) {}
+	}
+	if opts.SuppressionsChanged == nil {
+		opts.SuppressionsChanged = func() {}
+	}
+	if opts.OrgNames == nil {
+		opts.OrgNames = noNames{}
 	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
@@ -114,8 +133,17 @@ func (s *Server) builtinRoutes() []Route {
 		{"GET", "/metrics", access.PermRead, metrics},
 		{"GET", "/api/v1/alerts", access.PermRead, h(s.listAlerts)},
 		{"GET", "/api/v1/alerts/{id}", access.PermRead, h(s.getAlert)},
-		{"POST", "/api/v1/alerts/{id}/acknowledge", access.PermAlertWrite, h(s.acknowledge)},
-		{"POST", "/api/v1/alerts/{id}/resolve", access.PermAlertWrite, h(s.resolve)},
+		{"POST", "/api/v1/alerts/{id}/acknowledge", access.PermAlertWrite, s.actOne(alerts.ChangeAcknowledged)},
+		{"POST", "/api/v1/alerts/{id}/resolve", access.PermAlertWrite, s.actOne(alerts.ChangeResolved)},
+		{"POST", "/api/v1/alerts/{id}/comment", access.PermAlertWrite, s.actOne(alerts.ChangeCommented)},
+		{"POST", "/api/v1/alerts/{id}/assign", access.PermAlertWrite, s.actOne(alerts.ChangeAssigned)},
+		{"POST", "/api/v1/alerts/actions", access.PermAlertWrite, h(s.actMany)},
+		{"GET", "/api/v1/maintenance", access.PermRead, h(s.listWindows)},
+		{"POST", "/api/v1/maintenance", access.PermAlertWrite, h(s.addWindow)},
+		{"DELETE", "/api/v1/maintenance/{id}", access.PermAlertWrite, h(s.removeWindow)},
+		{"GET", "/api/v1/silences", access.PermRead, h(s.listSilences)},
+		{"POST", "/api/v1/silences", access.PermAlertWrite, h(s.addSilence)},
+		{"POST", "/api/v1/silences/{id}/expire", access.PermAlertWrite, h(s.expireSilence)},
 		{"GET", "/api/v1/agents", access.PermRead, h(s.listAgents)},
 		{"GET", "/api/v1/operators", access.PermAdmin, h(s.listOperators)},
 		{"GET", "/api/v1/audit", access.PermAdmin, h(s.auditLog)},

@@ -20,6 +20,7 @@ import (
 
 	"crmwatch/access"
 	"crmwatch/alerts"
+	"crmwatch/alerts/suppress"
 	"crmwatch/event"
 	"crmwatch/store"
 	"crmwatch/store/sqlstore"
@@ -70,14 +71,29 @@ func (f *fixture) seed(id string, mod func(*alerts.Alert)) {
 		mod(&a)
 	}
 	ev := event.Event{Time: t0, Host: "CRMAPP01", Source: "MSCRMAsyncService", EventID: 100, Level: event.LevelError, Message: "stopped"}
-	if err := f.store.Send(context.Background(), []alerts.Change{{Kind: alerts.ChangeRaised, Alert: a, At: t0, By: a.Rule, Events: []event.Event{ev}}}); err != nil {
+	resolved := a.State == alerts.StateResolved
+	if _, err := f.store.Commit(context.Background(), store.Commit{Changes: []alerts.Change{{Kind: alerts.ChangeRaised, Alert: a, At: t0, By: a.Rule, Events: []event.Event{ev}, EventCount: 1}}}); err != nil {
 		f.t.Fatal(err)
+	}
+	if resolved {
+		if _, err := f.store.Act(context.Background(), id, alerts.Action{Kind: alerts.ChangeResolved, By: "seed", At: t0}); err != nil {
+			f.t.Fatal(err)
+		}
 	}
 }
 
 func (f *fixture) do(method, path string, role access.Role) *httptest.ResponseRecorder {
 	f.t.Helper()
-	req := httptest.NewRequest(method, path, nil)
+	return f.doBody(method, path, role, "")
+}
+
+func (f *fixture) doBody(method, path string, role access.Role, body string) *httptest.ResponseRecorder {
+	f.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
 	if tok, ok := f.tokens[role]; ok {
 		req.Header.Set("Authorization", "Bearer "+tok.Reveal())
 	}
@@ -103,13 +119,29 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 	least := map[access.Permission]access.Role{access.PermRead: access.RoleReadonly,
 		access.PermAlertWrite: access.RoleOperator, access.PermTraceWrite: access.RoleOperator, access.PermAdmin: access.RoleAdmin}
 	routes := f.srv.Routes()
-	if len(routes) < 9 {
+	if len(routes) < 18 {
 		t.Fatalf("only %d routes registered", len(routes))
 	}
+	// A valid body for the routes that need one, so the least role gets 2xx.
+	bodies := map[string]string{
+		"POST /api/v1/alerts/{id}/comment": `{"comment":"looking"}`,
+		"POST /api/v1/alerts/{id}/assign":  `{"assignee":"op-operator"}`,
+		"POST /api/v1/alerts/actions":      `{"action":"comment","ids":["route-x"],"comment":"c"}`,
+		"POST /api/v1/maintenance":         `{"hosts":["CRMAPP01"],"start":"2026-11-03T09:00:00Z","end":"2026-11-03T12:00:00Z"}`,
+		"POST /api/v1/silences":            `{"matchers":["host=CRMAPP01"],"duration":"1h","comment":"c"}`,
+	}
+	f.seed("route-x", nil)
 	for i, r := range routes {
 		id := "route-" + string(rune('a'+i))
 		f.seed(id, nil)
+		switch r.Pattern {
+		case "/api/v1/maintenance/{id}":
+			f.store.AddWindow(context.Background(), suppress.Window{ID: id, Hosts: []string{"H"}, Start: t0, End: t0.Add(2 * time.Hour)})
+		case "/api/v1/silences/{id}/expire":
+			f.store.AddSilence(context.Background(), suppress.Silence{ID: id, Start: t0, End: t0.Add(2 * time.Hour), Comment: "c"})
+		}
 		path := strings.ReplaceAll(r.Pattern, "{id}", id)
+		body := bodies[r.Method+" "+r.Pattern]
 		t.Run(r.Method+" "+r.Pattern, func(t *testing.T) {
 			if r.Pattern == "/healthz" {
 				if rec := f.do(r.Method, path, ""); rec.Code != 200 {
@@ -129,11 +161,11 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 				if role.Can(r.Permission) {
 					continue
 				}
-				if rec := f.do(r.Method, path, role); rec.Code != 403 {
+				if rec := f.doBody(r.Method, path, role, body); rec.Code != 403 {
 					t.Errorf("role %s: %d, want 403", role, rec.Code)
 				}
 			}
-			if rec := f.do(r.Method, path, want); rec.Code/100 != 2 {
+			if rec := f.doBody(r.Method, path, want, body); rec.Code/100 != 2 {
 				t.Errorf("role %s: %d %s, want 2xx", want, rec.Code, rec.Body)
 			}
 		})
@@ -155,15 +187,16 @@ func TestAlertListShape(t *testing.T) {
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
-	raw := decode[map[string][]map[string]any](t, rec)
-	if len(raw["alerts"]) != 1 {
+	raw := decode[map[string]any](t, rec)
+	list, _ := raw["alerts"].([]any)
+	if len(list) != 1 || raw["total"] != float64(1) {
 		t.Fatalf("body %s", rec.Body)
 	}
-	got := raw["alerts"][0]
+	got := list[0]
 	want := map[string]any{
 		"id": "a1", "rule": "crm.async.stopped", "severity": "error", "state": "new", "repeat_count": float64(3),
-		"first_seen": "2026-11-03T09:30:00Z", "last_seen": "2026-11-03T09:31:00Z",
-		"hosts": []any{"CRMAPP01"}, "organizations": []any{"Contoso"}, "summary": "Async service stopped",
+		"event_count": float64(1), "first_seen": "2026-11-03T09:30:00Z", "last_seen": "2026-11-03T09:31:00Z",
+		"hosts": []any{"CRMAPP01"}, "organizations": []any{"Contoso"}, "summary": "Async service stopped", "version": float64(1),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("alert\n got %v\nwant %v", got, want)
@@ -180,11 +213,11 @@ func TestAlertDetailShape(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if want := []string{"alert", "event_count", "events", "history", "key", "knowledge"}; !reflect.DeepEqual(keys, want) {
+	if want := []string{"alert", "events", "history", "key", "knowledge"}; !reflect.DeepEqual(keys, want) {
 		t.Fatalf("keys %v, want %v", keys, want)
 	}
 	d := decode[AlertDetail](t, rec)
-	if d.Alert.ID != "a1" || d.Knowledge.Resolution != "start MSCRMAsyncService" || d.EventCount != 1 ||
+	if d.Alert.ID != "a1" || d.Knowledge.Resolution != "start MSCRMAsyncService" || d.Alert.EventCount != 1 ||
 		len(d.Events) != 1 || d.Events[0].EventID != 100 || len(d.History) != 1 || d.History[0].Kind != alerts.ChangeRaised {
 		t.Fatalf("detail %+v", d)
 	}
@@ -219,6 +252,12 @@ func TestAlertFilters(t *testing.T) {
 		{"?limit=0", 400, nil, "limit"},
 		{"?limit=x", 400, nil, "limit"},
 		{"?stat=new", 400, nil, `"stat"`},
+		{"?host=%ZZ", 400, nil, "percent-encoding"},
+		{"?host=" + strings.Repeat("x", MaxParamBytes+1), 400, nil, "parameter host"},
+		{"?rule=a&" + strings.Repeat("x=1&", MaxQueryBytes/4), 400, nil, "query is"},
+		{"?offset=2", 200, []string{"r"}, ""},
+		{"?org=Contoso&top=true", 200, []string{"w", "c", "r"}, ""},
+		{"?top=maybe", 400, nil, "top"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.query, func(t *testing.T) {
@@ -249,18 +288,26 @@ func TestAcknowledgeAndResolve(t *testing.T) {
 	if rec := f.do("POST", "/api/v1/alerts/a1/acknowledge", access.RoleReadonly); rec.Code != 403 {
 		t.Fatalf("readonly ack: %d", rec.Code)
 	}
-	rec := f.do("POST", "/api/v1/alerts/a1/acknowledge", access.RoleOperator)
+	rec := f.doBody("POST", "/api/v1/alerts/a1/acknowledge", access.RoleOperator, `{"comment":"on it"}`)
 	d := decode[AlertDetail](t, rec)
 	if rec.Code != 200 || d.Alert.State != alerts.StateAcknowledged {
 		t.Fatalf("ack: %d %s", rec.Code, rec.Body)
 	}
-	if last := d.History[len(d.History)-1]; last.Kind != alerts.ChangeAcknowledged || last.By != "op-operator" || !last.At.Equal(t0.Add(time.Hour)) {
+	if last := d.History[len(d.History)-1]; last.Kind != alerts.ChangeAcknowledged || last.By != "op-operator" || last.Note != "on it" || !last.At.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("history %+v", d.History)
 	}
-	if rec := f.do("POST", "/api/v1/alerts/a1/acknowledge", access.RoleOperator); rec.Code != 200 || len(decode[AlertDetail](t, rec).History) != 2 {
+	// A second acknowledgement is refused with the current state; nothing
+	// is recorded twice.
+	rec = f.do("POST", "/api/v1/alerts/a1/acknowledge", access.RoleOperator)
+	conflict := decode[ConflictResponse](t, rec)
+	if rec.Code != 409 || conflict.Alert.State != alerts.StateAcknowledged || !strings.Contains(conflict.Error, "acknowledged") {
 		t.Fatalf("second ack: %d %s", rec.Code, rec.Body)
 	}
-	rec = f.do("POST", "/api/v1/alerts/a1/resolve", access.RoleAdmin)
+	// Acting on a version the operator did not see is refused.
+	if rec := f.doBody("POST", "/api/v1/alerts/a1/resolve", access.RoleAdmin, `{"version":1}`); rec.Code != 409 {
+		t.Fatalf("stale version: %d %s", rec.Code, rec.Body)
+	}
+	rec = f.doBody("POST", "/api/v1/alerts/a1/resolve", access.RoleAdmin, `{"comment":"restarted the service","version":2}`)
 	if d := decode[AlertDetail](t, rec); rec.Code != 200 || d.Alert.State != alerts.StateResolved || d.ResolvedAt == nil {
 		t.Fatalf("resolve: %d %s", rec.Code, rec.Body)
 	}
@@ -270,10 +317,108 @@ func TestAcknowledgeAndResolve(t *testing.T) {
 	if rec := f.do("POST", "/api/v1/alerts/nope/resolve", access.RoleAdmin); rec.Code != 404 {
 		t.Fatalf("resolve missing: %d", rec.Code)
 	}
-	log := decode[AuditResponse](t, f.do("GET", "/api/v1/audit?limit=2", access.RoleAdmin)).Entries
-	if len(log) != 2 || log[0].Action != ActionAlertResolve || log[0].Actor != "op-admin" ||
-		log[1].Action != ActionAlertAcknowledge || log[1].Actor != "op-operator" || log[1].Target != "a1" {
-		t.Fatalf("audit %+v", log)
+	for _, body := range []string{`{"comment": 5}`, `{"bogus": 1}`, `{"comment":"a"} {"comment":"b"}`, `{"comment":"` + strings.Repeat("x", MaxBodyBytes) + `"}`} {
+		if rec := f.doBody("POST", "/api/v1/alerts/a1/comment", access.RoleAdmin, body); rec.Code != 400 {
+			t.Errorf("body %.40s: %d", body, rec.Code)
+		}
+	}
+	if rec := f.do("POST", "/api/v1/alerts/a1/comment", access.RoleAdmin); rec.Code != 400 || !strings.Contains(rec.Body.String(), "comment needs text") {
+		t.Fatalf("empty comment: %d %s", rec.Code, rec.Body)
+	}
+	rec = f.doBody("POST", "/api/v1/alerts/a1/assign", access.RoleAdmin, `{"assignee":"op-operator"}`)
+	if d := decode[AlertDetail](t, rec); rec.Code != 200 || d.Alert.Assignee != "op-operator" {
+		t.Fatalf("assign: %d %s", rec.Code, rec.Body)
+	}
+	log := decode[AuditResponse](t, f.do("GET", "/api/v1/audit", access.RoleAdmin)).Entries
+	var actions []string
+	for _, e := range log {
+		if e.Target == "a1" {
+			actions = append(actions, e.Action+" by "+e.Actor)
+		}
+	}
+	want := []string{"alert.assign by op-admin", "alert.resolve by op-admin", "alert.acknowledge by op-operator"}
+	if !reflect.DeepEqual(actions, want) {
+		t.Fatalf("audit %v, want %v (one entry per real change)", actions, want)
+	}
+	if rec := f.do("GET", "/api/v1/audit?actor=op-operator&since=1h", access.RoleAdmin); rec.Code != 200 || len(decode[AuditResponse](t, rec).Entries) != 1 {
+		t.Fatalf("audit filter: %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.do("GET", "/api/v1/audit?since=yesterday", access.RoleAdmin); rec.Code != 400 {
+		t.Fatalf("bad since: %d", rec.Code)
+	}
+}
+
+// Several ids or a filter at once; each alert's refusal names its state.
+func TestBulkActions(t *testing.T) {
+	f := newFixture(t, nil)
+	f.seed("b1", nil)
+	f.seed("b2", func(a *alerts.Alert) { a.Hosts = []string{"CRMAPP02"} })
+	f.seed("b3", func(a *alerts.Alert) { a.Rule = "other" })
+	f.do("POST", "/api/v1/alerts/b2/acknowledge", access.RoleOperator)
+	rec := f.doBody("POST", "/api/v1/alerts/actions", access.RoleOperator, `{"action":"acknowledge","ids":["b1","b2","nope"],"comment":"bulk"}`)
+	res := decode[BulkResponse](t, rec)
+	if rec.Code != 200 || res.OK != 1 || res.Failed != 2 || res.Results[1].Status != 409 || res.Results[2].Status != 404 {
+		t.Fatalf("by ids: %d %s", rec.Code, rec.Body)
+	}
+	rec = f.doBody("POST", "/api/v1/alerts/actions", access.RoleOperator, `{"action":"resolve","filter":{"rule":"crm.async.stopped","host":"CRMAPP01"}}`)
+	if res := decode[BulkResponse](t, rec); rec.Code != 200 || res.OK != 1 || res.Results[0].ID != "b1" || res.Results[0].State != alerts.StateResolved {
+		t.Fatalf("by filter: %d %s", rec.Code, rec.Body)
+	}
+	for _, body := range []string{`{"action":"explode","ids":["b1"]}`, `{"action":"ack"}`, `{"action":"ack","ids":["b1"],"filter":{"rule":"r"}}`, `{"action":"ack","filter":{}}`, `{"action":"ack","filter":{"severity":"x"}}`} {
+		if rec := f.doBody("POST", "/api/v1/alerts/actions", access.RoleOperator, body); rec.Code != 400 {
+			t.Errorf("%s: %d %s", body, rec.Code, rec.Body)
+		}
+	}
+}
+
+func TestMaintenanceAndSilencesAPI(t *testing.T) {
+	f := newFixture(t, nil)
+	nudges := 0
+	f.srv.opts.SuppressionsChanged = func() { nudges++ }
+	rec := f.doBody("POST", "/api/v1/maintenance", access.RoleOperator,
+		`{"groups":["frontend"],"weekly":{"days":["sat","sun"],"at":"22:00","duration":"4h","tz":"Europe/Berlin"},"comment":"patch night"}`)
+	win := decode[WindowInfo](t, rec)
+	if rec.Code != 201 || win.ID == "" || win.CreatedBy != "op-operator" || len(win.Weekly.Days) != 2 {
+		t.Fatalf("add window: %d %s", rec.Code, rec.Body)
+	}
+	for _, body := range []string{`{"hosts":["H"]}`, `{"hosts":["H"],"start":"2026-11-03T09:00:00Z","end":"2026-11-03T09:30:00Z"}`,
+		`{"hosts":["H"],"weekly":{"days":["someday"],"at":"22:00","duration":"4h","tz":"UTC"}}`} {
+		if rec := f.doBody("POST", "/api/v1/maintenance", access.RoleOperator, body); rec.Code != 400 {
+			t.Errorf("%s: %d %s", body, rec.Code, rec.Body)
+		}
+	}
+	if rec := f.do("GET", "/api/v1/maintenance", access.RoleReadonly); len(decode[WindowsResponse](t, rec).Windows) != 1 {
+		t.Fatalf("list windows: %s", rec.Body)
+	}
+	if rec := f.do("DELETE", "/api/v1/maintenance/"+win.ID, access.RoleOperator); rec.Code != 200 {
+		t.Fatalf("remove: %d", rec.Code)
+	}
+	rec = f.doBody("POST", "/api/v1/silences", access.RoleOperator, `{"matchers":["host=CRMAPP01","rule=~crm\\..*"],"duration":"2h","comment":"failover test"}`)
+	sil := decode[SilenceInfo](t, rec)
+	if rec.Code != 201 || !sil.Active || !sil.End.Equal(t0.Add(3*time.Hour)) {
+		t.Fatalf("add silence: %d %s", rec.Code, rec.Body)
+	}
+	for _, body := range []string{`{"matchers":["colour=red"],"duration":"1h","comment":"c"}`, `{"matchers":["host=H"],"duration":"1h"}`,
+		`{"matchers":["host=H"],"duration":"200h","comment":"c"}`} {
+		if rec := f.doBody("POST", "/api/v1/silences", access.RoleOperator, body); rec.Code != 400 {
+			t.Errorf("%s: %d %s", body, rec.Code, rec.Body)
+		}
+	}
+	if rec := f.do("POST", "/api/v1/silences/"+sil.ID+"/expire", access.RoleOperator); rec.Code != 200 {
+		t.Fatalf("expire: %d", rec.Code)
+	}
+	if rec := f.do("POST", "/api/v1/silences/nope/expire", access.RoleOperator); rec.Code != 404 {
+		t.Fatalf("expire unknown: %d", rec.Code)
+	}
+	if nudges != 4 {
+		t.Fatalf("%d nudges for 4 changes", nudges)
+	}
+	var actions []string
+	for _, e := range decode[AuditResponse](t, f.do("GET", "/api/v1/audit", access.RoleAdmin)).Entries {
+		actions = append(actions, e.Action)
+	}
+	if !reflect.DeepEqual(actions[:4], []string{"silence.expire", "silence.add", "maintenance.remove", "maintenance.add"}) {
+		t.Fatalf("audit %v", actions)
 	}
 }
 
@@ -382,7 +527,7 @@ func BenchmarkListAlerts(b *testing.B) {
 			State: alerts.StateNew, LastSeen: t0.Add(time.Duration(i) * time.Second), Hosts: []string{"H"}}
 		cs = append(cs, alerts.Change{Kind: alerts.ChangeRaised, Alert: a, At: t0})
 	}
-	if err := st.Send(ctx, cs); err != nil {
+	if _, err := st.Commit(ctx, store.Commit{Changes: cs}); err != nil {
 		b.Fatal(err)
 	}
 	srv, err := New(Options{Store: st, Logger: slog.New(slog.DiscardHandler)})

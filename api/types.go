@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"net/url"
 	"time"
 
 	"crmwatch/alerts"
@@ -11,35 +12,50 @@ import (
 
 // Alert is one alert in a list: what the NOC scans.
 type Alert struct {
-	ID            string          `json:"id"`
-	Rule          string          `json:"rule"`
-	Severity      alerts.Severity `json:"severity"`
-	State         alerts.State    `json:"state"`
-	RepeatCount   int             `json:"repeat_count"`
-	FirstSeen     time.Time       `json:"first_seen"`
-	LastSeen      time.Time       `json:"last_seen"`
-	Hosts         []string        `json:"hosts"`
-	Organizations []string        `json:"organizations"`
-	Summary       string          `json:"summary"`
+	ID          string          `json:"id"`
+	Rule        string          `json:"rule"`
+	Severity    alerts.Severity `json:"severity"`
+	State       alerts.State    `json:"state"`
+	RepeatCount int             `json:"repeat_count"`
+	// EventCount counts the events behind the alert: equal to RepeatCount
+	// for event and correlation rules, 0 for counter and availability rules.
+	EventCount    int       `json:"event_count"`
+	FirstSeen     time.Time `json:"first_seen"`
+	LastSeen      time.Time `json:"last_seen"`
+	Hosts         []string  `json:"hosts"`
+	Organizations []string  `json:"organizations"`
+	// OrganizationNames are the display names of Organizations where known
+	// ("" where not), in the same order.
+	OrganizationNames []string `json:"organization_names,omitempty"`
+	Summary           string   `json:"summary"`
+	ParentID          string   `json:"parent_id,omitempty"`
+	// Children counts the alerts grouped under this one (lists only).
+	Children     int    `json:"children,omitempty"`
+	Assignee     string `json:"assignee,omitempty"`
+	SuppressedBy string `json:"suppressed_by,omitempty"`
+	Version      int64  `json:"version"`
 }
 
-// AlertsResponse is the body of GET /api/v1/alerts.
+// AlertsResponse is the body of GET /api/v1/alerts: one page and the total
+// matching.
 type AlertsResponse struct {
 	Alerts []Alert `json:"alerts"`
+	Total  int     `json:"total"`
 }
 
 // AlertDetail is the body of GET /api/v1/alerts/{id}: the alert plus what it
 // means, what happened to it and the events behind it.
 type AlertDetail struct {
-	Alert      Alert                `json:"alert"`
-	Key        string               `json:"key,omitempty"`
-	ResolvedAt *time.Time           `json:"resolved_at,omitempty"`
-	Fields     map[string]string    `json:"fields,omitempty"`
-	Knowledge  alerts.Knowledge     `json:"knowledge"`
-	History    []store.HistoryEntry `json:"history"`
-	// Events are the first and the latest ones; EventCount counts all.
-	Events     []event.Event `json:"events"`
-	EventCount int           `json:"event_count"`
+	Alert      Alert                 `json:"alert"`
+	Key        string                `json:"key,omitempty"`
+	ResolvedAt *time.Time            `json:"resolved_at,omitempty"`
+	Fields     map[string]string     `json:"fields,omitempty"`
+	Knowledge  alerts.Knowledge      `json:"knowledge"`
+	History    []alerts.HistoryEntry `json:"history"`
+	// Events are the first and the latest ones; Alert.EventCount counts all.
+	Events []event.Event `json:"events"`
+	// Children are the alerts grouped under this one.
+	Children []Alert `json:"children,omitempty"`
 }
 
 // AgentInfo is one agent as its last heartbeat described it.
@@ -85,17 +101,30 @@ type ErrorResponse struct {
 // ToAlert converts the model to its list form.
 func ToAlert(a alerts.Alert) Alert {
 	return Alert{ID: a.ID, Rule: a.Rule, Severity: a.Severity, State: a.State, RepeatCount: a.RepeatCount,
-		FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, Hosts: nonNil(a.Hosts), Organizations: nonNil(a.Organizations),
-		Summary: a.Summary}
+		EventCount: a.EventCount, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, Hosts: nonNil(a.Hosts),
+		Organizations: nonNil(a.Organizations), Summary: a.Summary, ParentID: a.ParentID, Assignee: a.Assignee,
+		SuppressedBy: a.SuppressedBy, Version: a.Version}
 }
 
-// ToAlertDetail converts a stored alert detail.
-func ToAlertDetail(d store.AlertDetail) AlertDetail {
-	out := AlertDetail{Alert: ToAlert(d.Alert), Key: d.Alert.Key, ResolvedAt: d.Alert.ResolvedAt,
-		Fields: d.Alert.Fields, Knowledge: d.Alert.Knowledge, History: d.History, Events: d.Events,
-		EventCount: d.EventCount}
+func (s *Server) toAlert(a alerts.Alert) Alert {
+	out := ToAlert(a)
+	named := false
+	names := make([]string, len(out.Organizations))
+	for i, o := range out.Organizations {
+		names[i] = s.opts.OrgNames.Name(o)
+		named = named || names[i] != ""
+	}
+	if named {
+		out.OrganizationNames = names
+	}
+	return out
+}
+
+func (s *Server) toDetail(d store.AlertDetail) AlertDetail {
+	out := AlertDetail{Alert: s.toAlert(d.Alert), Key: d.Alert.Key, ResolvedAt: d.Alert.ResolvedAt,
+		Fields: d.Alert.Fields, Knowledge: d.Alert.Knowledge, History: d.History, Events: d.Events}
 	if out.History == nil {
-		out.History = []store.HistoryEntry{}
+		out.History = []alerts.HistoryEntry{}
 	}
 	if out.Events == nil {
 		out.Events = []event.Event{}
@@ -108,4 +137,23 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// OrgNamer names organizations for display; the GUID stays the key.
+type OrgNamer interface {
+	Name(org string) string
+}
+
+type noNames struct{}
+
+func (noNames) Name(string) string { return "" }
+
+func (f BulkFilter) values() url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"state": f.State, "severity": f.Severity, "rule": f.Rule, "host": f.Host, "organization": f.Organization} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	return v
 }

@@ -84,7 +84,8 @@ func demoClient(t *testing.T, dir, listen string, done <-chan error) *client.Cli
 func waitForSQLAlert(t *testing.T, cl *client.Client, deadline time.Time, ok func(api.Alert) bool) api.Alert {
 	t.Helper()
 	for {
-		as, err := cl.Alerts(context.Background(), client.AlertsQuery{Rule: "crm.trace.sql-error"})
+		page, err := cl.Alerts(context.Background(), client.AlertsQuery{Rule: "crm.trace.sql-error"})
+		as := page.Alerts
 		if err == nil {
 			for _, a := range as {
 				if ok(a) {

@@ -3,42 +3,31 @@ package server
 import (
 	"context"
 	"fmt"
-
 	"net/http"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"crmwatch/access"
 	"crmwatch/alerts"
 	"crmwatch/api"
-	"crmwatch/rules"
 	"crmwatch/store"
 )
 
 // apiHandler builds the HTTP API over the store, the agent directory and
-// the metrics registry. Operator acknowledgements and resolutions go to the
-// store and then to the engine, so consolidation follows them (a repeat of
-// an acknowledged alert stays acknowledged; a resolved one is forgotten and
-// the next occurrence raises a new alert).
-func (s *Server) apiHandler(st store.Store, engine *rules.Engine, reg *prometheus.Registry) (http.Handler, error) {
-	changes := alerts.SenderFunc(func(ctx context.Context, cs []alerts.Change) error {
-		if err := st.Send(ctx, cs); err != nil {
-			return err
-		}
-		for _, c := range cs {
-			switch c.Kind {
-			case alerts.ChangeAcknowledged:
-				engine.MarkAcknowledged(c.Alert.ID)
-			case alerts.ChangeResolved:
-				engine.Forget(c.Alert.ID)
-			}
-		}
-		return nil
-	})
+// the metrics registry. It keeps no state of its own, so any server can
+// answer: operator actions go to the store (serialised per alert there),
+// their committed changes to the change publisher, and a new maintenance
+// window or silence nudges whichever server evaluates.
+func (s *Server) apiHandler(st store.Store, pub *changePublisher, nc *nats.Conn, reg *prometheus.Registry) (http.Handler, error) {
 	h, err := api.New(api.Options{
-		Store:    st,
-		Agents:   api.AgentListerFunc(s.listAgents),
-		Changes:  changes,
+		Store:     st,
+		Agents:    api.AgentListerFunc(s.listAgents),
+		Committed: func(_ context.Context, cs []alerts.Committed) { pub.enqueue(cs) },
+		SuppressionsChanged: func() {
+			_ = nc.Publish(s.names.ControlSubject(topicSuppressions), nil)
+		},
+		OrgNames: s.orgNames, // nil names nothing
 		Logger:   s.o.Logger.With("component", "api"),
 		Registry: reg,
 		Routes:   append([]api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()}}, s.trace.Routes()...),
@@ -56,4 +45,22 @@ func (s *Server) listAgents(context.Context) ([]api.AgentInfo, error) {
 		out = append(out, api.AgentInfo{Host: r.Name, Roles: r.Roles, Version: r.Version, LastHeartbeat: r.LastHeartbeat})
 	}
 	return out, nil
+}
+
+// Control topics between servers.
+const topicSuppressions = "suppressions"
+
+// subscribeNudges wakes the evaluator when another server (or this one)
+// changed the maintenance windows or silences.
+func (s *Server) subscribeNudges(nc *nats.Conn, ev *evaluator) (*nats.Subscription, error) {
+	sub, err := nc.Subscribe(s.names.ControlSubject(topicSuppressions), func(*nats.Msg) {
+		select {
+		case ev.nudge <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: subscribe to control messages: %w", err)
+	}
+	return sub, nil
 }

@@ -55,6 +55,14 @@ type Options struct {
 	Prefix string
 	// TickEvery drives time-based rules (resolve-after, missing data).
 	TickEvery time.Duration
+	// LeaseTTL is how long the evaluator role stays with a server that
+	// stopped renewing it (a crash) before another takes over (default 10s).
+	LeaseTTL time.Duration
+	// HTTP bounds the API server's connections (DefaultHTTPLimits).
+	HTTP HTTPLimits
+	// OrgNames is a file naming organizations (GUID → display name; see
+	// alerts/orgs) shown beside their GUIDs.
+	OrgNames string
 	Version   string
 	Logger    *slog.Logger
 }
@@ -78,6 +86,10 @@ func (o Options) withDefaults() Options {
 	if o.TickEvery <= 0 {
 		o.TickEvery = DefaultTickEvery
 	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = transport.DefaultStreamLimits().LeaseTTL
+	}
+	o.HTTP = o.HTTP.withDefaults()
 	if o.Version == "" {
 		o.Version = "dev"
 	}

@@ -56,7 +56,7 @@ func (s *Server) Reload(ctx context.Context, by string) (ReloadResult, error) {
 	return ReloadResult{Rules: len(rs)}, nil
 }
 
-func (s *Server) auditReload(ctx context.Context, st store.Store, by string, n int, err error) {
+func (s *Server) auditReload(ctx context.Context, st store.Auditor, by string, n int, err error) {
 	e := store.AuditEntry{At: time.Now(), Actor: by, Action: "packs.reload", Target: "rules", Detail: fmt.Sprintf("%d rules loaded", n)}
 	if err != nil {
 		e.Action, e.Detail = "packs.reload.refused", err.Error()

@@ -82,7 +82,7 @@ func TestReload(t *testing.T) {
 	}
 	waitFor(t, func() bool {
 		as, err := srv.Store().Alerts(context.Background(), store.AlertFilter{Rule: "extra.sandbox-error"})
-		return err == nil && len(as) == 1
+		return err == nil && len(as.Alerts) == 1
 	}, "the running rule extra.sandbox-error to raise its alert after the refused reload")
 
 	// Fixed: one more rule runs.
@@ -93,7 +93,7 @@ func TestReload(t *testing.T) {
 		t.Fatalf("reload of the fixed pack: %d %s; want %d rules", code, body, before+1)
 	}
 
-	log, err := srv.Store().AuditLog(context.Background(), 20)
+	log, err := srv.Store().AuditLog(context.Background(), store.AuditFilter{Limit: 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -16,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 
+	"crmwatch/alerts"
+	"crmwatch/alerts/orgs"
 	"crmwatch/rules"
 	"crmwatch/store"
 	"crmwatch/store/sqlstore"
@@ -35,11 +40,15 @@ type Server struct {
 	natsURL  string
 	st       store.Store
 	engine   *rules.Engine
-	agents   *transport.Directory
-	reloadMu sync.Mutex          // one reload at a time
-	groups   map[string][]string // server groups of the overrides files
+	groups   map[string][]string // server groups of the overrides files (group → hosts)
 	trace    *tracectl.Manager
+	orgNames *orgs.Directory
+	agents   *transport.Directory
+	reloadMu sync.Mutex // one reload at a time
 }
+
+// hostGroups is the server groups by lower-case host name.
+func (s *Server) hostGroups() map[string][]string { return groupsByHost(s.serverGroups()) }
 
 // New validates the options; it touches neither disk nor network.
 func New(o Options) (*Server, error) {
@@ -67,13 +76,22 @@ func (s *Server) Store() store.Store { s.mu.Lock(); defer s.mu.Unlock(); return 
 // Agents is the current view of registered agents.
 func (s *Server) Agents() []transport.Registration { return s.agents.List() }
 
-// Run starts store → NATS → streams and buckets → engine (packs, open
-// alerts restored) → consumer → HTTP, serves until ctx ends, then stops
-// everything in reverse order. It returns the first error that stopped it.
+// Run starts store → NATS → streams and buckets → rules engine (packs
+// loaded) → the evaluator (which evaluates while this server holds the
+// evaluator lease), the change publisher and the agents watch → HTTP, serves
+// until ctx ends, then stops everything in reverse order. It returns the
+// first error that stopped it.
 func (s *Server) Run(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
 
+	if s.o.OrgNames != "" {
+		d, err := orgs.Load(s.o.OrgNames)
+		if err != nil {
+			return fmt.Errorf("server: --org-names: %w", err)
+		}
+		s.orgNames = d
+	}
 	st, err := sqlstore.Open(ctx, s.o.storeDSN(), sqlstore.Options{Logger: s.o.Logger})
 	if err != nil {
 		return fmt.Errorf("server: open store: %w", err)
@@ -95,17 +113,18 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: JetStream: %w", err)
 	}
-	if err := transport.Setup(ctx, js, s.names, transport.StreamLimits{}); err != nil {
+	limits := transport.StreamLimits{LeaseTTL: s.o.LeaseTTL}
+	if err := transport.Setup(ctx, js, s.names, limits); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
 	agents, err := transport.OpenAgents(ctx, js, s.names)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-
-	engine, err := s.startEngine(ctx, st, reg)
+	holder := instanceName()
+	lease, err := transport.OpenLease(ctx, js, s.names, holder, s.o.LeaseTTL, s.log.With("component", "evaluator"))
 	if err != nil {
-		return err
+		return fmt.Errorf("server: %w", err)
 	}
 	tm, err := s.newTraceManager(js, st)
 	if err != nil {
@@ -114,16 +133,27 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.trace = tm
 	s.mu.Unlock()
-	s.setEngine(engine)
-	defer s.setEngine(nil)
-	consumer, err := transport.NewConsumer(ctx, transport.ConsumerOptions{
-		JS: js, Names: s.names, Handler: &ingest{engine: engine, log: s.log.With("component", "ingest")},
-		Logger: s.o.Logger.With("component", "consumer"), Registerer: reg,
-	})
+	m, err := newEvalMetrics(reg)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	ln, srv, err := s.startHTTP(st, engine, reg)
+	pub := newChangePublisher(js, s.names, st, s.log.With("component", "changes"), m)
+	ev := &evaluator{st: st, js: js, names: s.names, lease: lease, holder: holder, beats: newBeatQueue(),
+		agents: s.agents, groups: s.hostGroups, tick: s.o.TickEvery, publish: pub,
+		log: s.log.With("component", "evaluator"), m: m, nudge: make(chan struct{}, 1)}
+	engine, err := s.startEngine(reg, ev.send)
+	if err != nil {
+		return err
+	}
+	ev.engine = engine
+	s.setEngine(engine)
+	defer s.setEngine(nil)
+	nudges, err := s.subscribeNudges(nc, ev)
+	if err != nil {
+		return err
+	}
+	defer nudges.Unsubscribe() //nolint:errcheck // the connection closes next
+	ln, srv, err := s.startHTTP(st, pub, nc, reg)
 	if err != nil {
 		return err
 	}
@@ -132,36 +162,36 @@ func (s *Server) Run(ctx context.Context) error {
 	s.httpAddr, s.st = ln.Addr().String(), st
 	s.mu.Unlock()
 	close(s.started)
-	s.log.Info("server started", "http", ln.Addr().String(), "nats", s.NATSURL(), "store", s.o.storeDSN())
-	err = s.supervise(ctx, parts{consumer: consumer, agents: agents, engine: engine, trace: tm, ln: ln, http: srv})
-	s.log.Info("server stopping")
-	// Changes the engine could not store yet get one last chance.
-	if ferr := engine.ProcessEvents(context.Background(), nil); ferr != nil {
-		s.log.Error("alert changes lost at shutdown: the store refused them", "err", ferr)
-	}
+	s.log.Info("server started", "http", ln.Addr().String(), "nats", s.NATSURL(), "store", s.o.storeDSN(), "instance", holder)
+	err = s.supervise(ctx, parts{evaluator: ev, publisher: pub, agents: agents, beats: ev.beats, trace: tm, ln: ln, http: srv})
+	s.log.Info("server stopped")
 	return err
 }
 
 // parts are the long-running parts, started and ready to serve.
 type parts struct {
-	consumer *transport.Consumer
-	agents   *transport.Agents
-	engine   *rules.Engine
-	trace    *tracectl.Manager
-	ln       net.Listener
-	http     *http.Server
+	evaluator *evaluator
+	publisher *changePublisher
+	agents    *transport.Agents
+	beats     *beatQueue
+	trace     *tracectl.Manager
+	ln        net.Listener
+	http      *http.Server
 }
 
 // supervise runs every part as an actor of one run group until ctx ends or
-// one of them fails; then all are interrupted and awaited.
+// one of them fails; then all are interrupted and awaited. The HTTP API
+// stops first (it drains), then the evaluator finishes the batch in hand
+// (committing it whole or not at all) and releases the lease, then the
+// publisher sends what is already queued.
 func (s *Server) supervise(ctx context.Context, p parts) error {
 	var g run.Group
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
-	g.Add(func() error { return p.consumer.Run(runCtx) }, func(error) { cancel() })
-	g.Add(func() error { return watchAgents(runCtx, p.agents, s.agents, p.engine, s.log) }, func(error) { cancel() })
-	g.Add(func() error { return tick(runCtx, p.engine, s.o.TickEvery, s.log) }, func(error) { cancel() })
+	g.Add(func() error { return p.evaluator.run(runCtx) }, func(error) { cancel() })
+	g.Add(func() error { return p.publisher.run(runCtx, true) }, func(error) { cancel() })
+	g.Add(func() error { return watchAgents(runCtx, p.agents, s.agents, p.beats) }, func(error) { cancel() })
 	g.Add(func() error { return p.trace.Run(runCtx) }, func(error) { cancel() })
 	g.Add(func() error {
 		if err := p.http.Serve(p.ln); !errors.Is(err, http.ErrServerClosed) {
@@ -174,6 +204,15 @@ func (s *Server) supervise(ctx context.Context, p parts) error {
 		_ = p.http.Shutdown(sctx)
 	})
 	return g.Run()
+}
+
+// instanceName names this server process uniquely in the evaluator lease
+// and the logs: host, process id and a random part.
+func instanceName() string {
+	h, _ := os.Hostname()
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", h, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // startNATS runs the embedded server or connects to the configured one.
@@ -204,40 +243,32 @@ func (s *Server) startNATS() (*nats.Conn, func(), error) {
 	return nc, stop, nil
 }
 
-// startEngine loads the packs' rules and resumes the open alerts.
-func (s *Server) startEngine(ctx context.Context, st store.Store, reg prometheus.Registerer) (*rules.Engine, error) {
+// startEngine loads the packs' rules into an idle engine; the evaluator
+// restores the open alerts when this server takes the evaluator role.
+func (s *Server) startEngine(reg prometheus.Registerer, send alerts.SenderFunc) (*rules.Engine, error) {
 	f, err := loadFarm(s.o.PackDirs, s.o.Overrides)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	rs := f.rules
+	engine := rules.NewEngine(rules.Options{Sender: send, Logger: s.o.Logger, Registerer: reg})
+	if err := engine.Load(f.rules); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.setGroups(f.groups)
-	engine := rules.NewEngine(rules.Options{Sender: st, Logger: s.o.Logger, Registerer: reg})
-	if err := engine.Load(rs); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	open, err := st.OpenAlerts(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("server: read open alerts: %w", err)
-	}
-	engine.Restore(open)
-	// Send what Restore changed (alerts of rules no longer loaded resolve).
-	if err := engine.Tick(ctx, time.Now()); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	s.log.Info("rules engine ready", "rules", len(rs), "open_alerts_restored", len(open))
+	s.log.Info("rules engine ready", "rules", len(f.rules))
 	return engine, nil
 }
 
-func (s *Server) startHTTP(st store.Store, engine *rules.Engine, reg *prometheus.Registry) (net.Listener, *http.Server, error) {
+func (s *Server) startHTTP(st store.Store, pub *changePublisher, nc *nats.Conn, reg *prometheus.Registry) (net.Listener, *http.Server, error) {
 	ln, err := net.Listen("tcp", s.o.Listen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: HTTP listener %s: %w (is another server running? choose another --listen)", s.o.Listen, err)
 	}
-	h, err := s.apiHandler(st, engine, reg)
+	h, err := s.apiHandler(st, pub, nc, reg)
 	if err != nil {
 		ln.Close()
 		return nil, nil, err
 	}
-	return ln, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, nil
+	ln = limitListener(ln, s.o.HTTP.MaxConns)
+	return ln, s.o.HTTP.server(h), nil
 }

@@ -68,10 +68,11 @@ func openAlert(t *testing.T, srv *Server, minRepeats int) alerts.Alert {
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		var err error
-		got, err = srv.Store().Alerts(context.Background(), store.AlertFilter{Rule: "crm.trace.sql-error"})
+		page, err := srv.Store().Alerts(context.Background(), store.AlertFilter{Rule: "crm.trace.sql-error"})
 		if err != nil {
 			t.Fatal(err)
 		}
+		got = page.Alerts
 		if len(got) == 1 && got[0].RepeatCount >= minRepeats {
 			return got[0]
 		}

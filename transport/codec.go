@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"crmwatch/event"
 )
 
@@ -40,6 +42,12 @@ func decodeBatch(codec string, data []byte) (event.Batch, error) {
 		return event.Batch{}, fmt.Errorf("decode batch: unknown codec %q (agent newer than server? upgrade the server)", codec)
 	}
 	return b, nil
+}
+
+// DecodeBatch reads one message of the events or samples stream in
+// whatever codec its header names.
+func DecodeBatch(m jetstream.Msg) (event.Batch, error) {
+	return decodeBatch(m.Headers().Get(HeaderCodec), m.Data())
 }
 
 // msgID is the Nats-Msg-Id of a payload: a hash of subject and content, so a

@@ -2,8 +2,6 @@ package transport
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,44 +44,6 @@ func connectTo(tb testing.TB, e *Embedded) (*Embedded, *nats.Conn, jetstream.Jet
 	return e, nc, js, names
 }
 
-// recorder is a Handler that remembers what it got and can fail on demand.
-type recorder struct {
-	mu      sync.Mutex
-	events  []event.Event
-	samples []event.Sample
-	fail    int // fail this many calls first
-}
-
-func (r *recorder) HandleEvents(_ context.Context, evs []event.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail > 0 {
-		r.fail--
-		return errTest
-	}
-	r.events = append(r.events, evs...)
-	return nil
-}
-
-func (r *recorder) HandleSamples(_ context.Context, ss []event.Sample) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.samples = append(r.samples, ss...)
-	return nil
-}
-
-func (r *recorder) counts() (int, int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.events), len(r.samples)
-}
-
-type testErr string
-
-func (e testErr) Error() string { return string(e) }
-
-const errTest = testErr("handler failed on purpose")
-
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(tb testing.TB, d time.Duration, what string, cond func() bool) {
 	tb.Helper()
@@ -110,14 +70,3 @@ func traceEvents(host, fp string, from, n int) []event.Event {
 	return evs
 }
 
-type countingHandler struct{ n atomic.Int64 }
-
-func (h *countingHandler) HandleEvents(_ context.Context, evs []event.Event) error {
-	h.n.Add(int64(len(evs)))
-	return nil
-}
-
-func (h *countingHandler) HandleSamples(_ context.Context, ss []event.Sample) error {
-	h.n.Add(int64(len(ss)))
-	return nil
-}

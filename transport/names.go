@@ -67,9 +67,24 @@ func (n Names) TraceSettingsBucket() string { return n.prefix() + "-trace-settin
 // PacksBucket holds the packs agents need (discovery, what to collect).
 func (n Names) PacksBucket() string { return n.prefix() + "-packs" }
 
-// Durable is the name of the pull consumer all server instances share on
-// stream; one durable means JetStream hands each batch to one server only.
+// Durable is the name of the pull consumer all server instances shared on
+// stream before the evaluator read streams by position; a server upgrading
+// from that release resumes from its acknowledged floor, then deletes it.
 func (n Names) Durable(stream string) string { return stream + "_SERVER" }
+
+// ChangesStream is the stream of committed alert changes (notifiers,
+// consoles and other downstream consumers read it, never the ingest path).
+func (n Names) ChangesStream() string { return streamName(n.prefix(), "ALERT_CHANGES") }
+
+// ChangesSubject is where committed alert changes are published.
+func (n Names) ChangesSubject() string { return n.prefix() + ".alerts.changes" }
+
+// EvaluatorBucket holds the evaluator lease: which server evaluates rules.
+func (n Names) EvaluatorBucket() string { return n.prefix() + "-evaluator" }
+
+// ControlSubject carries nudges between servers (e.g. "suppressions
+// changed"); losing one only delays the reaction to the next poll.
+func (n Names) ControlSubject(topic string) string { return n.prefix() + ".control." + topic }
 
 func streamName(prefix, kind string) string {
 	return strings.ToUpper(strings.ReplaceAll(prefix, "-", "_")) + "_" + kind

@@ -22,11 +22,14 @@ type StreamLimits struct {
 	Duplicates time.Duration
 	// Replicas for clustered NATS (default 1).
 	Replicas int
+	// LeaseTTL is how long the evaluator lease outlives its last renewal:
+	// the longest a crashed evaluator's role stays vacant (default 10s).
+	LeaseTTL time.Duration
 }
 
 // DefaultStreamLimits returns the defaults (the one source of them).
 func DefaultStreamLimits() StreamLimits {
-	return StreamLimits{MaxAge: 7 * 24 * time.Hour, MaxBytes: 1 << 30, Duplicates: 10 * time.Minute, Replicas: 1}
+	return StreamLimits{MaxAge: 7 * 24 * time.Hour, MaxBytes: 1 << 30, Duplicates: 10 * time.Minute, Replicas: 1, LeaseTTL: 10 * time.Second}
 }
 
 func (l StreamLimits) withDefaults() StreamLimits {
@@ -42,6 +45,9 @@ func (l StreamLimits) withDefaults() StreamLimits {
 	}
 	if l.Replicas <= 0 {
 		l.Replicas = d.Replicas
+	}
+	if l.LeaseTTL <= 0 {
+		l.LeaseTTL = d.LeaseTTL
 	}
 	return l
 }
@@ -66,19 +72,21 @@ func StreamConfigs(n Names, l StreamLimits) []jetstream.StreamConfig {
 	return []jetstream.StreamConfig{
 		mk(n.EventsStream(), n.EventsFilter(), "crmwatch events from agents (trace records, event log, traps)"),
 		mk(n.SamplesStream(), n.SamplesFilter(), "crmwatch performance-counter samples from agents"),
+		mk(n.ChangesStream(), n.ChangesSubject(), "crmwatch committed alert changes, for notifiers and consoles"),
 	}
 }
 
 // BucketConfigs returns the key-value buckets. History 1 except trace
 // settings, whose previous values the audit view shows.
-func BucketConfigs(n Names, replicas int) []jetstream.KeyValueConfig {
-	if replicas <= 0 {
-		replicas = 1
-	}
+func BucketConfigs(n Names, l StreamLimits) []jetstream.KeyValueConfig {
+	l = l.withDefaults()
+	replicas := l.Replicas
 	return []jetstream.KeyValueConfig{
 		{Bucket: n.AgentsBucket(), Description: "crmwatch agent registrations and heartbeats", History: 1, Storage: jetstream.FileStorage, Replicas: replicas},
 		{Bucket: n.TraceSettingsBucket(), Description: "crmwatch trace settings: desired and applied per agent", History: 10, Storage: jetstream.FileStorage, Replicas: replicas},
 		{Bucket: n.PacksBucket(), Description: "crmwatch packs distributed to agents", History: 5, Storage: jetstream.FileStorage, Replicas: replicas},
+		{Bucket: n.EvaluatorBucket(), Description: "crmwatch evaluator lease (which server evaluates rules)", History: 1,
+			TTL: l.LeaseTTL, Storage: jetstream.FileStorage, Replicas: replicas},
 	}
 }
 
@@ -90,7 +98,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, n Names, l StreamLimits)
 			return fmt.Errorf("create stream %s: %w (does the NATS account have JetStream enabled?)", sc.Name, err)
 		}
 	}
-	for _, kc := range BucketConfigs(n, l.withDefaults().Replicas) {
+	for _, kc := range BucketConfigs(n, l) {
 		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
 			return fmt.Errorf("create key-value bucket %s: %w", kc.Bucket, err)
 		}
@@ -107,7 +115,7 @@ func Teardown(ctx context.Context, js jetstream.JetStream, n Names) error {
 			first = fmt.Errorf("delete stream %s: %w", sc.Name, err)
 		}
 	}
-	for _, kc := range BucketConfigs(n, 1) {
+	for _, kc := range BucketConfigs(n, StreamLimits{}) {
 		if err := js.DeleteKeyValue(ctx, kc.Bucket); err != nil && first == nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
 			first = fmt.Errorf("delete bucket %s: %w", kc.Bucket, err)
 		}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"crmwatch/alerts"
 	"crmwatch/event"
 )
 
@@ -76,10 +78,37 @@ func TestSetupIsIdempotent(t *testing.T) {
 	}
 }
 
-func TestPublishConsume(t *testing.T) {
-	_, _, js, names := startNATS(t)
+// readAll reads stream from after until want items arrived.
+func readAll(t *testing.T, js jetstream.JetStream, stream string, after uint64, want int) (*Reader[event.Batch], []Item[event.Batch]) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	r := NewReader(ReaderOptions{JS: js, Stream: stream, After: after}, DecodeBatch)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var got []Item[event.Batch]
+	timeout := time.After(10 * time.Second)
+	for len(got) < want {
+		select {
+		case it, ok := <-r.C():
+			if !ok {
+				t.Fatalf("reader stopped after %d items: %v", len(got), <-done)
+			}
+			got = append(got, it)
+		case <-timeout:
+			t.Fatalf("read %d of %d items", len(got), want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return r, got
+}
+
+func TestPublishAndReadInOrder(t *testing.T) {
+	_, _, js, names := startNATS(t)
+	ctx := context.Background()
 	reg := prometheus.NewRegistry()
 	pub, err := NewPublisher(PublisherOptions{JS: js, Names: names, MaxMessageBytes: 4 << 10, Registerer: reg})
 	if err != nil {
@@ -90,80 +119,39 @@ func TestPublishConsume(t *testing.T) {
 	if err := pub.Emit(ctx, event.Batch{Host: "app1.contoso.local", Events: evs, Samples: samples}); err != nil {
 		t.Fatal(err)
 	}
-	if got := testutil.ToFloat64(pub.m.messages); got < 3 {
-		t.Errorf("a 4 KiB limit should split 100 events into several messages, got %v", got)
+	msgs := int(testutil.ToFloat64(pub.m.messages))
+	if msgs < 3 {
+		t.Errorf("a 4 KiB limit should split 100 events into several messages, got %d", msgs)
 	}
-	rec := &recorder{fail: 1}
-	c, err := NewConsumer(ctx, ConsumerOptions{JS: js, Names: names, Handler: rec, RetryDelay: 50 * time.Millisecond, Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
+	_, items := readAll(t, js, names.EventsStream(), 0, msgs-1) // one message carried the sample
+	var got []event.Event
+	var last uint64
+	for _, it := range items {
+		if it.Err != nil || it.Seq <= last {
+			t.Fatalf("item %+v after seq %d", it, last)
+		}
+		last = it.Seq
+		got = append(got, it.Value.Events...)
 	}
-	done := make(chan error)
-	go func() { done <- c.Run(ctx) }()
-	waitFor(t, 10*time.Second, "100 events and 1 sample", func() bool { e, s := rec.counts(); return e >= 100 && s == 1 })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	e, _ := rec.counts()
-	if e != 100 {
-		t.Errorf("events handled = %d, want 100 (a failed batch must be redelivered once, not duplicated)", e)
-	}
-	for i, ev := range rec.events {
+	for i, ev := range got {
 		if ev.Origin.Offset != int64(i)*100 || ev.Host != "app1.contoso.local" {
 			t.Fatalf("event %d out of order or wrong host: %+v", i, ev.Origin)
 		}
 	}
-	if got := testutil.ToFloat64(c.m.handleErrors.WithLabelValues("events")); got != 1 {
-		t.Errorf("handler errors = %v, want 1", got)
+	// Resuming after a position reads exactly what follows it.
+	_, rest := readAll(t, js, names.EventsStream(), items[1].Seq, len(items)-2)
+	if rest[0].Seq != items[2].Seq {
+		t.Fatalf("resumed at %d, want %d", rest[0].Seq, items[2].Seq)
+	}
+	_, ss := readAll(t, js, names.SamplesStream(), 0, 1)
+	if len(ss[0].Value.Samples) != 1 {
+		t.Fatalf("samples: %+v", ss[0].Value)
 	}
 }
 
-func TestDuplicatesAreDropped(t *testing.T) {
+func TestReaderMalformedAndRecreatedStream(t *testing.T) {
 	_, _, js, names := startNATS(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pub, err := NewPublisher(PublisherOptions{JS: js, Names: names})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The same batch twice (a retry whose ack was lost): JetStream's
-	// Nats-Msg-Id window stores it once.
-	first := traceEvents("app1", "fp", 0, 10)
-	for range 2 {
-		if err := pub.Emit(ctx, event.Batch{Host: "app1", Events: first}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := testutil.ToFloat64(pub.m.duplicates); got != 1 {
-		t.Errorf("PubAck duplicates = %v, want 1", got)
-	}
-	// An agent that crashed before saving its checkpoint re-reads from
-	// record 5 with new batch boundaries: the high-water mark drops 5..9.
-	if err := pub.Emit(ctx, event.Batch{Host: "app1", Events: traceEvents("app1", "fp", 5, 10)}); err != nil {
-		t.Fatal(err)
-	}
-	// Another host with the same file fingerprint is a different file.
-	if err := pub.Emit(ctx, event.Batch{Host: "app2", Events: traceEvents("app2", "fp", 0, 3)}); err != nil {
-		t.Fatal(err)
-	}
-	rec := &recorder{}
-	c, err := NewConsumer(ctx, ConsumerOptions{JS: js, Names: names, Handler: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = c.Run(ctx) }()
-	waitFor(t, 10*time.Second, "18 unique events", func() bool { e, _ := rec.counts(); return e >= 18 })
-	waitFor(t, 10*time.Second, "dedup metric", func() bool { return testutil.ToFloat64(c.m.deduped.WithLabelValues("events")) == 5 })
-	if e, _ := rec.counts(); e != 18 {
-		t.Errorf("handled %d events, want 18 (10 + 5 new + 3 of app2)", e)
-	}
-}
-
-func TestMalformedMessageIsTerminated(t *testing.T) {
-	_, nc, js, names := startNATS(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	if _, err := js.Publish(ctx, names.EventsSubject("bad"), []byte("{not json")); err != nil {
 		t.Fatal(err)
 	}
@@ -171,15 +159,114 @@ func TestMalformedMessageIsTerminated(t *testing.T) {
 	if err := pub.Emit(ctx, event.Batch{Host: "good", Events: traceEvents("good", "f", 0, 1)}); err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
-	c, err := NewConsumer(ctx, ConsumerOptions{JS: js, Names: names, Handler: rec})
+	_, items := readAll(t, js, names.EventsStream(), 0, 2)
+	if items[0].Err == nil || items[1].Err != nil || len(items[1].Value.Events) != 1 {
+		t.Fatalf("malformed then good: %+v", items)
+	}
+	// A position past the stream's end (the stream was recreated, a
+	// NATS store wiped) reads from the start instead of waiting forever.
+	r, again := readAll(t, js, names.EventsStream(), 1000, 2)
+	if !r.Restarted || again[0].Seq != 1 {
+		t.Fatalf("restarted %v, first %d", r.Restarted, again[0].Seq)
+	}
+}
+
+func TestReaderCountsMessagesLostToLimits(t *testing.T) {
+	_, _, js, names := startNATS(t)
+	ctx := context.Background()
+	pub, _ := NewPublisher(PublisherOptions{JS: js, Names: names})
+	for i := range 5 {
+		if err := pub.Emit(ctx, event.Batch{Host: "h", Events: traceEvents("h", "f", i, 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ := js.Stream(ctx, names.EventsStream())
+	if err := st.Purge(ctx, jetstream.WithPurgeSequence(4)); err != nil { // seqs 1-3 leave
+		t.Fatal(err)
+	}
+	r, items := readAll(t, js, names.EventsStream(), 1, 2)
+	if r.Skipped != 2 || items[0].Seq != 4 {
+		t.Fatalf("skipped %d, first %d", r.Skipped, items[0].Seq)
+	}
+}
+
+func TestLeaseElectsOneAndHandsOver(t *testing.T) {
+	_, _, js, _ := startNATS(t)
+	names, _ := NewNames("lease" + strings.ReplaceAll(t.Name(), "/", "_"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := Setup(ctx, js, names, StreamLimits{LeaseTTL: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := OpenLease(ctx, js, names, "server-a", 2*time.Second, nil)
+	b, _ := OpenLease(ctx, js, names, "server-b", 2*time.Second, nil)
+	epochA, err := a.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = c.Run(ctx) }()
-	waitFor(t, 10*time.Second, "the good event", func() bool { e, _ := rec.counts(); return e == 1 })
-	waitFor(t, 10*time.Second, "malformed count", func() bool { return testutil.ToFloat64(c.m.malformed.WithLabelValues("events")) == 1 })
-	_ = nc
+	holdCtx, stopA := context.WithCancel(ctx)
+	held := make(chan error, 1)
+	go func() { held <- a.Hold(holdCtx) }()
+	got := make(chan uint64, 1)
+	go func() { e, _ := b.Acquire(ctx); got <- e }()
+	select {
+	case <-got:
+		t.Fatal("b acquired the lease while a renewed it")
+	case <-time.After(3 * time.Second):
+	}
+	if h, _ := a.Holder(ctx); h.Holder != "server-a" {
+		t.Fatalf("holder %q", h.Holder)
+	}
+	// a stops renewing (a crash): the TTL frees the lease for b.
+	stopA()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	var epochB uint64
+	select {
+	case epochB = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("b never took over")
+	}
+	if epochB <= epochA {
+		t.Fatalf("epochs %d then %d: a take-over must get a newer epoch", epochA, epochB)
+	}
+	// a, still thinking it holds the lease, learns it lost it.
+	if err := a.Hold(ctx); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("stale holder: %v, want ErrLeaseLost", err)
+	}
+	// A clean release hands over at once.
+	b.Release(ctx)
+	c, _ := OpenLease(ctx, js, names, "server-c", 2*time.Second, nil)
+	start := time.Now()
+	if _, err := c.Acquire(ctx); err != nil || time.Since(start) > time.Second {
+		t.Fatalf("acquire after release took %s: %v", time.Since(start), err)
+	}
+}
+
+func TestPublishChangesOnce(t *testing.T) {
+	_, _, js, names := startNATS(t)
+	ctx := context.Background()
+	cs := []alerts.Committed{{Seq: 1, Kind: alerts.ChangeRaised, Alert: alerts.Alert{ID: "a1"}}, {Seq: 2, Kind: alerts.ChangeRepeated, Alert: alerts.Alert{ID: "a1"}}}
+	for range 2 { // the second time is a retry: stored once
+		done, err := PublishChanges(ctx, js, names, cs)
+		if err != nil || len(done) != 2 {
+			t.Fatalf("publish: %v %v", done, err)
+		}
+	}
+	st, _ := js.Stream(ctx, names.ChangesStream())
+	info, _ := st.Info(ctx)
+	if info.State.Msgs != 2 {
+		t.Fatalf("stream holds %d changes, want 2", info.State.Msgs)
+	}
+	r := NewReader(ReaderOptions{JS: js, Stream: names.ChangesStream()}, DecodeChange)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = r.Run(rctx) }()
+	first := <-r.C()
+	if first.Err != nil || first.Value.Seq != 1 || first.Value.Kind != alerts.ChangeRaised {
+		t.Fatalf("first change: %+v", first)
+	}
 }
 
 func TestPublishWaitsForTheCentre(t *testing.T) {
@@ -270,39 +357,3 @@ func TestAgentsWatch(t *testing.T) {
 	waitFor(t, 5*time.Second, "second agent", func() bool { return len(dir.List()) == 2 })
 }
 
-func TestTwoServersShareOneDurable(t *testing.T) {
-	_, _, js, names := startNATS(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pub, _ := NewPublisher(PublisherOptions{JS: js, Names: names})
-	const batches, per = 40, 25
-	recs := []*recorder{{}, {}}
-	for _, r := range recs {
-		c, err := NewConsumer(ctx, ConsumerOptions{JS: js, Names: names, Handler: r, FetchMax: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() { _ = c.Run(ctx) }()
-	}
-	for i := range batches {
-		if err := pub.Emit(ctx, event.Batch{Host: "app1", Events: traceEvents("app1", "fp", i*per, per)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	total := func() int { a, _ := recs[0].counts(); b, _ := recs[1].counts(); return a + b }
-	waitFor(t, 10*time.Second, "every event handled", func() bool { return total() >= batches*per })
-	seen := map[int64]bool{}
-	for _, r := range recs {
-		r.mu.Lock()
-		for _, ev := range r.events {
-			if seen[ev.Origin.Offset] {
-				t.Errorf("offset %d handled by both servers", ev.Origin.Offset)
-			}
-			seen[ev.Origin.Offset] = true
-		}
-		r.mu.Unlock()
-	}
-	if total() != batches*per {
-		t.Errorf("handled %d events, want %d", total(), batches*per)
-	}
-}

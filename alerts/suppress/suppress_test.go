@@ -23,7 +23,7 @@ func alert(rule, sev string, hs ...string) *alerts.Alert {
 }
 
 func TestWeeklyWindowInTimeZone(t *testing.T) {
-	w := Window{ID: "w1", Groups: []string{"frontend"}, Weekly: &Weekly{Days: []time.Weekday{time.Saturday}, At: "22:00", Duration: Duration(4 * time.Hour), TZ: "Europe/Berlin"}}
+	w := Window{ID: "w1", Groups: []string{"frontend"}, Weekly: &Weekly{Days: Days{time.Saturday}, At: "22:00", Duration: Duration(4 * time.Hour), TZ: "Europe/Berlin"}}
 	if err := w.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@
 package suppress
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -36,9 +37,39 @@ type Window struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// Days are week days, written as names ("sat") in JSON.
+type Days []time.Weekday
+
+var dayNames = [...]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// MarshalJSON writes ["sat","sun"].
+func (d Days) MarshalJSON() ([]byte, error) {
+	names := make([]string, 0, len(d))
+	for _, w := range d {
+		if w >= 0 && int(w) < len(dayNames) {
+			names = append(names, dayNames[w])
+		}
+	}
+	return json.Marshal(names)
+}
+
+// UnmarshalJSON reads day names ("sat", "Saturday", "mon-fri" items too).
+func (d *Days) UnmarshalJSON(b []byte) error {
+	var names []string
+	if err := json.Unmarshal(b, &names); err != nil {
+		return errors.New("days: want a list of day names, e.g. [\"sat\", \"sun\"]")
+	}
+	out, err := ParseDays(strings.Join(names, ","))
+	if err != nil {
+		return err
+	}
+	*d = out
+	return nil
+}
+
 // Weekly repeats a window on some days at a local time in a time zone.
 type Weekly struct {
-	Days     []time.Weekday `json:"days"`
+	Days     Days     `json:"days"`
 	At       string         `json:"at"`       // "22:00", local to TZ
 	Duration Duration       `json:"duration"` // at most 7 days
 	TZ       string         `json:"tz"`       // IANA zone, e.g. Europe/Berlin

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"crmwatch/access"
+	"crmwatch/alerts/suppress"
 	"crmwatch/api"
 )
 
@@ -97,11 +98,17 @@ func (c *Client) URL() string { return c.base.String() }
 
 // AlertsQuery filters Alerts; zero values select everything.
 type AlertsQuery struct {
-	States   []string
-	Severity string
-	Host     string
-	Rule     string
+	States       []string
+	Severity     string
+	Host         string
+	Rule         string
+	Organization string
+	Assignee     string
+	// TopLevel leaves out alerts grouped under a parent.
+	TopLevel bool
+	Parent   string
 	Limit    int
+	Offset   int
 }
 
 func (q AlertsQuery) values() url.Values {
@@ -109,13 +116,20 @@ func (q AlertsQuery) values() url.Values {
 	if len(q.States) > 0 {
 		v.Set("state", strings.Join(q.States, ","))
 	}
-	for k, s := range map[string]string{"severity": q.Severity, "host": q.Host, "rule": q.Rule} {
+	for k, s := range map[string]string{"severity": q.Severity, "host": q.Host, "rule": q.Rule,
+		"organization": q.Organization, "assignee": q.Assignee, "parent": q.Parent} {
 		if s != "" {
 			v.Set(k, s)
 		}
 	}
+	if q.TopLevel {
+		v.Set("top", "true")
+	}
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Offset > 0 {
+		v.Set("offset", strconv.Itoa(q.Offset))
 	}
 	return v
 }
@@ -126,32 +140,72 @@ func (c *Client) Health(ctx context.Context) error {
 	return c.do(ctx, "GET", "/healthz", nil, &out)
 }
 
-// Alerts lists alerts, most recently seen first.
-func (c *Client) Alerts(ctx context.Context, q AlertsQuery) ([]api.Alert, error) {
+// Alerts lists one page of alerts, most recently seen first, with the total.
+func (c *Client) Alerts(ctx context.Context, q AlertsQuery) (api.AlertsResponse, error) {
 	var out api.AlertsResponse
 	err := c.do(ctx, "GET", "/api/v1/alerts", q.values(), &out)
-	return out.Alerts, err
+	return out, err
 }
 
-// Alert returns one alert with knowledge, history and events.
+// Alert returns one alert with knowledge, history, events and children.
 func (c *Client) Alert(ctx context.Context, id string) (api.AlertDetail, error) {
 	var out api.AlertDetail
 	err := c.do(ctx, "GET", "/api/v1/alerts/"+url.PathEscape(id), nil, &out)
 	return out, err
 }
 
-// Acknowledge marks an alert acknowledged by the token's operator.
-func (c *Client) Acknowledge(ctx context.Context, id string) (api.AlertDetail, error) {
+// Act performs one operator action ("acknowledge", "resolve", "comment"
+// or "assign") on an alert as the token's operator. A refused action is an
+// *Error of kind ErrConflict saying the alert's current state.
+func (c *Client) Act(ctx context.Context, id, action string, req api.ActionRequest) (api.AlertDetail, error) {
 	var out api.AlertDetail
-	err := c.do(ctx, "POST", "/api/v1/alerts/"+url.PathEscape(id)+"/acknowledge", nil, &out)
+	err := c.doBody(ctx, "POST", "/api/v1/alerts/"+url.PathEscape(id)+"/"+action, nil, req, &out)
 	return out, err
 }
 
-// Resolve marks an alert resolved by the token's operator.
-func (c *Client) Resolve(ctx context.Context, id string) (api.AlertDetail, error) {
-	var out api.AlertDetail
-	err := c.do(ctx, "POST", "/api/v1/alerts/"+url.PathEscape(id)+"/resolve", nil, &out)
+// Bulk performs one action on several alerts, by ids or by a filter.
+func (c *Client) Bulk(ctx context.Context, req api.BulkRequest) (api.BulkResponse, error) {
+	var out api.BulkResponse
+	err := c.doBody(ctx, "POST", "/api/v1/alerts/actions", nil, req, &out)
 	return out, err
+}
+
+// Windows lists the maintenance windows.
+func (c *Client) Windows(ctx context.Context) ([]api.WindowInfo, error) {
+	var out api.WindowsResponse
+	err := c.do(ctx, "GET", "/api/v1/maintenance", nil, &out)
+	return out.Windows, err
+}
+
+// AddWindow creates a maintenance window.
+func (c *Client) AddWindow(ctx context.Context, w suppress.Window) (api.WindowInfo, error) {
+	var out api.WindowInfo
+	err := c.doBody(ctx, "POST", "/api/v1/maintenance", nil, w, &out)
+	return out, err
+}
+
+// RemoveWindow deletes a maintenance window.
+func (c *Client) RemoveWindow(ctx context.Context, id string) error {
+	return c.do(ctx, "DELETE", "/api/v1/maintenance/"+url.PathEscape(id), nil, nil)
+}
+
+// Silences lists the silences, expired ones included.
+func (c *Client) Silences(ctx context.Context) ([]api.SilenceInfo, error) {
+	var out api.SilencesResponse
+	err := c.do(ctx, "GET", "/api/v1/silences", nil, &out)
+	return out.Silences, err
+}
+
+// AddSilence creates a silence.
+func (c *Client) AddSilence(ctx context.Context, req api.SilenceRequest) (api.SilenceInfo, error) {
+	var out api.SilenceInfo
+	err := c.doBody(ctx, "POST", "/api/v1/silences", nil, req, &out)
+	return out, err
+}
+
+// ExpireSilence ends a silence now.
+func (c *Client) ExpireSilence(ctx context.Context, id string) error {
+	return c.do(ctx, "POST", "/api/v1/silences/"+url.PathEscape(id)+"/expire", nil, nil)
 }
 
 // Agents lists the agents the server knows.

@@ -50,7 +50,7 @@ func newEnv(t *testing.T) *env {
 		Organizations: []string{"Contoso", "Fabrikam"}, Summary: "Asynchronous Processing Service stopped on 4 application servers",
 		Knowledge: alerts.Knowledge{Cause: "The service stopped or crashed.", Resolution: "Start MSCRMAsyncService and read its event log."}}
 	evs := []event.Event{{Time: t0, Host: "CRMAPP01", Source: "MSCRMAsyncService", EventID: 100, Level: event.LevelError, Message: "service stopped"}}
-	if err := st.Send(ctx, []alerts.Change{{Kind: alerts.ChangeRaised, Alert: a, At: t0, By: a.Rule, Events: evs}}); err != nil {
+	if _, err := st.Commit(ctx, store.Commit{Changes: []alerts.Change{{Kind: alerts.ChangeRaised, Alert: a, At: t0, By: a.Rule, Events: evs, EventCount: 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := api.New(api.Options{Store: st, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
@@ -78,27 +78,28 @@ func TestClientCalls(t *testing.T) {
 	if err := c.Health(ctx); err != nil {
 		t.Fatal(err)
 	}
-	list, err := c.Alerts(ctx, AlertsQuery{States: []string{"open"}, Severity: "error", Host: "CRMAPP02", Limit: 10})
-	if err != nil || len(list) != 1 || list[0].ID != "a1" || list[0].RepeatCount != 12 {
+	page, err := c.Alerts(ctx, AlertsQuery{States: []string{"open"}, Severity: "error", Host: "CRMAPP02", Limit: 10, TopLevel: true, Organization: "Fabrikam"})
+	list := page.Alerts
+	if err != nil || len(list) != 1 || list[0].ID != "a1" || list[0].RepeatCount != 12 || page.Total != 1 {
 		t.Fatalf("alerts %+v %v", list, err)
 	}
 	d, err := c.Alert(ctx, "a1")
-	if err != nil || d.EventCount != 1 || d.Knowledge.Cause == "" {
+	if err != nil || d.Alert.EventCount != 1 || d.Knowledge.Cause == "" {
 		t.Fatalf("alert %+v %v", d, err)
 	}
-	if d, err = c.Acknowledge(ctx, "a1"); err != nil || d.Alert.State != alerts.StateAcknowledged {
+	if d, err = c.Act(ctx, "a1", "acknowledge", api.ActionRequest{}); err != nil || d.Alert.State != alerts.StateAcknowledged {
 		t.Fatalf("ack %+v %v", d.Alert, err)
 	}
-	if d, err = c.Resolve(ctx, "a1"); err != nil || d.Alert.State != alerts.StateResolved {
+	if d, err = c.Act(ctx, "a1", "resolve", api.ActionRequest{}); err != nil || d.Alert.State != alerts.StateResolved {
 		t.Fatalf("resolve %+v %v", d.Alert, err)
 	}
-	if _, err = c.Resolve(ctx, "a1"); !errors.Is(err, ErrConflict) {
+	if _, err = c.Act(ctx, "a1", "resolve", api.ActionRequest{}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("resolve twice: %v", err)
 	}
 	if _, err := c.Alert(ctx, "nope"); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `alert "nope" not found`) {
 		t.Fatalf("missing: %v", err)
 	}
-	if _, err := e.client(t, access.RoleReadonly).Acknowledge(ctx, "a1"); !errors.Is(err, ErrForbidden) {
+	if _, err := e.client(t, access.RoleReadonly).Act(ctx, "a1", "acknowledge", api.ActionRequest{}); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("readonly ack: %v", err)
 	}
 	if _, err := c.Alerts(ctx, AlertsQuery{Severity: "fatal"}); err == nil || !strings.Contains(err.Error(), "severity") {
@@ -170,7 +171,8 @@ func TestRenderGolden(t *testing.T) {
 	e := newEnv(t)
 	c := e.client(t, access.RoleAdmin)
 	ctx := context.Background()
-	list, err := c.Alerts(ctx, AlertsQuery{})
+	page2, err := c.Alerts(ctx, AlertsQuery{})
+	list := page2.Alerts
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,10 +25,41 @@ func PrintAlerts(w io.Writer, list []api.Alert, loc *time.Location) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSEVERITY\tSTATE\tREPEATS\tLAST SEEN\tHOSTS\tORGS\tSUMMARY")
 	for _, a := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", a.ID, a.Severity, a.State, a.RepeatCount,
-			formatTime(a.LastSeen, loc), list3(a.Hosts), list3(a.Organizations), cut(a.Summary, 70))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", a.ID, a.Severity, stateText(a), a.RepeatCount,
+			formatTime(a.LastSeen, loc), list3(a.Hosts), list3(orgTexts(a)), cut(summaryText(a), 70))
 	}
 	return tw.Flush()
+}
+
+// stateText is the state with what else the NOC must see at a glance.
+func stateText(a api.Alert) string {
+	s := string(a.State)
+	if a.SuppressedBy != "" {
+		s += " (suppressed)"
+	}
+	if a.ParentID != "" {
+		s += " (grouped)"
+	}
+	return s
+}
+
+func summaryText(a api.Alert) string {
+	if a.Children > 0 {
+		return fmt.Sprintf("[+%d grouped] %s", a.Children, a.Summary)
+	}
+	return a.Summary
+}
+
+// orgTexts shows organization names where known, GUIDs otherwise.
+func orgTexts(a api.Alert) []string {
+	out := make([]string, len(a.Organizations))
+	for i, o := range a.Organizations {
+		out[i] = o
+		if i < len(a.OrganizationNames) && a.OrganizationNames[i] != "" {
+			out[i] = a.OrganizationNames[i]
+		}
+	}
+	return out
 }
 
 // PrintAlertDetail writes one alert with knowledge, history and events.
@@ -46,13 +77,22 @@ func PrintAlertDetail(w io.Writer, d api.AlertDetail, loc *time.Location) error 
 	row("Severity", string(a.Severity))
 	row("State", string(a.State))
 	row("Repeats", strconv.Itoa(a.RepeatCount))
+	row("Assignee", a.Assignee)
+	row("Suppressed by", a.SuppressedBy)
+	row("Grouped under", a.ParentID)
 	row("First seen", formatTime(a.FirstSeen, loc))
 	row("Last seen", formatTime(a.LastSeen, loc))
 	if d.ResolvedAt != nil {
 		row("Resolved", formatTime(*d.ResolvedAt, loc))
 	}
 	row("Hosts", strings.Join(a.Hosts, ", "))
-	row("Organizations", strings.Join(a.Organizations, ", "))
+	orgs := orgTexts(a)
+	for i := range orgs {
+		if orgs[i] != a.Organizations[i] {
+			orgs[i] += " (" + a.Organizations[i] + ")"
+		}
+	}
+	row("Organizations", strings.Join(orgs, ", "))
 	row("Cause", d.Knowledge.Cause)
 	row("Resolution", d.Knowledge.Resolution)
 	if err := tw.Flush(); err != nil {
@@ -61,12 +101,26 @@ func PrintAlertDetail(w io.Writer, d api.AlertDetail, loc *time.Location) error 
 	fmt.Fprintf(w, "\nHistory:\n")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, h := range d.History {
-		fmt.Fprintf(tw, "  %s\t%s\tby %s\t%s\t%s\n", formatTime(h.At, loc), h.Kind, h.By, h.State, h.Severity)
+		note := ""
+		if h.Note != "" {
+			note = "\t" + cut(h.Note, 80)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\tby %s\t%s\t%s%s\n", formatTime(h.At, loc), h.Kind, h.By, h.State, h.Severity, note)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nEvents (%d kept of %d):\n", len(d.Events), d.EventCount)
+	if len(d.Children) > 0 {
+		fmt.Fprintf(w, "\nGrouped under this alert (%d):\n", len(d.Children))
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, c := range d.Children {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", c.ID, c.Severity, c.State, c.RepeatCount, cut(c.Summary, 70))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "\nEvents (%d kept of %d):\n", len(d.Events), a.EventCount)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, e := range d.Events {
 		id := ""
@@ -123,4 +177,79 @@ func cut(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// PrintBulk writes one line per alert a bulk action touched.
+func PrintBulk(w io.Writer, verb string, res api.BulkResponse) error {
+	if len(res.Results) == 0 {
+		_, err := fmt.Fprintln(w, "No alerts match: nothing to "+verb+".")
+		return err
+	}
+	for _, r := range res.Results {
+		if r.Status == 200 {
+			fmt.Fprintf(w, "%s: %s (now %s)\n", r.ID, verb, r.State)
+		} else {
+			fmt.Fprintf(w, "%s: refused: %s\n", r.ID, r.Error)
+		}
+	}
+	_, err := fmt.Fprintf(w, "%d done, %d refused.\n", res.OK, res.Failed)
+	return err
+}
+
+// PrintWindows writes the maintenance windows.
+func PrintWindows(w io.Writer, ws []api.WindowInfo, loc *time.Location) error {
+	if len(ws) == 0 {
+		_, err := fmt.Fprintln(w, "No maintenance windows. Add one with `crmwatch maintenance add`.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tACTIVE\tCOVERS\tWHEN\tBY\tCOMMENT")
+	for _, x := range ws {
+		var covers []string
+		for _, p := range []struct {
+			k string
+			v []string
+		}{{"host", x.Hosts}, {"role", x.Roles}, {"group", x.Groups}} {
+			for _, v := range p.v {
+				covers = append(covers, p.k+"="+v)
+			}
+		}
+		when := formatTime(x.Start, loc) + " to " + formatTime(x.End, loc)
+		if x.Weekly != nil {
+			days, _ := x.Weekly.Days.MarshalJSON()
+			when = fmt.Sprintf("weekly %s %s for %s (%s)", strings.Trim(strings.ReplaceAll(string(days), `"`, ""), "[]"),
+				x.Weekly.At, time.Duration(x.Weekly.Duration), x.Weekly.TZ)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, yesNo(x.Active), strings.Join(covers, ","), when, x.CreatedBy, cut(x.Comment, 40))
+	}
+	return tw.Flush()
+}
+
+// PrintSilences writes the silences.
+func PrintSilences(w io.Writer, ss []api.SilenceInfo, loc *time.Location) error {
+	if len(ss) == 0 {
+		_, err := fmt.Fprintln(w, "No silences. Add one with `crmwatch silence add MATCHER… --for 2h --comment TEXT`.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tACTIVE\tMATCHERS\tUNTIL\tBY\tCOMMENT")
+	for _, x := range ss {
+		ms := make([]string, len(x.Matchers))
+		for i, m := range x.Matchers {
+			ms[i] = m.String()
+		}
+		until := formatTime(x.End, loc)
+		if x.ExpiredAt != nil {
+			until = "expired " + formatTime(*x.ExpiredAt, loc)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, yesNo(x.Active), strings.Join(ms, " "), until, x.CreatedBy, cut(x.Comment, 40))
+	}
+	return tw.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

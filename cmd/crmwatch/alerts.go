@@ -1,8 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -46,21 +46,24 @@ func newAlertsCmd() *cobra.Command {
 	conn := &serverConn{}
 	cmd := &cobra.Command{
 		Use:   "alerts",
-		Short: "List, show, acknowledge and resolve alerts on a running server",
+		Short: "List, show, acknowledge, resolve, comment on and assign alerts on a running server",
 	}
 	conn.register(cmd.PersistentFlags())
 	cmd.AddCommand(newAlertsListCmd(conn), newAlertsShowCmd(conn),
-		newAlertsChangeCmd(conn, "ack", "Acknowledge an alert (repeats keep it acknowledged)", (*client.Client).Acknowledge),
-		newAlertsChangeCmd(conn, "resolve", "Resolve an alert", (*client.Client).Resolve))
+		newAlertsActionCmd(conn, "ack", "acknowledge", "Acknowledge alerts (repeats keep them acknowledged)"),
+		newAlertsActionCmd(conn, "resolve", "resolve", "Resolve alerts (one whose condition goes on is reopened)"),
+		newAlertsActionCmd(conn, "comment", "comment", "Add a comment to alerts' history"),
+		newAlertsActionCmd(conn, "assign", "assign", "Assign alerts to an operator"))
 	return cmd
 }
 
 func newAlertsListCmd(conn *serverConn) *cobra.Command {
 	var q client.AlertsQuery
 	var state string
+	var grouped bool
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List alerts, most recently seen first",
+		Short: "List alerts, most recently seen first (alerts grouped under a parent are counted beside it)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := conn.client()
@@ -70,14 +73,21 @@ func newAlertsListCmd(conn *serverConn) *cobra.Command {
 			if state != "all" && state != "" {
 				q.States = strings.Split(state, ",")
 			}
-			list, err := c.Alerts(cmd.Context(), q)
+			q.TopLevel = !grouped && q.Parent == ""
+			page, err := c.Alerts(cmd.Context(), q)
 			if err != nil {
 				return err
 			}
 			if conn.json {
-				return printJSONTo(cmd.OutOrStdout(), api.AlertsResponse{Alerts: list})
+				return printJSONTo(cmd.OutOrStdout(), page)
 			}
-			return client.PrintAlerts(cmd.OutOrStdout(), list, time.Local)
+			if err := client.PrintAlerts(cmd.OutOrStdout(), page.Alerts, time.Local); err != nil {
+				return err
+			}
+			if page.Total > len(page.Alerts)+q.Offset {
+				fmt.Fprintf(cmd.OutOrStdout(), "(%d of %d shown; --limit and --offset page through them)\n", len(page.Alerts), page.Total)
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -85,14 +95,19 @@ func newAlertsListCmd(conn *serverConn) *cobra.Command {
 	f.StringVar(&q.Severity, "severity", "", "minimum severity: info, warning, error or critical")
 	f.StringVar(&q.Host, "host", "", "only alerts touching this host")
 	f.StringVar(&q.Rule, "rule", "", "only alerts of this rule id")
+	f.StringVar(&q.Organization, "org", "", "only alerts touching this organization (its GUID)")
+	f.StringVar(&q.Assignee, "assignee", "", "only alerts assigned to this operator")
+	f.StringVar(&q.Parent, "parent", "", "only the alerts grouped under this alert")
+	f.BoolVar(&grouped, "grouped", false, "also list alerts grouped under a parent (by default only the parent is listed)")
 	f.IntVar(&q.Limit, "limit", 0, fmt.Sprintf("at most this many alerts (server default %d)", api.DefaultAlertLimit))
+	f.IntVar(&q.Offset, "offset", 0, "skip this many alerts (paging)")
 	return cmd
 }
 
 func newAlertsShowCmd(conn *serverConn) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ID",
-		Short: "Show one alert with its knowledge, history and events",
+		Short: "Show one alert with its knowledge, history, grouped alerts and events",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := conn.client()
@@ -111,27 +126,73 @@ func newAlertsShowCmd(conn *serverConn) *cobra.Command {
 	}
 }
 
-type alertChangeFunc func(*client.Client, context.Context, string) (api.AlertDetail, error)
-
-func newAlertsChangeCmd(conn *serverConn, use, short string, change alertChangeFunc) *cobra.Command {
-	return &cobra.Command{
-		Use:   use + " ID",
+// newAlertsActionCmd is alerts ack|resolve|comment|assign: on the alerts
+// named, or on the open alerts a filter selects. It exits 1 when any alert
+// refused the action (each refusal says the alert's current state).
+func newAlertsActionCmd(conn *serverConn, use, action, short string) *cobra.Command {
+	var comment, assignee string
+	var filter api.BulkFilter
+	cmd := &cobra.Command{
+		Use:   use + " [ID…]",
 		Short: short,
-		Args:  cobra.ExactArgs(1),
+		Long: short + ".\nName the alerts, or select open ones with --rule, --host, --org and --severity\n" +
+			"(e.g. alerts " + use + " --rule crm.trace.sql-error --host CRMAPP01). A refused change (already\n" +
+			"acknowledged, already resolved) is reported with the alert's state, and the exit status is 1.",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			hasFilter := filter != (api.BulkFilter{})
+			switch {
+			case len(args) == 0 && !hasFilter:
+				return fmt.Errorf("name the alerts (alerts %s ID…) or select them with --rule, --host, --org or --severity", use)
+			case len(args) > 0 && hasFilter:
+				return errors.New("give alert ids or a filter, not both")
+			case action == "comment" && strings.TrimSpace(comment) == "":
+				return errors.New("alerts comment needs --comment TEXT")
+			case action == "assign" && !cmd.Flags().Changed("to"):
+				return errors.New("alerts assign needs --to OPERATOR (--to \"\" takes the assignment away)")
+			}
 			c, err := conn.client()
 			if err != nil {
 				return err
 			}
-			d, err := change(c, cmd.Context(), args[0])
+			req := api.BulkRequest{Action: action, IDs: args, Comment: comment, Assignee: assignee}
+			if hasFilter {
+				req.Filter = &filter
+			}
+			res, err := c.Bulk(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
 			if conn.json {
-				return printJSONTo(cmd.OutOrStdout(), d)
+				err = printJSONTo(cmd.OutOrStdout(), res)
+			} else {
+				err = client.PrintBulk(cmd.OutOrStdout(), pastTense(action), res)
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "Alert %s is now %s.\n", d.Alert.ID, d.Alert.State)
+			if err == nil && res.Failed > 0 {
+				return exitError{code: 1}
+			}
 			return err
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&comment, "comment", "", "comment recorded in each alert's history")
+	if action == "assign" {
+		f.StringVar(&assignee, "to", "", "the operator to assign the alerts to")
+	}
+	f.StringVar(&filter.Rule, "rule", "", "select open alerts of this rule")
+	f.StringVar(&filter.Host, "host", "", "select open alerts touching this host")
+	f.StringVar(&filter.Organization, "org", "", "select open alerts touching this organization")
+	f.StringVar(&filter.Severity, "severity", "", "select open alerts of at least this severity")
+	return cmd
+}
+
+func pastTense(action string) string {
+	switch action {
+	case "acknowledge":
+		return "acknowledged"
+	case "resolve":
+		return "resolved"
+	case "comment":
+		return "commented"
+	}
+	return "assigned"
 }

@@ -15,6 +15,7 @@ import (
 
 	"crmwatch/alerts"
 	"crmwatch/api"
+	"crmwatch/store"
 	"crmwatch/store/sqlstore"
 )
 
@@ -54,7 +55,7 @@ func TestOperatorsAndAlertsCLI(t *testing.T) {
 	now := time.Now().UTC()
 	a := alerts.Alert{ID: "a1", Rule: "crm.async.stopped", Severity: alerts.SeverityCritical, State: alerts.StateNew, RepeatCount: 4,
 		FirstSeen: now, LastSeen: now, Hosts: []string{"CRMAPP01"}, Organizations: []string{"Contoso"}, Summary: "Async service stopped"}
-	if err := st.Send(ctx, []alerts.Change{{Kind: alerts.ChangeRaised, Alert: a, At: now, By: a.Rule}}); err != nil {
+	if _, err := st.Commit(ctx, store.Commit{Changes: []alerts.Change{{Kind: alerts.ChangeRaised, Alert: a, At: now, By: a.Rule}}}); err != nil {
 		t.Fatal(err)
 	}
 	h, err := api.New(api.Options{Store: st, Logger: slog.New(slog.DiscardHandler)})
@@ -85,7 +86,7 @@ func TestOperatorsAndAlertsCLI(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "invalid or revoked") || strings.Contains(err.Error(), added["token"]) {
 		t.Fatalf("revoked token: %v", err)
 	}
-	log, err := st.AuditLog(ctx, 0)
+	log, err := st.AuditLog(ctx, store.AuditFilter{})
 	if err != nil || len(log) != 3 || log[0].Action != "operator.revoke" || log[1].Action != "alert.acknowledge" || log[2].Action != "operator.add" {
 		t.Fatalf("audit %+v %v", log, err)
 	}

@@ -55,6 +55,8 @@ func newRootCmd() *cobra.Command {
 		newDemoCmd(),
 		newTraceCmd(),
 		newAlertsCmd(),
+		newMaintenanceCmd(),
+		newSilenceCmd(),
 		newOperatorsCmd(),
 		newPackCmd(),
 	)

@@ -178,7 +178,7 @@ func TestEngineEventSampleNumbering(t *testing.T) {
 func TestSuppressionsStore(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
 		ctx := context.Background()
-		w := suppress.Window{ID: "w1", Hosts: []string{"CRMAPP01"}, Weekly: &suppress.Weekly{Days: []time.Weekday{time.Saturday},
+		w := suppress.Window{ID: "w1", Hosts: []string{"CRMAPP01"}, Weekly: &suppress.Weekly{Days: suppress.Days{time.Saturday},
 			At: "22:00", Duration: suppress.Duration(4 * time.Hour), TZ: "Europe/Berlin"}, CreatedBy: "alice", CreatedAt: t0}
 		if err := s.AddWindow(ctx, w); err != nil {
 			t.Fatal(err)
