@@ -40,9 +40,9 @@ type alertState struct {
 	endedAt    time.Time
 	reResolved bool
 	endSnap    alerts.Alert // the alert as it resolved, when reResolved
-	prevParent                                      string
-	listed                                          int // hosts+organizations when children were last adopted
-	evs                                             alerts.EventList
+	prevParent string
+	listed     int // hosts+organizations when children were last adopted
+	evs        alerts.EventList
 	// at is when an observation that was not a repeat (a severity change
 	// while the value improves) last touched the alert.
 	at time.Time

@@ -9,13 +9,13 @@ import (
 // Defaults applied when a rule leaves a field empty. This is the one place
 // they are defined; packs and docs refer to these names.
 const (
-	DefaultResolveAfter    = time.Hour       // event and correlation rules
+	DefaultResolveAfter    = time.Hour        // event and correlation rules
 	DefaultReopenWithin    = 15 * time.Minute // a condition back this soon reopens its alert
-	DefaultWindow          = 5 * time.Minute // threshold window
-	DefaultAggregate       = AggLast         // threshold aggregate
-	DefaultOp              = "gt"            // threshold comparison
-	DefaultConsecutive     = 1               // threshold evaluations over a level before raising
-	DefaultTrendSamples    = 3               // trend N
+	DefaultWindow          = 5 * time.Minute  // threshold window
+	DefaultAggregate       = AggLast          // threshold aggregate
+	DefaultOp              = "gt"             // threshold comparison
+	DefaultConsecutive     = 1                // threshold evaluations over a level before raising
+	DefaultTrendSamples    = 3                // trend N
 	DefaultTrendMax        = alerts.SeverityCritical
 	DefaultMissingSeverity = alerts.SeverityError
 )

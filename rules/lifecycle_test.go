@@ -166,4 +166,3 @@ func TestReset(t *testing.T) {
 	processEvents(t, e, evt(time.Second, "APP1", "trace", 0, event.LevelError, "x"))
 	checkChanges(t, rec.take(), want{alerts.ChangeRaised, "r", "host=APP1|organization=", alerts.SeverityError, 1, time.Second})
 }
-

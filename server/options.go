@@ -63,8 +63,8 @@ type Options struct {
 	// OrgNames is a file naming organizations (GUID → display name; see
 	// alerts/orgs) shown beside their GUIDs.
 	OrgNames string
-	Version   string
-	Logger    *slog.Logger
+	Version  string
+	Logger   *slog.Logger
 }
 
 func (o Options) withDefaults() Options {

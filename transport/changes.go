@@ -74,4 +74,3 @@ func DecodeChange(m jetstream.Msg) (alerts.Committed, error) {
 	}
 	return c, nil
 }
-

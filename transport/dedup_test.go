@@ -26,8 +26,8 @@ func TestMarks(t *testing.T) {
 		{"duplicate within one batch", nil, []event.Event{ev("h", "a", 5), ev("h", "a", 5)}, 1, 1},
 		// One bogus far-ahead offset marks only itself: the file's real
 		// records still pass, and their re-sends are still caught.
-		{"huge offset does not silence the file", []event.Event{ev("h", "a", 0), ev("h", "a", 1 << 50)},
-			[]event.Event{ev("h", "a", 0), ev("h", "a", 100), ev("h", "a", 200), ev("h", "a", 100), ev("h", "a", 1 << 50)}, 2, 3},
+		{"huge offset does not silence the file", []event.Event{ev("h", "a", 0), ev("h", "a", 1<<50)},
+			[]event.Event{ev("h", "a", 0), ev("h", "a", 100), ev("h", "a", 200), ev("h", "a", 100), ev("h", "a", 1<<50)}, 2, 3},
 		{"a gap wider than MaxGap starts a new span", []event.Event{ev("h", "a", 0), ev("h", "a", MaxGap+10)},
 			[]event.Event{ev("h", "a", 5), ev("h", "a", MaxGap+10)}, 1, 1},
 	} {

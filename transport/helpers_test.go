@@ -69,4 +69,3 @@ func traceEvents(host, fp string, from, n int) []event.Event {
 	}
 	return evs
 }
-

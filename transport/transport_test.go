@@ -356,4 +356,3 @@ func TestAgentsWatch(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "second agent", func() bool { return len(dir.List()) == 2 })
 }
-

@@ -70,9 +70,9 @@ func (d *Days) UnmarshalJSON(b []byte) error {
 // Weekly repeats a window on some days at a local time in a time zone.
 type Weekly struct {
 	Days     Days     `json:"days"`
-	At       string         `json:"at"`       // "22:00", local to TZ
-	Duration Duration       `json:"duration"` // at most 7 days
-	TZ       string         `json:"tz"`       // IANA zone, e.g. Europe/Berlin
+	At       string   `json:"at"`       // "22:00", local to TZ
+	Duration Duration `json:"duration"` // at most 7 days
+	TZ       string   `json:"tz"`       // IANA zone, e.g. Europe/Berlin
 }
 
 // Duration is a time.Duration written as "4h" in JSON.

@@ -98,4 +98,3 @@ func (s *Store) RevokeOperator(ctx context.Context, name string, at time.Time) e
 	}
 	return nil
 }
-

@@ -65,10 +65,10 @@ func (o Options) withDefaults(engine string) Options {
 type Store struct {
 	dsn     DSN
 	dialect dialect
-	opts   Options
-	writer *sql.DB
-	reader *sql.DB
-	log    *slog.Logger
+	opts    Options
+	writer  *sql.DB
+	reader  *sql.DB
+	log     *slog.Logger
 }
 
 var _ store.Store = (*Store)(nil)
