@@ -20,6 +20,7 @@ import (
 	"github.com/oklog/run"
 
 	"crmwatch/agent"
+	"crmwatch/alerts/orgs"
 	"crmwatch/collectors"
 	"crmwatch/collectors/tracefiles"
 	"crmwatch/server"
@@ -94,8 +95,20 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("demo: clean %s: %w", d, err)
 		}
 	}
+	// Each simulated host obeys the settings file its agent's trace control
+	// writes (<state>/<host>/trace-settings.json), as a CRM server obeys its
+	// registry: `crmwatch trace set` really changes what the farm traces.
+	farm, err := simulate.New(simulate.Options{Out: farmDir(o), Hosts: o.Hosts, Seed: time.Now().UnixNano(),
+		SettingsDir: stateDir(o), Logger: o.Logger})
+	if err != nil {
+		return err
+	}
+	names, err := writeOrgNames(o, farm)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{DataDir: o.DataDir, Listen: o.Listen, NATSListen: o.NATSListen,
-		Version: o.Version, Logger: o.Logger})
+		OrgNames: names, Version: o.Version, Logger: o.Logger})
 	if err != nil {
 		return err
 	}
@@ -112,7 +125,7 @@ func Run(ctx context.Context, o Options) error {
 		return <-srvDone
 	}
 
-	err = runFarm(ctx, o, srv, srvDone, log)
+	err = runFarm(ctx, o, srv, farm, srvDone, log)
 	log.Info("stopping the server")
 	stopSrv()
 	if serr := <-srvDone; serr != nil {
@@ -123,16 +136,8 @@ func Run(ctx context.Context, o Options) error {
 
 // runFarm runs the farm, the agents and the fault injector as one run
 // group, next to a running server.
-func runFarm(ctx context.Context, o Options, srv *server.Server, srvDone chan error, log *slog.Logger) error {
+func runFarm(ctx context.Context, o Options, srv *server.Server, farm *simulate.Farm, srvDone chan error, log *slog.Logger) error {
 	tok, opName, err := adminToken(ctx, srv.Store(), o.DataDir, time.Now())
-	if err != nil {
-		return err
-	}
-	// Each simulated host obeys the settings file its agent's trace control
-	// writes (<state>/<host>/trace-settings.json), as a CRM server obeys its
-	// registry: `crmwatch trace set` really changes what the farm traces.
-	farm, err := simulate.New(simulate.Options{Out: farmDir(o), Hosts: o.Hosts, Seed: time.Now().UnixNano(),
-		SettingsDir: stateDir(o), Logger: o.Logger})
 	if err != nil {
 		return err
 	}
@@ -233,6 +238,22 @@ func printWelcome(o Options, srv *server.Server, hosts []simulate.Host, opName, 
 	fmt.Fprintf(w, "  crmwatch trace set --role AppServer --categories 'Platform.Sql:Verbose;*:Error' --callstack --for 10m\n")
 	fmt.Fprintf(w, "  crmwatch trace status\n")
 	fmt.Fprintf(w, "Ctrl-C stops everything.\n")
+}
+
+// OrgNamesFile is where the demo writes the simulated farm's organization
+// names (GUID → name), which the server shows beside the GUIDs.
+const OrgNamesFile = "organizations.yaml"
+
+func writeOrgNames(o Options, farm *simulate.Farm) (string, error) {
+	names := map[string]string{}
+	for _, org := range farm.Orgs() {
+		names[org.ID] = org.Name
+	}
+	p := filepath.Join(o.DataDir, OrgNamesFile)
+	if err := orgs.Write(p, names); err != nil {
+		return "", fmt.Errorf("demo: write organization names: %w", err)
+	}
+	return p, nil
 }
 
 func farmDir(o Options) string  { return filepath.Join(o.DataDir, "demo-farm") }

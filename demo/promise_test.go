@@ -3,9 +3,12 @@ package demo
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,17 +19,20 @@ import (
 // TestDemoPromise holds the demo to what the README promises a newcomer: on
 // the default fault timing, an error alert of the foundation rule is visible
 // through the API `crmwatch alerts list` uses within 15 s of the start, its
-// repeat count keeps growing, and cancelling (Ctrl-C) stops every part.
+// repeat count keeps growing, organizations carry their names, the fault's
+// alerts are grouped under at most 3 top-level alerts, and cancelling
+// (Ctrl-C) stops every part without a warning.
 func TestDemoPromise(t *testing.T) {
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out bytes.Buffer
+	var out, logs syncBuffer
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		done <- Run(ctx, Options{DataDir: dir, Listen: listen, NATSListen: freeAddr(t), Out: &out})
+		done <- Run(ctx, Options{DataDir: dir, Listen: listen, NATSListen: freeAddr(t), Out: &out,
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	}()
 
 	cl := demoClient(t, dir, listen, done)
@@ -39,6 +45,10 @@ func TestDemoPromise(t *testing.T) {
 	waitForSQLAlert(t, cl, time.Now().Add(15*time.Second), func(a api.Alert) bool {
 		return a.ID == first.ID && a.RepeatCount > first.RepeatCount
 	})
+	if len(first.OrganizationNames) != len(first.Organizations) || first.OrganizationNames[0] == "" {
+		t.Errorf("organization names not shown beside %v: %v", first.Organizations, first.OrganizationNames)
+	}
+	checkFaultGrouped(t, cl)
 
 	cancel()
 	select {
@@ -49,7 +59,60 @@ func TestDemoPromise(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("demo did not stop within 20s of cancel")
 	}
+	for line := range strings.Lines(logs.String()) {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") || strings.Contains(line, "context canceled") {
+			t.Errorf("a clean stop logged: %s", line)
+		}
+	}
 }
+
+// checkFaultGrouped waits until the sql-timeouts fault's alerts — every
+// open alert touching an organization that has SQL error alerts — stand
+// under at most 3 top-level alerts, with the rest grouped beneath them.
+func checkFaultGrouped(t *testing.T, cl *client.Client) {
+	t.Helper()
+	var top, grouped int
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		page, err := cl.Alerts(context.Background(), client.AlertsQuery{States: []string{"open"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		faultOrgs := map[string]bool{}
+		for _, a := range page.Alerts {
+			if a.Rule == "crm.trace.sql-error" {
+				for _, o := range a.Organizations {
+					faultOrgs[o] = true
+				}
+			}
+		}
+		top, grouped = 0, 0
+		for _, a := range page.Alerts {
+			if !slices.ContainsFunc(a.Organizations, func(o string) bool { return faultOrgs[o] }) {
+				continue
+			}
+			if a.ParentID == "" {
+				top++
+			} else {
+				grouped++
+			}
+		}
+		if len(faultOrgs) > 0 && top <= 3 && grouped >= 3 {
+			t.Logf("sql-timeouts fault: %d top-level alerts, %d grouped under them", top, grouped)
+			return
+		}
+	}
+	t.Fatalf("sql-timeouts fault: %d top-level alerts and %d grouped; want at most 3 top-level and the rest grouped", top, grouped)
+}
+
+// syncBuffer is a bytes.Buffer safe for the demo's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // demoClient waits for the token file and the API, as a newcomer does.
 func demoClient(t *testing.T, dir, listen string, done <-chan error) *client.Client {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -136,10 +137,19 @@ func (v *evaluator) term(ctx context.Context, epoch int64) error {
 	samples := transport.NewReader(transport.ReaderOptions{JS: v.js, Stream: v.names.SamplesStream(),
 		After: v.positions[v.names.SamplesStream()], Logger: v.log}, transport.DecodeBatch)
 	rctx, stopReaders := context.WithCancel(ctx)
-	readErr := make(chan error, 2)
-	go func() { readErr <- events.Run(rctx) }()
-	go func() { readErr <- samples.Run(rctx) }()
-	defer func() { stopReaders(); <-readErr; <-readErr }()
+	var readers sync.WaitGroup
+	var readErrs [2]error
+	readers.Go(func() { readErrs[0] = events.Run(rctx) })
+	readers.Go(func() { readErrs[1] = samples.Run(rctx) })
+	defer func() { stopReaders(); readers.Wait() }()
+	readerStopped := func(stream string) error {
+		stopReaders()
+		readers.Wait()
+		if ctx.Err() != nil {
+			return nil // stopping: the readers closed because of it
+		}
+		return fmt.Errorf("reading stream %s stopped: %w", stream, errors.Join(readErrs[:]...))
+	}
 
 	if err := v.engine.Tick(ctx, now); err != nil {
 		return err
@@ -160,12 +170,12 @@ func (v *evaluator) term(ctx context.Context, epoch int64) error {
 			return nil
 		case it, ok := <-events.C():
 			if !ok {
-				return errors.Join(errors.New("events reader stopped"), <-readErr)
+				return readerStopped(v.names.EventsStream())
 			}
 			err = v.evalEvents(ctx, drain(events.C(), it))
 		case it, ok := <-samples.C():
 			if !ok {
-				return errors.Join(errors.New("samples reader stopped"), <-readErr)
+				return readerStopped(v.names.SamplesStream())
 			}
 			err = v.evalSamples(ctx, drain(samples.C(), it))
 		case <-v.beats.ready:

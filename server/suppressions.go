@@ -34,12 +34,16 @@ func (h hostInfo) Groups(host string) []string { return h.groups[strings.ToLower
 func (v *evaluator) loadSuppressions(ctx context.Context) {
 	ws, err := v.st.Windows(ctx)
 	if err != nil {
-		v.log.Warn("could not read maintenance windows; keeping the previous ones", "err", err)
+		if ctx.Err() == nil {
+			v.log.Warn("could not read maintenance windows; keeping the previous ones", "err", err)
+		}
 		return
 	}
 	ss, err := v.st.Silences(ctx)
 	if err != nil {
-		v.log.Warn("could not read silences; keeping the previous ones", "err", err)
+		if ctx.Err() == nil {
+			v.log.Warn("could not read silences; keeping the previous ones", "err", err)
+		}
 		return
 	}
 	now := time.Now()
@@ -80,7 +84,9 @@ func (v *evaluator) suppressNew(now time.Time) {
 func (v *evaluator) sweepSuppressions(ctx context.Context, now time.Time) error {
 	open, err := v.st.EngineAlerts(ctx, now)
 	if err != nil {
-		v.log.Warn("could not read open alerts to check suppressions", "err", err)
+		if ctx.Err() == nil {
+			v.log.Warn("could not read open alerts to check suppressions; trying again next sweep", "err", err)
+		}
 		return nil
 	}
 	hi := v.hosts()

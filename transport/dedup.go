@@ -2,10 +2,11 @@ package transport
 
 import (
 	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"crmwatch/event"
 )
@@ -49,8 +50,16 @@ const maxSpans = 16
 
 type fileKey struct{ host, fingerprint string }
 
-// key is the store key of a file's marks.
-func (k fileKey) key() string { return k.host + "\x00" + k.fingerprint }
+// key is the store key of a file's marks: a hash, so any host name or
+// fingerprint an agent sends (however long, whatever bytes) makes a short
+// key every store engine takes.
+func (k fileKey) key() string {
+	h := sha256.New()
+	h.Write([]byte(k.host))
+	h.Write([]byte{0})
+	h.Write([]byte(k.fingerprint))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
 
 type span struct{ Lo, Hi int64 }
 
@@ -125,7 +134,7 @@ func (m *Marks) file(k fileKey) (*fileMarks, error) {
 	if m.Load != nil {
 		v, ok, err := m.Load(k.key())
 		if err != nil {
-			return nil, fmt.Errorf("load dedup marks of %s: %w", strings.ReplaceAll(k.key(), "\x00", " "), err)
+			return nil, fmt.Errorf("load dedup marks of host %q file %q: %w", k.host, k.fingerprint, err)
 		}
 		if ok {
 			if err := json.Unmarshal([]byte(v), &fm.spans); err != nil {

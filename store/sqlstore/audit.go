@@ -15,7 +15,7 @@ func (s *Store) Audit(ctx context.Context, e store.AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.opts.Now()
 	}
-	if _, err := s.writer.ExecContext(ctx, auditInsert, nanos(e.At), e.Actor, e.Action, e.Target, e.Detail); err != nil {
+	if _, err := s.writer.ExecContext(ctx, auditInsert, nanos(e.At), clean(e.Actor), e.Action, clean(e.Target), clean(e.Detail)); err != nil {
 		return fmt.Errorf("write audit entry %q by %q to %s: %w", e.Action, e.Actor, s.dsn, err)
 	}
 	return nil
@@ -26,7 +26,7 @@ const auditInsert = `INSERT INTO audit_log (at, actor, action, target, detail) V
 // auditTx appends an audit entry inside a transaction, so a change and its
 // audit entry are stored together or not at all.
 func auditTx(ctx context.Context, tx *sql.Tx, e store.AuditEntry) error {
-	if _, err := tx.ExecContext(ctx, auditInsert, nanos(e.At), e.Actor, e.Action, e.Target, e.Detail); err != nil {
+	if _, err := tx.ExecContext(ctx, auditInsert, nanos(e.At), clean(e.Actor), e.Action, clean(e.Target), clean(e.Detail)); err != nil {
 		return fmt.Errorf("write audit entry %q: %w", e.Action, err)
 	}
 	return nil

@@ -200,10 +200,10 @@ func (s *Store) writeAlert(ctx context.Context, tx *sql.Tx, cur, next *alerts.Al
 	if err != nil {
 		return fmt.Errorf("encode fields: %w", err)
 	}
-	args := []any{next.ID, next.Rule, next.Key, string(next.Severity), next.Severity.Rank(), string(next.State),
+	args := []any{next.ID, clean(next.Rule), clean(next.Key), string(next.Severity), next.Severity.Rank(), string(next.State),
 		next.RepeatCount, nanos(next.FirstSeen), nanos(next.LastSeen), nullNanos(next.ResolvedAt), hosts, orgs,
-		next.Summary, next.Knowledge.Cause, next.Knowledge.Resolution, string(fields), next.EventCount,
-		next.ParentID, next.Assignee, next.SuppressedBy, next.Version}
+		clean(next.Summary), clean(next.Knowledge.Cause), clean(next.Knowledge.Resolution), string(fields), next.EventCount,
+		clean(next.ParentID), clean(next.Assignee), clean(next.SuppressedBy), next.Version}
 	if cur == nil {
 		_, err = tx.ExecContext(ctx, `INSERT INTO alerts (id, rule, alert_key, severity, severity_rank, state,
 			repeat_count, first_seen, last_seen, resolved_at, hosts, organizations, summary, cause, resolution,
@@ -243,11 +243,11 @@ func indexValues(ctx context.Context, tx *sql.Tx, table, column, id string, valu
 	}
 	seen := make(map[string]bool, len(values))
 	for _, v := range values {
-		if v == "" || seen[v] {
+		if v == "" || seen[clean(v)] {
 			continue
 		}
-		seen[v] = true
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (alert_id, `+column+`) VALUES ($1, $2)`, id, v); err != nil {
+		seen[clean(v)] = true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (alert_id, `+column+`) VALUES ($1, $2)`, id, clean(v)); err != nil {
 			return fmt.Errorf("index %s %q: %w", column, v, err)
 		}
 	}
@@ -256,7 +256,7 @@ func indexValues(ctx context.Context, tx *sql.Tx, table, column, id string, valu
 
 func insertHistory(ctx context.Context, tx *sql.Tx, id string, h *alerts.HistoryEntry) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO alert_history (alert_id, at, kind, actor, state, severity, note)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, nanos(h.At), string(h.Kind), h.By, string(h.State), string(h.Severity), h.Note); err != nil {
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, nanos(h.At), string(h.Kind), clean(h.By), string(h.State), string(h.Severity), clean(h.Note)); err != nil {
 		return fmt.Errorf("append history: %w", err)
 	}
 	return nil
@@ -318,6 +318,17 @@ func (s *Store) saveMarks(ctx context.Context, tx *sql.Tx, marks map[string]stri
 		}
 	}
 	return nil
+}
+
+// clean makes text every engine stores: PostgreSQL refuses NUL bytes and
+// invalid UTF-8 in text columns, and an agent (or a bogus message) may send
+// either in a host name, organization or message; refusing the commit
+// would stop ingest on one bad record.
+func clean(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 func jsonList(v []string) (string, error) {

@@ -342,3 +342,25 @@ func joinColumns(cols []string) string {
 	}
 	return out
 }
+
+// Bytes PostgreSQL refuses in text (NUL, invalid UTF-8) from an agent's
+// host name or message never make a commit fail: one bad record must not
+// stop ingest.
+func TestCommitTakesAnyBytes(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
+		a := testAlert("bytes")
+		a.Hosts = []string{"APP\x00X", "bad\xffutf8"}
+		a.Organizations = []string{"Con\x00toso"}
+		a.Key = "host=APP\x00X"
+		a.Summary = "summary \xff\x00"
+		c := change(alerts.ChangeRaised, a, t0, "rule", ev(1))
+		c.Events[0].Host, c.Events[0].Message = "APP\x00X", "msg\xff"
+		if _, err := send(context.Background(), s, c); err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.Alerts(context.Background(), store.AlertFilter{Host: "APP\uFFFDX"})
+		if err != nil || len(page.Alerts) != 1 {
+			t.Fatalf("host index: %+v %v", page, err)
+		}
+	})
+}
