@@ -45,6 +45,8 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&o.Store, "store", server.DefaultStore, `"sqlite" (file in --data), a SQLite file path, or a postgres:// URL`)
 	f.StringSliceVar(&o.PackDirs, "packs", nil, "extra pack directories loaded on top of the built-in CRM pack (repeatable)")
 	f.StringSliceVar(&o.Overrides, "overrides", nil, "overrides files applied per host, group and role (repeatable; see docs/packs.md §4; re-read on reload)")
+	f.StringVar(&o.OrgNames, "org-names", "", "file naming organizations (GUID → name, YAML or CSV) shown beside their GUIDs")
+	f.DurationVar(&o.LeaseTTL, "lease-ttl", 0, "how long the evaluator role stays with a server that stopped renewing it (a crash) before another server takes over (default 10s)")
 	return cmd
 }
 
