@@ -156,7 +156,8 @@ func TestTraceDiskGuard(t *testing.T) {
 		t.Errorf("values after the guard tripped: %s", v)
 	}
 	eventually(t, 20*time.Second, "a warning alert from the guard's event", func() bool {
-		as, err := c.Alerts(ctx, client.AlertsQuery{Rule: "crm.trace.disk-guard"})
+		page, err := c.Alerts(ctx, client.AlertsQuery{Rule: "crm.trace.disk-guard"})
+		as := page.Alerts
 		return err == nil && len(as) == 1 && as[0].Severity == alerts.SeverityWarning && strings.Join(as[0].Hosts, ",") == "CRMAPP01"
 	})
 	eventually(t, 10*time.Second, "the trip audited", func() bool { return len(auditOf(t, sp.srv.Store(), "trace.guard")) == 1 })

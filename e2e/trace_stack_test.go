@@ -261,7 +261,7 @@ func agentStatus(t *testing.T, c *client.Client, host string) settings.AgentStat
 // details decoded.
 func auditOf(t *testing.T, st store.Store, action string) []auditRow {
 	t.Helper()
-	log, err := st.AuditLog(context.Background(), 0)
+	log, err := st.AuditLog(context.Background(), store.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,9 @@ func TestAgentKilledMidAppend(t *testing.T) {
 }
 
 // TestRotationWhileRunning rotates the trace file by rename (CRM's
-// roll-over) and by copytruncate while the agent runs.
+// roll-over) while records flow, and by copytruncate once the agent has
+// read what was written (a copy named outside the watched pattern holds
+// anything it had not read yet, which is why logrotate users quiesce).
 func TestRotationWhileRunning(t *testing.T) {
 	total := 2000
 	s := newStack(t, "", "")
@@ -73,15 +75,19 @@ func TestRotationWhileRunning(t *testing.T) {
 	w := newTraceWriter(t)
 	s.addAgent("CRMAPP01", w.dir)
 	s.startAgent("CRMAPP01")
-	done := w.flow(total, 300, nil)
+	stop := make(chan struct{})
+	done := w.flow(total/2, 300, stop)
 	w.waitWritten(total / 4)
 	w.renameRotate()
-	w.waitWritten(total / 2)
-	time.Sleep(500 * time.Millisecond) // copytruncate loses what the agent has not read yet: give it time, as logrotate users must
+	<-done
+	s.waitCounted(w.written(), 60*time.Second)
+	t.Logf("%s: caught up; copytruncate", time.Now().Format("15:04:05.000"))
 	w.copyTruncate("rotated.1")
+	done = w.flow(total, 300, nil)
 	w.waitWritten(3 * total / 4)
 	w.renameRotate()
 	<-done
+	t.Logf("%s: all written", time.Now().Format("15:04:05.000"))
 	s.checkSeq(total, 90*time.Second)
 }
 

@@ -163,6 +163,24 @@ func (s *stack) checkSeq(n int, within time.Duration) {
 	s.t.Logf("all %d records counted exactly once", n)
 }
 
+// waitCounted waits until n seq.record alerts exist.
+func (s *stack) waitCounted(n int, within time.Duration) {
+	s.t.Helper()
+	ctx := context.Background()
+	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		st, err := sqlstore.Open(ctx, s.dsn(), sqlstore.Options{})
+		if err != nil {
+			continue
+		}
+		page, err := st.Alerts(ctx, store.AlertFilter{Rule: "seq.record", Limit: 1})
+		st.Close()
+		if err == nil && page.Total >= n {
+			return
+		}
+	}
+	s.t.Fatalf("fewer than %d records counted after %s", n, within)
+}
+
 // runs renders ints as ranges: [0-99 200-250].
 func runs(v []int) string {
 	var parts []string
