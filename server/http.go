@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -48,7 +49,41 @@ func (s *Server) listAgents(context.Context) ([]api.AgentInfo, error) {
 }
 
 // Control topics between servers.
-const topicSuppressions = "suppressions"
+const (
+	topicSuppressions = "suppressions"
+	topicReload       = "reload"
+)
+
+// reloadNotice tells the other servers that one reloaded its packs.
+type reloadNotice struct {
+	From string `json:"from"`
+	By   string `json:"by"`
+}
+
+// subscribeReloads reloads this server's packs when another server did,
+// so a pack reload through any server's API reaches the evaluator too.
+func (s *Server) subscribeReloads(ctx context.Context, nc *nats.Conn, self string) (*nats.Subscription, error) {
+	subject := s.names.ControlSubject(topicReload)
+	sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
+		var n reloadNotice
+		if json.Unmarshal(m.Data, &n) != nil || n.From == self {
+			return
+		}
+		if _, err := s.reload(ctx, n.By+" (via "+n.From+")", false); err != nil {
+			s.log.Error("another server reloaded its packs; this server's reload was refused and its running rules stay", "from", n.From, "err", err)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: subscribe to control messages: %w", err)
+	}
+	s.mu.Lock()
+	s.tellPeers = func(by string) {
+		data, _ := json.Marshal(reloadNotice{From: self, By: by})
+		_ = nc.Publish(subject, data)
+	}
+	s.mu.Unlock()
+	return sub, nil
+}
 
 // subscribeNudges wakes the evaluator when another server (or this one)
 // changed the maintenance windows or silences.

@@ -31,6 +31,21 @@ const maxAuditDetail = 4000
 // operator, or "SIGHUP") for the audit log. Alert state of rules that
 // survive the reload is kept.
 func (s *Server) Reload(ctx context.Context, by string) (ReloadResult, error) {
+	res, err := s.reload(ctx, by, true)
+	if err == nil {
+		s.mu.Lock()
+		tell := s.tellPeers
+		s.mu.Unlock()
+		if tell != nil {
+			tell(by) // every server evaluates the same rules, whichever one was asked
+		}
+	}
+	return res, err
+}
+
+// reload re-reads the packs on this server; audit is false when another
+// server was asked (and audited it).
+func (s *Server) reload(ctx context.Context, by string, audit bool) (ReloadResult, error) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	s.mu.Lock()
@@ -47,7 +62,9 @@ func (s *Server) Reload(ctx context.Context, by string) (ReloadResult, error) {
 	if err == nil {
 		s.setGroups(f.groups)
 	}
-	s.auditReload(ctx, st, by, len(rs), err)
+	if audit {
+		s.auditReload(ctx, st, by, len(rs), err)
+	}
 	if err != nil {
 		s.log.Error("pack reload refused; the running rules stay", "by", by, "err", err)
 		return ReloadResult{}, fmt.Errorf("pack reload refused, the running rules stay in place: %w", err)

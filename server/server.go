@@ -43,6 +43,8 @@ type Server struct {
 	groups   map[string][]string // server groups of the overrides files (group → hosts)
 	trace    *tracectl.Manager
 	orgNames *orgs.Directory
+	// tellPeers announces a pack reload to the other servers.
+	tellPeers func(by string)
 	agents   *transport.Directory
 	reloadMu sync.Mutex // one reload at a time
 }
@@ -153,6 +155,11 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer nudges.Unsubscribe() //nolint:errcheck // the connection closes next
+	reloads, err := s.subscribeReloads(ctx, nc, holder)
+	if err != nil {
+		return err
+	}
+	defer reloads.Unsubscribe() //nolint:errcheck // the connection closes next
 	ln, srv, err := s.startHTTP(st, pub, nc, reg)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"crmwatch/access"
 	"crmwatch/alerts"
 	"crmwatch/alerts/suppress"
 	"crmwatch/event"
@@ -426,4 +427,55 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// TestReloadReachesEveryServer: an admin reloads the packs through the
+// standby's API; the evaluating server reloads too, so the new rule
+// raises alerts, and the reload is audited once.
+func TestReloadReachesEveryServer(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	nats, err := transport.StartEmbedded(transport.EmbeddedOptions{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), SyncInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nats.Shutdown()
+	packDir := t.TempDir()
+	writeFile(t, filepath.Join(packDir, "pack.yaml"), extraPack)
+	writeFile(t, filepath.Join(packDir, "rules", "a.yaml"), "rules: []\n")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var servers []*Server
+	for range 2 {
+		srv, stop, err := Start(ctx, Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NATS: nats.ClientURL(), Store: dsn,
+			PackDirs: []string{packDir}, TickEvery: 50 * time.Millisecond, LeaseTTL: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		servers = append(servers, srv)
+	}
+	writeFile(t, filepath.Join(packDir, "rules", "a.yaml"), "rules:\n"+sandboxRule)
+	admin := operatorToken(t, servers[1], "alice", access.RoleAdmin)
+	if code, body := post(t, "http://"+servers[1].HTTPAddr()+ReloadPath, admin); code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	pub := publisherTo(t, nats.ClientURL())
+	ev := event.Event{Time: time.Now(), Host: "CRMAPP01", Role: "AppServer", Source: event.SourceTrace, Level: event.LevelError,
+		Category: "Sandbox", Message: "Access Denied", Origin: event.Origin{Collector: "test", Fingerprint: "fp-r", Offset: 1}}
+	waitFor(t, func() bool {
+		_ = pub.Emit(ctx, event.Batch{Host: "CRMAPP01", Events: []event.Event{ev}})
+		ev.Origin.Offset++
+		page, err := servers[0].Store().Alerts(ctx, store.AlertFilter{Rule: "extra.sandbox-error"})
+		return err == nil && len(page.Alerts) == 1
+	}, "the reloaded rule to raise on the evaluating server")
+	log, _ := servers[0].Store().AuditLog(ctx, store.AuditFilter{})
+	n := 0
+	for _, e := range log {
+		if e.Action == "packs.reload" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d packs.reload audit entries, want 1", n)
+	}
 }
