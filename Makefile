@@ -4,7 +4,7 @@ PKGS      ?= ./...
 BENCHTIME ?= 2s
 FUZZTIME  ?= 30s
 
-.PHONY: demo test setup check lint unit bench fuzz build clean
+.PHONY: demo test setup check lint unit bench fuzz build clean chaos
 
 ## demo: run server + simulated CRM farm + agents on the embedded defaults
 demo:
@@ -28,6 +28,10 @@ lint:
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## chaos: the whole delivery chaos suite (make test runs its bounded part)
+chaos: setup
+	CRMWATCH_CHAOS=full $(GO) test -count=1 -timeout 30m -v ./e2e/chaos
 
 ## bench: every hot-path benchmark (figures in docs/performance.md)
 bench:

@@ -356,3 +356,27 @@ func TestAgentsWatch(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "second agent", func() bool { return len(dir.List()) == 2 })
 }
+
+// TestDuplicatesAreDropped: the same batch published twice (a retry whose
+// PubAck was lost) is stored once, by its Nats-Msg-Id.
+func TestDuplicatesAreDropped(t *testing.T) {
+	_, _, js, names := startNATS(t)
+	ctx := context.Background()
+	pub, err := NewPublisher(PublisherOptions{JS: js, Names: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := event.Batch{Host: "app1", Events: traceEvents("app1", "fp", 0, 10)}
+	for range 2 {
+		if err := pub.Emit(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := testutil.ToFloat64(pub.m.duplicates); got != 1 {
+		t.Errorf("PubAck duplicates = %v, want 1", got)
+	}
+	st, _ := js.Stream(ctx, names.EventsStream())
+	if info, _ := st.Info(ctx); info.State.Msgs != 1 {
+		t.Fatalf("stream holds %d messages, want 1", info.State.Msgs)
+	}
+}
