@@ -45,8 +45,8 @@ type Server struct {
 	orgNames *orgs.Directory
 	// tellPeers announces a pack reload to the other servers.
 	tellPeers func(by string)
-	agents   *transport.Directory
-	reloadMu sync.Mutex // one reload at a time
+	agents    *transport.Directory
+	reloadMu  sync.Mutex // one reload at a time
 }
 
 // hostGroups is the server groups by lower-case host name.
