@@ -36,7 +36,7 @@ func (s *Store) EngineAlerts(ctx context.Context, resolvedSince time.Time) ([]al
 func (s *Store) Alerts(ctx context.Context, f store.AlertFilter) (store.AlertPage, error) {
 	var page store.AlertPage
 	where, args := alertWhere(f)
-	q := "SELECT " + alertColumns + " FROM alerts" + where + " ORDER BY last_seen DESC, id"
+	q := "SELECT " + alertColumns + " FROM alerts" + where + " ORDER BY last_seen DESC, id DESC"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}

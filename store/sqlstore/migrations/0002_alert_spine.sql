@@ -5,8 +5,10 @@ ALTER TABLE alerts ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE alerts ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
 ALTER TABLE alerts ADD COLUMN suppressed_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE alerts ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
-CREATE INDEX alerts_parent_idx ON alerts (parent_id);
-CREATE INDEX alerts_seen_idx ON alerts (last_seen);
+-- Lists are newest first; these let a page be read in index order (and
+-- stop after its limit) instead of sorting every matching alert.
+CREATE INDEX alerts_parent_idx ON alerts (parent_id, last_seen, id);
+CREATE INDEX alerts_seen_idx ON alerts (last_seen, id);
 
 -- alert_orgs indexes alerts by organization for the organization filter
 -- (filled from alerts.organizations by the Go step of this migration).
