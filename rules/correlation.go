@@ -10,14 +10,20 @@ import (
 
 // corrWindow holds the matching events of one correlation key within the
 // rule's window, with the distinct hosts and organizations among them.
+// Dropping from the front only advances head; the slice is compacted once
+// half of it is dead, so a full window costs O(1) per event, not a copy of
+// every entry.
 type corrWindow struct {
-	evs   []event.Event
+	evs   []event.Event // live events are evs[head:]
+	head  int
 	hosts map[string]int
 	orgs  map[string]int
 }
 
+func (w *corrWindow) live() []event.Event { return w.evs[w.head:] }
+
 func (w *corrWindow) add(ev *event.Event) {
-	if len(w.evs) >= maxCorrelationEntries {
+	if len(w.live()) >= maxCorrelationEntries {
 		w.drop(1)
 	}
 	w.evs = append(w.evs, *ev)
@@ -30,15 +36,17 @@ func (w *corrWindow) add(ev *event.Event) {
 // prune drops events older than cut (arrival order; the window tolerates
 // slightly out-of-order events).
 func (w *corrWindow) prune(cut time.Time) {
+	live := w.live()
 	n := 0
-	for n < len(w.evs) && w.evs[n].Time.Before(cut) {
+	for n < len(live) && live[n].Time.Before(cut) {
 		n++
 	}
 	w.drop(n)
 }
 
 func (w *corrWindow) drop(n int) {
-	for _, ev := range w.evs[:n] {
+	for i := range w.live()[:n] {
+		ev := &w.evs[w.head+i]
 		if w.hosts[ev.Host]--; w.hosts[ev.Host] <= 0 {
 			delete(w.hosts, ev.Host)
 		}
@@ -47,14 +55,18 @@ func (w *corrWindow) drop(n int) {
 				delete(w.orgs, ev.Organization)
 			}
 		}
+		*ev = event.Event{} // let the dropped event's strings go
 	}
-	k := copy(w.evs, w.evs[n:])
-	clear(w.evs[k:])
-	w.evs = w.evs[:k]
+	w.head += n
+	if w.head > len(w.evs)/2 {
+		k := copy(w.evs, w.evs[w.head:])
+		clear(w.evs[k:])
+		w.evs, w.head = w.evs[:k], 0
+	}
 }
 
 func (w *corrWindow) fires(c *Correlation) bool {
-	return len(w.evs) >= c.Count && len(w.hosts) >= c.MinHosts && len(w.orgs) >= c.MinOrganizations
+	return len(w.live()) >= c.Count && len(w.hosts) >= c.MinHosts && len(w.orgs) >= c.MinOrganizations
 }
 
 // onCorrelation counts a matching event; when the window holds Count events
@@ -89,15 +101,20 @@ func (e *Engine) onCorrelation(r *compiledRule, ev *event.Event, caps []string) 
 }
 
 func (e *Engine) raiseCorrelation(r *compiledRule, key string, w *corrWindow) {
-	first, top := w.evs[0].Time, event.LevelUnknown
-	for i := range w.evs {
-		if w.evs[i].Time.Before(first) {
-			first = w.evs[i].Time
+	evs := w.live()
+	first, top := evs[0].Time, event.LevelUnknown
+	for i := range evs {
+		if evs[i].Time.Before(first) {
+			first = evs[i].Time
 		}
-		top = max(top, w.evs[i].Level)
+		top = max(top, evs[i].Level)
 	}
 	st := e.raise(r, key, first, r.eventSeverity(top))
-	st.a.RepeatCount = len(w.evs)
+	if st.reopened {
+		st.a.RepeatCount += len(evs) - 1 // raise counted one
+	} else {
+		st.a.RepeatCount = len(evs)
+	}
 	hosts, orgs := sortedKeys(w.hosts), sortedKeys(w.orgs)
 	st.host = hosts[0]
 	if len(orgs) > 0 {
@@ -109,13 +126,13 @@ func (e *Engine) raiseCorrelation(r *compiledRule, key string, w *corrWindow) {
 	for _, o := range orgs {
 		st.a.Organizations = addListed(st.a.Organizations, o)
 	}
-	last := w.evs[len(w.evs)-1]
+	last := evs[len(evs)-1]
 	if last.Time.After(st.a.LastSeen) {
 		st.a.LastSeen = last.Time
 	}
 	st.message = last.Message
-	for i := range w.evs {
-		st.evs.Add(&w.evs[i])
+	for i := range evs {
+		st.evs.Add(&evs[i])
 	}
 }
 
@@ -134,7 +151,7 @@ func (e *Engine) tickCorrelation(r *compiledRule, now time.Time) {
 	cut := now.Add(-r.corr.Within.D())
 	for k, w := range rs.corr {
 		w.prune(cut)
-		if len(w.evs) == 0 {
+		if len(w.live()) == 0 {
 			delete(rs.corr, k)
 		}
 	}

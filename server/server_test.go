@@ -34,7 +34,7 @@ func running(t *testing.T, dir string) (*Server, func()) {
 	}
 }
 
-func publisherTo(t *testing.T, url string) *transport.Publisher {
+func publisherTo(t testing.TB, url string) *transport.Publisher {
 	t.Helper()
 	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{url}, WaitFirst: true})
 	if err != nil {
