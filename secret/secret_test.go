@@ -105,3 +105,23 @@ func TestScrub(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// A URL flag never refuses its value: pflag would repeat the refused text,
+// password included, in "invalid argument …". The text is kept and prints
+// redacted; whoever dials it reports the malformed URL.
+func TestURLSetNeverFailsNorLeaks(t *testing.T) {
+	for _, in := range []string{"nats://u:" + marker + "%zz@h:4222", "nats://[::1]:4222,nats://u:" + marker + "@h:1", "postgres://u:" + marker + "@[::1"} {
+		var u URL
+		if err := u.Set(in); err != nil {
+			t.Fatalf("Set(%q) = %v", in, err)
+		}
+		if u.Reveal() != in {
+			t.Errorf("Reveal changed %q", in)
+		}
+		for _, s := range []string{u.String(), fmt.Sprint(u), fmt.Sprintf("%#v", u)} {
+			if strings.Contains(s, marker) {
+				t.Errorf("URL leaked: %s", s)
+			}
+		}
+	}
+}

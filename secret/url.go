@@ -105,13 +105,14 @@ func (u *URL) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// Set implements pflag.Value.
+// Set implements pflag.Value. It never fails: pflag repeats a refused
+// value in its error ("invalid argument %q for --flag"), which would print
+// the password of a URL that does not parse. The text is kept as given
+// (String prints "[redacted]" for text that does not parse and holds an
+// '@'); the code that dials it reports the malformed URL without repeating
+// it.
 func (u *URL) Set(s string) error {
-	v, err := ParseURL(s)
-	if err != nil {
-		return err
-	}
-	*u = v
+	*u = URL{New(strings.TrimSpace(s))}
 	return nil
 }
 
