@@ -16,7 +16,8 @@ import (
 // ErrNotFound is returned when an alert or operator does not exist.
 var ErrNotFound = errors.New("not found")
 
-// ErrExists is returned when adding an operator whose name is taken.
+// ErrExists is returned when adding an operator whose name an active
+// operator holds.
 var ErrExists = errors.New("already exists")
 
 // AlertFilter selects alerts; zero values select everything.
@@ -54,6 +55,8 @@ type Operator struct {
 	Role      string     `json:"role"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// RotatedAt is when the token was last replaced (crmwatch operators rotate).
+	RotatedAt *time.Time `json:"rotated_at,omitempty"`
 }
 
 // AuditEntry records who did what (trace changes, acknowledgements, operator
@@ -64,6 +67,13 @@ type AuditEntry struct {
 	Action string    `json:"action"`
 	Target string    `json:"target"`
 	Detail string    `json:"detail,omitempty"`
+}
+
+// AuditFilter selects audit entries; zero values select everything.
+type AuditFilter struct {
+	Since time.Time // entries at or after
+	Actor string
+	Limit int
 }
 
 // Store is the server's persistence.
@@ -77,14 +87,21 @@ type Store interface {
 	Alerts(ctx context.Context, f AlertFilter) ([]alerts.Alert, error)
 	Alert(ctx context.Context, id string) (AlertDetail, error)
 
+	// AddOperator adds an operator; ErrExists when an active operator has
+	// the name (a revoked operator's name can be used again).
 	AddOperator(ctx context.Context, op Operator, tokenHash []byte) error
 	// OperatorByTokenHash returns the active (not revoked) operator.
 	OperatorByTokenHash(ctx context.Context, tokenHash []byte) (Operator, error)
 	Operators(ctx context.Context) ([]Operator, error)
 	RevokeOperator(ctx context.Context, name string, at time.Time) error
+	// RotateOperatorToken replaces the active operator's token hash; the
+	// old token is refused at once.
+	RotateOperatorToken(ctx context.Context, name string, tokenHash []byte, at time.Time) error
 
 	Audit(ctx context.Context, e AuditEntry) error
 	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
+	// AuditEntries returns the entries f selects, latest first.
+	AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 
 	Close() error
 }
