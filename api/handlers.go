@@ -13,6 +13,7 @@ import (
 
 	"crmwatch/access"
 	"crmwatch/alerts"
+	"crmwatch/collectors"
 	"crmwatch/store"
 )
 
@@ -185,7 +186,10 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
 	}
 	out := AgentsResponse{Agents: make([]AgentInfo, 0, len(list))}
 	for _, a := range list {
-		a.Roles = nonNil(a.Roles)
+		a.Roles, a.Collectors, a.Warnings = nonNil(a.Roles), nonNil(a.Collectors), nonNil(a.Warnings)
+		if a.Sources == nil {
+			a.Sources = []collectors.SourceStatus{}
+		}
 		out.Agents = append(out.Agents, a)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -201,16 +205,12 @@ func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	for name, vs := range r.URL.Query() {
-		n, err := strconv.Atoi(vs[len(vs)-1])
-		if name != "limit" || err != nil || n < 1 || n > MaxAlertLimit {
-			access.WriteError(w, http.StatusBadRequest, fmt.Sprintf("parameter %q: only limit (1 to %d) is accepted", name, MaxAlertLimit))
-			return
-		}
-		limit = n
+	f, err := ParseAuditFilter(r.URL.Query(), s.opts.Now())
+	if err != nil {
+		access.WriteError(w, http.StatusBadRequest, err.Error())
+		return
 	}
-	entries, err := s.opts.Store.AuditLog(r.Context(), limit)
+	entries, err := s.opts.Store.AuditEntries(r.Context(), f)
 	if err != nil {
 		s.serverError(w, r, "reading the audit log", err)
 		return

@@ -17,6 +17,7 @@ import (
 	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 
 	"crmwatch/rules"
+	"crmwatch/secret"
 	"crmwatch/store"
 	"crmwatch/store/sqlstore"
 	"crmwatch/tracing/tracectl"
@@ -32,7 +33,7 @@ type Server struct {
 	started  chan struct{}
 	mu       sync.Mutex
 	httpAddr string
-	natsURL  string
+	natsURL  secret.URL
 	st       store.Store
 	engine   *rules.Engine
 	agents   *transport.Directory
@@ -57,8 +58,9 @@ func (s *Server) Started() <-chan struct{} { return s.started }
 // HTTPAddr is the API's address (valid after Started).
 func (s *Server) HTTPAddr() string { s.mu.Lock(); defer s.mu.Unlock(); return s.httpAddr }
 
-// NATSURL is the URL agents connect to (valid after Started).
-func (s *Server) NATSURL() string { s.mu.Lock(); defer s.mu.Unlock(); return s.natsURL }
+// NATSURL is the URL agents connect to (valid after Started); it may carry
+// the credentials of an external NATS.
+func (s *Server) NATSURL() secret.URL { s.mu.Lock(); defer s.mu.Unlock(); return s.natsURL }
 
 // Store is the server's store (valid after Started, until Run returns);
 // the demo uses it to create the first operator.
@@ -71,6 +73,13 @@ func (s *Server) Agents() []transport.Registration { return s.agents.List() }
 // alerts restored) → consumer → HTTP, serves until ctx ends, then stops
 // everything in reverse order. It returns the first error that stopped it.
 func (s *Server) Run(ctx context.Context) error {
+	if s.o.usesDataDir() {
+		release, err := lockDataDir(s.o.DataDir)
+		if err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+		defer release()
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
 
@@ -132,7 +141,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.httpAddr, s.st = ln.Addr().String(), st
 	s.mu.Unlock()
 	close(s.started)
-	s.log.Info("server started", "http", ln.Addr().String(), "nats", s.NATSURL(), "store", s.o.storeDSN())
+	s.log.Info("server started", "http", ln.Addr().String(), "nats", s.NATSURL(), "store", s.o.storeName())
 	err = s.supervise(ctx, parts{consumer: consumer, agents: agents, engine: engine, trace: tm, ln: ln, http: srv})
 	s.log.Info("server stopping")
 	// Changes the engine could not store yet get one last chance.
@@ -178,7 +187,7 @@ func (s *Server) supervise(ctx context.Context, p parts) error {
 
 // startNATS runs the embedded server or connects to the configured one.
 func (s *Server) startNATS() (*nats.Conn, func(), error) {
-	urls := transport.SplitURLs(s.o.NATS)
+	urls := transport.SplitURLs(s.o.NATS.Reveal())
 	stop := func() {}
 	if s.o.embedded() {
 		e, err := transport.StartEmbedded(transport.EmbeddedOptions{
@@ -196,9 +205,9 @@ func (s *Server) startNATS() (*nats.Conn, func(), error) {
 		return nil, nil, fmt.Errorf("server: %w", err)
 	}
 	s.mu.Lock()
-	s.natsURL = urls[0]
+	s.natsURL, _ = secret.ParseURL(urls[0]) // it dialled, so it parses
 	if s.o.embedded() {
-		s.natsURL = nc.ConnectedUrl()
+		s.natsURL, _ = secret.ParseURL(nc.ConnectedUrl())
 	}
 	s.mu.Unlock()
 	return nc, stop, nil
