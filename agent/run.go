@@ -157,7 +157,7 @@ type heartbeat struct {
 	started time.Time
 	sources func() []collectors.SourceStatus
 	agents  *transport.Agents
-	failing bool
+	failing string // the last failure logged, "" while heartbeats are delivered
 }
 
 func (h *heartbeat) run(ctx context.Context) error {
@@ -178,11 +178,11 @@ func (h *heartbeat) beat(ctx context.Context, stopped bool) {
 	defer cancel()
 	err := transport.Explain(h.js.Conn(), h.put(ctx, stopped))
 	switch {
-	case err != nil && !h.failing:
-		h.failing = true
+	case err != nil && err.Error() != h.failing: // logged once per reason, not every interval
+		h.failing = err.Error()
 		h.a.log.Warn("heartbeat failed; retrying every interval", "err", err)
-	case err == nil && h.failing:
-		h.failing = false
+	case err == nil && h.failing != "":
+		h.failing = ""
 		h.a.log.Info("heartbeat delivered again")
 	}
 }

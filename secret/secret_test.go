@@ -74,6 +74,7 @@ func TestRedactURL(t *testing.T) {
 		"nats://a:" + marker + "@x:1,nats://b:" + marker + "@y:2":   "nats://a:[redacted]@x:1,nats://b:[redacted]@y:2",
 		"http://127.0.0.1:9093":                                     "http://127.0.0.1:9093",
 		"not a url with " + marker + "@host":                        Redacted,
+		"nats:/u:" + marker + "@h":                                  Redacted,
 		"https://hooks.example/x?token=" + marker + "&channel=noc":  "https://hooks.example/x?channel=noc&token=[redacted]",
 	}
 	for in, want := range cases {

@@ -161,6 +161,9 @@ func RedactURL(s string) string {
 		}
 	}
 	out := u.String()
+	if u.User == nil && strings.Contains(out, "@") {
+		return Redacted // credentials where no user info is parsed (nats:/u:pw@h)
+	}
 	// url.String escapes the brackets; keep the marker readable.
 	return strings.NewReplacer("%5Bredacted%5D", Redacted, "%5bredacted%5d", Redacted).Replace(out)
 }

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"crmwatch/secret"
 )
 
 // ConnectOptions configure a client connection.
@@ -65,20 +68,24 @@ func Connect(o ConnectOptions) (*nats.Conn, error) {
 			}
 		}),
 		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
-			// Every failed attempt lands here (also the first ones of an
-			// agent starting while the centre is down); say why once per
-			// change, not every second.
+			// Every failed attempt lands here; say why once per change,
+			// not every second. The first failure of an agent starting
+			// while the centre is down only says "no servers": the probe
+			// below gave the reason already.
+			if errors.Is(err, nats.ErrNoServers) {
+				return
+			}
 			if p := DescribeConnectError(err); st.set(p) {
 				log.Warn("cannot connect to NATS; retrying every second", "problem", p)
 			}
 		}),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			st.set("")
-			log.Info("NATS connected", "url", nc.ConnectedUrlRedacted())
+			log.Info("NATS connected", "url", secret.RedactURL(nc.ConnectedUrl())) // the client's own redaction keeps a token
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			st.set("")
-			log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted())
+			log.Info("NATS reconnected", "url", secret.RedactURL(nc.ConnectedUrl()))
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) { conns.Delete(nc) }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
@@ -90,8 +97,37 @@ func Connect(o ConnectOptions) (*nats.Conn, error) {
 		return nil, fmt.Errorf("connect to NATS %s: %w", redactURLs(urls), describedError{err})
 	}
 	conns.Store(nc, st)
+	if !o.WaitFirst && !nc.IsConnected() {
+		if p := probe(urls); p != "" && st.set(p) {
+			log.Warn("cannot connect to NATS; retrying every second", "problem", p)
+		}
+	}
 	return nc, nil
 }
+
+// probe dials the URLs' addresses once to say why the first connection
+// failed (the client reports only "no servers available"); "" when every
+// address answers. A silent address costs at most probeTimeout.
+func probe(urls []string) string {
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || u.Hostname() == "" {
+			continue
+		}
+		port := u.Port()
+		if port == "" {
+			port = "4222" // the NATS client's default
+		}
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(u.Hostname(), port), probeTimeout)
+		if err != nil {
+			return DescribeConnectError(err)
+		}
+		c.Close()
+	}
+	return ""
+}
+
+const probeTimeout = 2 * time.Second
 
 // connState is what a connection's callbacks learned: why the last attempt
 // to connect failed ("" while connected).

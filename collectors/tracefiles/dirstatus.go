@@ -68,8 +68,7 @@ func (w *dirWatch) statuses() []collectors.SourceStatus {
 func (w *dirWatch) run(ctx context.Context, every time.Duration) {
 	for _, s := range w.statuses() {
 		if !s.OK() {
-			w.log.Warn("trace directory not readable: nothing is collected from it until it is; check --trace-dir or dirs",
-				"dir", s.Path, "status", s.Status, "detail", s.Detail)
+			w.warn(s, "")
 		}
 	}
 	t := time.NewTicker(every)
@@ -92,11 +91,21 @@ func (w *dirWatch) run(ctx context.Context, every time.Duration) {
 			case s.OK():
 				w.log.Info("trace directory is readable now; following it", "dir", s.Path, "was", prev[i].Status)
 			default:
-				w.log.Warn("trace directory not readable: nothing is collected from it until it is; check --trace-dir or dirs",
-					"dir", s.Path, "status", s.Status, "detail", s.Detail, "was", prev[i].Status)
+				w.warn(s, prev[i].Status)
 			}
 		}
 	}
+}
+
+func (w *dirWatch) warn(s collectors.SourceStatus, was string) {
+	attrs := []any{"dir", s.Path, "status", s.Status}
+	if s.Detail != "" {
+		attrs = append(attrs, "detail", s.Detail)
+	}
+	if was != "" {
+		attrs = append(attrs, "was", was)
+	}
+	w.log.Warn("trace directory not readable: nothing is collected from it until it is; check --trace-dir or dirs", attrs...)
 }
 
 func (w *dirWatch) probe() []collectors.SourceStatus {
