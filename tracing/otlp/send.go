@@ -53,7 +53,7 @@ func (e *Exporter) post(ctx context.Context, url string, req, resp proto.Message
 			backoff = min(backoff*2, 30*time.Second)
 		}
 		if e.opts.OnRetry != nil {
-			e.opts.OnRetry(Retry{URL: url, Attempt: attempt + 1, Max: e.opts.MaxRetries, Wait: wait, Err: err})
+			e.opts.OnRetry(Retry{URL: url, Attempt: attempt + 1, Max: e.opts.MaxRetries, Wait: wait, Err: unwrapURLError(err)})
 		}
 		t := time.NewTimer(wait)
 		select {
