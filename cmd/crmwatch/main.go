@@ -24,6 +24,7 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	cobra.MousetrapHelpText = "" // a global: set once here, not per command tree
 	root := newRootCmd()
 	if err := root.ExecuteContext(ctx); err != nil {
 		stop()
@@ -75,7 +76,6 @@ func newRootCmd() *cobra.Command {
 			return err
 		},
 	}
-	cobra.MousetrapHelpText = ""
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(
 		newServerCmd(),
