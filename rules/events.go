@@ -15,11 +15,12 @@ func (e *Engine) ProcessEvents(ctx context.Context, evs []event.Event) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	set := e.set
+	var run rolelessRun
 	for i := range evs {
 		ev := &evs[i]
 		e.advance(ev.Time)
 		if ev.Role == "" {
-			e.noteRoleless(ev.Host)
+			e.noteRoleless(&run, ev.Host)
 		}
 		if set.nEntries == 0 {
 			continue

@@ -93,9 +93,8 @@ func (e *Engine) Heartbeat(ctx context.Context, host string, roles []string, at 
 		h = &hostInfo{}
 		e.hosts[strings.Clone(host)] = h
 	}
-	if !slices.Equal(h.roles, roles) || len(roles) == 0 {
+	if !slices.Equal(h.roles, roles) {
 		h.roles = slices.Clone(roles)
-		e.forgetRolelessHost()
 	}
 	if at.After(h.last) {
 		h.last = at

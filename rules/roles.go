@@ -29,37 +29,50 @@ const maxRolelessHostsLogged = 10_000
 // (crmwatch_rules_unknown_role_events_total), so an agent started without
 // --roles does not go unnoticed at the centre.
 type roleless struct {
-	host    string // the last host looked at, and whether it is roleless
-	unknown bool
-	logged  map[string]bool
-	n       int // events of the current call, added to the metric at flush
+	logged map[string]bool
+	n      int // events of the current call, added to the metric at flush
 }
 
-// noteRoleless looks at one event without a role. The last host's answer
-// is cached: batches come from one agent.
-func (e *Engine) noteRoleless(host string) {
-	u := &e.roleless
-	if host != u.host {
+// rolelessRun remembers the verdict for the host of the previous event of
+// a ProcessEvents call: an agent's batch is one host, so a run of its
+// events costs one string comparison each. It lives for one call only, so
+// the host string it keeps is the caller's.
+type rolelessRun struct {
+	host    string
+	unknown bool
+	valid   bool
+}
+
+// noteRoleless looks at one event without a role: a map lookup when the
+// host differs from the previous event's, no allocation unless a host is
+// logged.
+func (e *Engine) noteRoleless(run *rolelessRun, host string) {
+	if !run.valid || host != run.host {
 		h := e.hosts[host]
-		u.host, u.unknown = strings.Clone(host), h == nil || len(h.roles) == 0
-		if u.unknown && !u.logged[host] && len(u.logged) < maxRolelessHostsLogged {
-			if u.logged == nil {
-				u.logged = map[string]bool{}
-			}
-			u.logged[u.host] = true
-			reason := "its agent announced no roles"
-			if h == nil {
-				reason = "no agent registration was seen for it"
-			}
-			e.log.Warn("events from a host whose CRM roles are unknown: rules for particular roles do not apply to them; start its agent with --roles",
-				"host", host, "reason", reason)
+		*run = rolelessRun{host: host, unknown: h == nil || len(h.roles) == 0, valid: true}
+		if run.unknown {
+			e.logRoleless(host, h == nil)
 		}
 	}
-	if u.unknown {
-		u.n++
+	if run.unknown {
+		e.roleless.n++
 	}
 }
 
-// forgetRolelessHost drops the cached answer after a heartbeat changed
-// what is known about a host's roles.
-func (e *Engine) forgetRolelessHost() { e.roleless.host, e.roleless.unknown = "", false }
+// logRoleless logs a host with unknown roles the first time it is seen.
+func (e *Engine) logRoleless(host string, unregistered bool) {
+	u := &e.roleless
+	if u.logged[host] || len(u.logged) >= maxRolelessHostsLogged {
+		return
+	}
+	if u.logged == nil {
+		u.logged = map[string]bool{}
+	}
+	u.logged[strings.Clone(host)] = true
+	reason := "its agent announced no roles"
+	if unregistered {
+		reason = "no agent registration was seen for it"
+	}
+	e.log.Warn("events from a host whose CRM roles are unknown: rules for particular roles do not apply to them; start its agent with --roles",
+		"host", host, "reason", reason)
+}
