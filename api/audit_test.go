@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -47,4 +48,31 @@ func TestAuditFilters(t *testing.T) {
 	if rec := f.do("GET", "/api/v1/audit?actr=alice", access.RoleAdmin); !strings.Contains(rec.Body.String(), `unknown parameter \"actr\" (want since, actor or limit)`) {
 		t.Errorf("unknown parameter: %s", rec.Body)
 	}
+}
+
+// FuzzParseAuditFilter: any query is accepted within the limits or
+// refused, never a panic, and since is never after now for a duration.
+func FuzzParseAuditFilter(f *testing.F) {
+	for _, s := range []string{"since=24h&actor=alice", "since=7d", "since=2026-11-21T23:00:00Z", "since=-5m", "since=99999999999d", "limit=0", "actr=x"} {
+		f.Add(s)
+	}
+	now := t0
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		flt, err := ParseAuditFilter(q, now)
+		if err != nil {
+			return
+		}
+		if flt.Limit < 1 || flt.Limit > MaxAlertLimit {
+			t.Fatalf("accepted limit %d", flt.Limit)
+		}
+		if v := q.Get("since"); v != "" {
+			if _, perr := time.Parse(time.RFC3339, strings.TrimSpace(v)); perr != nil && flt.Since.After(now) {
+				t.Fatalf("since %q lies after now: %v", v, flt.Since)
+			}
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -45,4 +46,34 @@ func TestReaderNoHeadWithin(t *testing.T) {
 			t.Errorf("%s: %d records, want %d", c.name, n, c.records)
 		}
 	}
+}
+
+// FuzzReaderNoHeadWithin: with the not-a-trace check on, a stream ends in
+// EOF or a NotTraceError (never another error, never a panic), and a
+// NotTraceError comes only before the first record.
+func FuzzReaderNoHeadWithin(f *testing.F) {
+	for _, s := range seedInputs(f) {
+		f.Add(s, uint8(3))
+	}
+	f.Add([]byte("root:x:0:0\nbin:x:1:1\n"), uint8(1))
+	f.Fuzz(func(t *testing.T, b []byte, within uint8) {
+		rd := NewReaderOptions(bytes.NewReader(b), ReaderOptions{NoHeadWithin: int(within)})
+		n := 0
+		for {
+			_, err := rd.Next()
+			var nt *NotTraceError
+			switch {
+			case errors.Is(err, io.EOF):
+				return
+			case errors.As(err, &nt):
+				if n > 0 || nt.Lines <= 0 {
+					t.Fatalf("not a trace after %d records, %d lines", n, nt.Lines)
+				}
+				return
+			case err != nil:
+				t.Fatal(err)
+			}
+			n++
+		}
+	})
 }
