@@ -6,9 +6,10 @@ FUZZTIME  ?= 30s
 
 .PHONY: demo test setup check lint unit bench fuzz build clean chaos
 
-## demo: run server + simulated CRM farm + agents on the embedded defaults
+## demo: run server + simulated CRM farm + agents on the embedded defaults;
+## pass demo flags with ARGS, e.g. make demo ARGS="--duration 60s"
 demo:
-	$(GO) run ./cmd/crmwatch demo
+	$(GO) run ./cmd/crmwatch demo $(ARGS)
 
 ## test: everything CI runs: set-up, formatting, vet (linux and windows), the Windows build,
 ## all tests under the race detector (about 3 minutes on 2 cores)

@@ -14,6 +14,7 @@ import (
 const (
 	ActionOperatorAdd    = "operator.add"
 	ActionOperatorRevoke = "operator.revoke"
+	ActionOperatorRotate = "operator.rotate"
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
@@ -79,4 +80,24 @@ func RevokeOperator(ctx context.Context, s store.Store, name, by string) error {
 		return fmt.Errorf("operator %q revoked but the audit entry failed: %w", name, err)
 	}
 	return nil
+}
+
+// RotateOperator gives an active operator a new token and records who did
+// it; the old token is refused from the next request on. The returned
+// token is the only copy. If the audit entry cannot be written the
+// operator is revoked, so no unaudited token stays active.
+func RotateOperator(ctx context.Context, s store.Store, name, by string) (Token, error) {
+	tok, err := GenerateToken()
+	if err != nil {
+		return Token{}, err
+	}
+	at := time.Now().UTC()
+	if err := s.RotateOperatorToken(ctx, name, tok.Hash(), at); err != nil {
+		return Token{}, err
+	}
+	entry := store.AuditEntry{At: at, Actor: by, Action: ActionOperatorRotate, Target: name, Detail: "token=" + tok.Fingerprint()}
+	if err := s.Audit(ctx, entry); err != nil {
+		return Token{}, errors.Join(fmt.Errorf("operator %q: token not rotated: %w", name, err), s.RevokeOperator(ctx, name, at))
+	}
+	return tok, nil
 }

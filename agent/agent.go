@@ -19,15 +19,17 @@ import (
 	"time"
 
 	"crmwatch/collectors"
+	"crmwatch/secret"
 	"crmwatch/tracing/otlp"
 	"crmwatch/transport"
 )
 
 // Options configure an agent.
 type Options struct {
-	// NATSURLs are the centre's NATS URLs (default nats://127.0.0.1:4247,
-	// the server's embedded NATS).
-	NATSURLs []string
+	// NATS are the centre's NATS URLs, comma-separated, nats:// or tls://
+	// (default nats://127.0.0.1:4247, the server's embedded NATS). A
+	// secret: the URLs may carry credentials.
+	NATS secret.URL
 	// Name is the host name reported with every event (default: os.Hostname).
 	Name string
 	// Roles are this host's CRM roles (see Roles).
@@ -83,8 +85,8 @@ func New(o Options) (*Agent, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if len(transport.SplitURLs(o.NATSURLs...)) == 0 {
-		o.NATSURLs = []string{DefaultNATSURL}
+	if o.NATS.IsZero() {
+		o.NATS = secret.MustURL(DefaultNATSURL)
 	}
 	if o.HeartbeatEvery <= 0 {
 		o.HeartbeatEvery = DefaultHeartbeat
@@ -93,6 +95,9 @@ func New(o Options) (*Agent, error) {
 		o.Version = "dev"
 	}
 	var errs []error
+	if err := transport.CheckURLs("--nats", o.NATS); err != nil {
+		errs = append(errs, err)
+	}
 	if o.Name == "" {
 		h, err := os.Hostname()
 		if err != nil {
@@ -104,7 +109,7 @@ func New(o Options) (*Agent, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	o.Roles = roles
+	o.Roles = append([]string{}, roles...) // [] rather than null in the registration
 	if o.StateDir == "" {
 		dir, err := os.UserConfigDir()
 		if err != nil {
@@ -156,10 +161,21 @@ func (a *Agent) Collectors() []string {
 	return out
 }
 
-func (a *Agent) registration(started, now time.Time, stopped bool) transport.Registration {
-	return transport.Registration{
+// registration is what the agent tells the centre about itself, with what
+// the operator must fix: no roles, and every source a collector cannot read.
+func (a *Agent) registration(started, now time.Time, stopped bool, sources []collectors.SourceStatus) transport.Registration {
+	r := transport.Registration{
 		Name: a.o.Name, Roles: a.o.Roles, Version: a.o.Version, OS: runtime.GOOS + "/" + runtime.GOARCH,
 		Collectors: a.Collectors(), StartedAt: started, LastHeartbeat: now,
-		HeartbeatEvery: a.o.HeartbeatEvery, Stopped: stopped,
+		HeartbeatEvery: a.o.HeartbeatEvery, Stopped: stopped, Sources: sources,
 	}
+	if len(a.o.Roles) == 0 {
+		r.Warnings = append(r.Warnings, transport.WarningNoRoles)
+	}
+	for _, s := range sources {
+		if w := s.Warning(); w != "" {
+			r.Warnings = append(r.Warnings, w)
+		}
+	}
+	return r
 }

@@ -17,10 +17,11 @@ import (
 
 	"crmwatch/collectors"
 	"crmwatch/collectors/tracefiles"
+	"crmwatch/secret"
 	"crmwatch/tracing/otlp"
 )
 
-const secret = "s3cret-never-printed"
+const headerSecret = "s3cret-never-printed"
 
 func TestOTLPFlags(t *testing.T) {
 	for _, tc := range []struct {
@@ -36,16 +37,16 @@ func TestOTLPFlags(t *testing.T) {
 			want: tracefiles.OTLPConfig{Endpoint: "http://file:4318", Headers: map[string]otlp.Secret{"X-Api-Key": "k"}, MinLevel: "error"}},
 		{name: "flag replaces endpoint and headers, keeps the rest",
 			yaml:     "collectors:\n  tracefiles:\n    dirs: [/t]\n    otlp: {endpoint: 'http://file:4318', headers: {X-Api-Key: k}, min_level: error}\n",
-			endpoint: "http://flag:4318", headers: []string{"Authorization=Bearer " + secret, "X-Tenant=a=b"},
+			endpoint: "http://flag:4318", headers: []string{"Authorization=Bearer " + headerSecret, "X-Tenant=a=b"},
 			want: tracefiles.OTLPConfig{Endpoint: "http://flag:4318", MinLevel: "error",
-				Headers: map[string]otlp.Secret{"Authorization": "Bearer " + secret, "X-Tenant": "a=b"}}},
+				Headers: map[string]otlp.Secret{"Authorization": "Bearer " + headerSecret, "X-Tenant": "a=b"}}},
 		{name: "with --trace-dir only", dirs: []string{"/t"}, endpoint: "http://flag:4318",
 			want: tracefiles.OTLPConfig{Endpoint: "http://flag:4318", Headers: map[string]otlp.Secret{}}},
 		{name: "no trace collector", endpoint: "http://flag:4318", wantErrs: []string{"--otlp: the tracefiles collector is not enabled"}},
 		{name: "header without --otlp", dirs: []string{"/t"}, headers: []string{"A=b"}, wantErrs: []string{"--otlp-header: needs --otlp"}},
-		{name: "bad header flag", dirs: []string{"/t"}, endpoint: "http://flag:4318", headers: []string{secret, "=" + secret},
+		{name: "bad header flag", dirs: []string{"/t"}, endpoint: "http://flag:4318", headers: []string{headerSecret, "=" + headerSecret},
 			wantErrs: []string{"--otlp-header #1: want NAME=VALUE", "--otlp-header #2"}},
-		{name: "bad URL", dirs: []string{"/t"}, endpoint: "ftp://flag", headers: []string{"Bad Name=" + secret},
+		{name: "bad URL", dirs: []string{"/t"}, endpoint: "ftp://flag", headers: []string{"Bad Name=" + headerSecret},
 			wantErrs: []string{"--otlp: collectors.tracefiles:", "scheme", `header name "Bad Name"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,7 +70,7 @@ func TestOTLPFlags(t *testing.T) {
 						t.Errorf("error %q does not mention %q", err, w)
 					}
 				}
-				if strings.Contains(err.Error(), secret) {
+				if strings.Contains(err.Error(), headerSecret) {
 					t.Errorf("the header value leaked into the error: %v", err)
 				}
 				return
@@ -136,12 +137,12 @@ func TestRunExportsOTLPBesideJetStream(t *testing.T) {
 	defer srv.Close()
 	cfgFile := filepath.Join(t.TempDir(), "agent.yaml")
 	writeFile(t, cfgFile, "collectors:\n  tracefiles:\n    dirs: [/replaced/by/trace-dir]\n    poll_interval: 20ms\n    idle_flush: 50ms\n    start_at: beginning\n    otlp: {flush_interval: 100ms, gzip: false}\n")
-	hs, err := ParseHeaders([]string{"X-Api-Key=" + secret})
+	hs, err := ParseHeaders([]string{"X-Api-Key=" + headerSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	a, err := New(Options{NATSURLs: []string{natsURL}, Name: "crm02", ConfigFile: cfgFile, TraceDirs: []string{dir},
+	a, err := New(Options{NATS: secret.MustURL(natsURL), Name: "crm02", ConfigFile: cfgFile, TraceDirs: []string{dir},
 		OTLPEndpoint: srv.URL, OTLPHeaders: hs, StateDir: t.TempDir(), HeartbeatEvery: time.Hour,
 		Factories: []collectors.Factory{tracefiles.NewFactory()}})
 	if err != nil {
@@ -168,7 +169,7 @@ func TestRunExportsOTLPBesideJetStream(t *testing.T) {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
 	for _, k := range rv.keys {
-		if k != secret {
+		if k != headerSecret {
 			t.Errorf("X-Api-Key = %q", k)
 		}
 	}

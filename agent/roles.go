@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"crmwatch/event"
 )
 
 // Roles are CRM's own server-role names.
-var Roles = []string{
-	"AppServer", "HelpServer", "SdkServer", "AsyncService", "SandboxService",
-	"DeploymentService", "DiscoveryService", "EmailRouter", "SqlServer", "ReportingServer",
-}
+var Roles = event.Roles
 
 // ParseRoles accepts comma-separated role names (case-insensitive) and
 // returns them in CRM's spelling, without duplicates. Every unknown name is

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -26,7 +27,11 @@ import (
 // last "stopped" registration and closes the connection. A collector that
 // fails stops the agent with its error.
 func (a *Agent) Run(ctx context.Context) error {
-	nc, err := transport.Connect(transport.ConnectOptions{URLs: a.o.NATSURLs, Name: "crmwatch-agent " + a.o.Name, Logger: a.log})
+	if len(a.o.Roles) == 0 {
+		a.log.Warn("this agent has no CRM roles: rules for particular roles (most of the built-in pack) cannot apply to this host's events; pass --roles, e.g. --roles AppServer,AsyncService",
+			"valid_roles", Roles)
+	}
+	nc, err := transport.Connect(transport.ConnectOptions{URLs: transport.SplitURLs(a.o.NATS.Reveal()), Name: "crmwatch-agent " + a.o.Name, Logger: a.log})
 	if err != nil {
 		return err
 	}
@@ -64,7 +69,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if tc != nil {
 		g.Add(func() error { return tc.Run(runCtx) }, func(error) { cancel() })
 	}
-	hb := &heartbeat{a: a, js: js, started: time.Now()}
+	hb := &heartbeat{a: a, js: js, started: time.Now(), sources: sourcesOf(cols)}
 	g.Add(func() error { return hb.run(runCtx) }, func(error) { cancel() })
 	if a.o.MetricsListen != "" {
 		if err := a.addMetrics(&g, reg); err != nil {
@@ -73,7 +78,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
 
-	a.log.Info("agent started", "nats", transport.SplitURLs(a.o.NATSURLs...), "roles", a.o.Roles, "collectors", a.Collectors())
+	a.log.Info("agent started", "nats", a.o.NATS, "roles", a.o.Roles, "collectors", a.Collectors())
 	runErr := g.Run()
 	hb.stopped(nc)
 	a.log.Info("agent stopped")
@@ -125,14 +130,34 @@ func (a *Agent) addMetrics(g *run.Group, reg *prometheus.Registry) error {
 	return nil
 }
 
+// sourcesOf collects the source statuses of the collectors that report
+// them, sorted by collector type, for each registration.
+func sourcesOf(cols map[string]collectors.Collector) func() []collectors.SourceStatus {
+	types := make([]string, 0, len(cols))
+	for t := range cols {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	return func() []collectors.SourceStatus {
+		var out []collectors.SourceStatus
+		for _, t := range types {
+			if sr, ok := cols[t].(collectors.StatusReporter); ok {
+				out = append(out, sr.SourceStatuses()...)
+			}
+		}
+		return out
+	}
+}
+
 // heartbeat keeps the agent's registration fresh. The bucket is created by
 // the server, so while the centre is down it simply tries again next tick.
 type heartbeat struct {
 	a       *Agent
 	js      jetstream.JetStream
 	started time.Time
+	sources func() []collectors.SourceStatus
 	agents  *transport.Agents
-	failing bool
+	failing string // the last failure logged, "" while heartbeats are delivered
 }
 
 func (h *heartbeat) run(ctx context.Context) error {
@@ -151,13 +176,13 @@ func (h *heartbeat) run(ctx context.Context) error {
 func (h *heartbeat) beat(ctx context.Context, stopped bool) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	err := h.put(ctx, stopped)
+	err := transport.Explain(h.js.Conn(), h.put(ctx, stopped))
 	switch {
-	case err != nil && !h.failing:
-		h.failing = true
+	case err != nil && err.Error() != h.failing: // logged once per reason, not every interval
+		h.failing = err.Error()
 		h.a.log.Warn("heartbeat failed; retrying every interval", "err", err)
-	case err == nil && h.failing:
-		h.failing = false
+	case err == nil && h.failing != "":
+		h.failing = ""
 		h.a.log.Info("heartbeat delivered again")
 	}
 }
@@ -170,7 +195,7 @@ func (h *heartbeat) put(ctx context.Context, stopped bool) error {
 		}
 		h.agents = ag
 	}
-	return h.agents.Put(ctx, h.a.registration(h.started, time.Now(), stopped))
+	return h.agents.Put(ctx, h.a.registration(h.started, time.Now(), stopped, h.sources()))
 }
 
 // stopped tells the centre this was a clean stop, best effort.

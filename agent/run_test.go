@@ -9,6 +9,7 @@ import (
 
 	"crmwatch/collectors"
 	"crmwatch/event"
+	"crmwatch/secret"
 	"crmwatch/transport"
 )
 
@@ -40,7 +41,7 @@ func TestRunRegistersPublishesAndStops(t *testing.T) {
 	defer cancel()
 	cfg := t.TempDir() + "/agent.yaml"
 	writeFile(t, cfg, "collectors:\n  once: {}\n")
-	a, err := New(Options{NATSURLs: []string{natsURL}, Name: "app1.contoso.local", Roles: []string{"AppServer"},
+	a, err := New(Options{NATS: secret.MustURL(natsURL), Name: "app1.contoso.local", Roles: []string{"AppServer"},
 		ConfigFile: cfg, StateDir: t.TempDir(), MetricsListen: "127.0.0.1:0", HeartbeatEvery: time.Hour,
 		Factories: []collectors.Factory{onceFactory{}}, Version: "1.2.3"})
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"crmwatch/access"
 	"crmwatch/alerts"
@@ -246,16 +245,4 @@ func (s *Server) bulkTargets(r *http.Request, req BulkRequest) ([]string, error)
 		ids = append(ids, a.ID)
 	}
 	return ids, nil
-}
-
-// parseTime reads an RFC 3339 time or a duration back from now ("24h").
-func parseTime(now time.Time, v string) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2026-11-29T22:00:00Z) nor a duration back from now (24h)", v)
-	}
-	return t, nil
 }

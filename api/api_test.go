@@ -22,6 +22,7 @@ import (
 	"crmwatch/access"
 	"crmwatch/alerts"
 	"crmwatch/alerts/suppress"
+	"crmwatch/collectors"
 	"crmwatch/event"
 	"crmwatch/store"
 	"crmwatch/store/sqlstore"
@@ -426,13 +427,18 @@ func TestMaintenanceAndSilencesAPI(t *testing.T) {
 func TestAgents(t *testing.T) {
 	hb := t0.Add(-5 * time.Second)
 	f := newFixture(t, AgentListerFunc(func(context.Context) ([]AgentInfo, error) {
-		return []AgentInfo{{Host: "CRMAPP01", Roles: []string{"AppServer", "AsyncService"}, Version: "1.0.0", LastHeartbeat: hb}, {Host: "SQL01"}}, nil
+		return []AgentInfo{{Host: "CRMAPP01", Status: AgentUp, Roles: []string{"AppServer", "AsyncService"}, Version: "1.0.0", LastHeartbeat: hb,
+			Collectors: []string{"tracefiles"}, Sources: []collectors.SourceStatus{{Collector: "tracefiles", Source: "trace directory", Path: "/t", Status: "ok"}}},
+			{Host: "SQL01", Status: AgentSilent, Warnings: []string{"no roles"}}}, nil
 	}))
 	rec := f.do("GET", "/api/v1/agents", access.RoleReadonly)
 	raw := decode[map[string][]map[string]any](t, rec)
 	want := []map[string]any{
-		{"host": "CRMAPP01", "roles": []any{"AppServer", "AsyncService"}, "version": "1.0.0", "last_heartbeat": "2026-11-03T09:29:55Z"},
-		{"host": "SQL01", "roles": []any{}, "version": "", "last_heartbeat": "0001-01-01T00:00:00Z"},
+		{"host": "CRMAPP01", "status": "up", "roles": []any{"AppServer", "AsyncService"}, "version": "1.0.0", "last_heartbeat": "2026-11-03T09:29:55Z",
+			"collectors": []any{"tracefiles"}, "warnings": []any{},
+			"sources": []any{map[string]any{"collector": "tracefiles", "source": "trace directory", "path": "/t", "status": "ok"}}},
+		{"host": "SQL01", "status": "silent", "roles": []any{}, "version": "", "last_heartbeat": "0001-01-01T00:00:00Z",
+			"collectors": []any{}, "warnings": []any{"no roles"}, "sources": []any{}},
 	}
 	if !reflect.DeepEqual(raw["agents"], want) {
 		t.Fatalf("agents\n got %v\nwant %v", raw["agents"], want)

@@ -2,13 +2,11 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"crmwatch/access"
-	"crmwatch/store"
+	"crmwatch/collectors"
 )
 
 // Limits of GET /api/v1/alerts.
@@ -41,7 +39,10 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
 	}
 	out := AgentsResponse{Agents: make([]AgentInfo, 0, len(list))}
 	for _, a := range list {
-		a.Roles = nonNil(a.Roles)
+		a.Roles, a.Collectors, a.Warnings = nonNil(a.Roles), nonNil(a.Collectors), nonNil(a.Warnings)
+		if a.Sources == nil {
+			a.Sources = []collectors.SourceStatus{}
+		}
 		out.Agents = append(out.Agents, a)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -60,37 +61,15 @@ func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, OperatorsResponse{Operators: ops})
 }
 
-// auditLog is GET /api/v1/audit?limit=N&since=RFC3339&actor=NAME.
+// auditLog is GET /api/v1/audit?limit=N&since=TIME|DURATION&actor=NAME.
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	q, err := query(r)
 	if err != nil {
 		access.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	f := store.AuditFilter{Limit: 100}
-	var errs []error
-	for name, vs := range q {
-		v := vs[len(vs)-1]
-		switch name {
-		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > MaxAlertLimit {
-				errs = append(errs, fmt.Errorf("parameter limit: %q is not a number from 1 to %d", v, MaxAlertLimit))
-			}
-			f.Limit = n
-		case "since":
-			t, err := parseTime(s.opts.Now(), v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("parameter since: %w", err))
-			}
-			f.Since = t
-		case "actor":
-			f.Actor = v
-		default:
-			errs = append(errs, fmt.Errorf("unknown parameter %q (want limit, since or actor)", name))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	f, err := ParseAuditFilter(q, s.opts.Now())
+	if err != nil {
 		access.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"crmwatch/alerts"
+	"crmwatch/collectors"
 	"crmwatch/event"
 	"crmwatch/store"
 )
@@ -60,11 +61,29 @@ type AlertDetail struct {
 
 // AgentInfo is one agent as its last heartbeat described it.
 type AgentInfo struct {
-	Host          string    `json:"host"`
+	Host string `json:"host"`
+	// Status is AgentUp, AgentSilent (no heartbeat for three intervals) or
+	// AgentStopped (it shut down cleanly).
+	Status string `json:"status"`
+	// Roles are never null: [] for an agent started without --roles, which
+	// Warnings then names.
 	Roles         []string  `json:"roles"`
 	Version       string    `json:"version"`
+	Collectors    []string  `json:"collectors"`
+	StartedAt     time.Time `json:"started_at,omitzero"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`
+	// Warnings are what an operator must fix for the agent to be useful.
+	Warnings []string `json:"warnings"`
+	// Sources are the state of what its collectors read (trace folders).
+	Sources []collectors.SourceStatus `json:"sources"`
 }
+
+// Agent statuses.
+const (
+	AgentUp      = "up"
+	AgentSilent  = "silent"
+	AgentStopped = "stopped"
+)
 
 // AgentsResponse is the body of GET /api/v1/agents.
 type AgentsResponse struct {

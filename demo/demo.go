@@ -23,6 +23,7 @@ import (
 	"crmwatch/alerts/orgs"
 	"crmwatch/collectors"
 	"crmwatch/collectors/tracefiles"
+	"crmwatch/secret"
 	"crmwatch/server"
 	"crmwatch/simulate"
 	"crmwatch/store/sqlstore"
@@ -55,7 +56,11 @@ type Options struct {
 	Fault      string
 	FaultAfter time.Duration
 	// Out receives the addresses, the token and what to try (default stdout).
-	Out     io.Writer
+	Out io.Writer
+	// CLI is how the banner tells the operator to run crmwatch (default
+	// CLICommand: "crmwatch" on PATH, else "go run ./cmd/crmwatch" in the
+	// checkout).
+	CLI     string
 	Version string
 	Logger  *slog.Logger
 }
@@ -75,6 +80,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Out == nil {
 		o.Out = os.Stdout
+	}
+	if o.CLI == "" {
+		o.CLI = CLICommand()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -182,11 +190,11 @@ func runFarm(ctx context.Context, o Options, srv *server.Server, farm *simulate.
 	return g.Run()
 }
 
-func newAgents(o Options, hosts []simulate.Host, natsURL string) ([]*agent.Agent, error) {
+func newAgents(o Options, hosts []simulate.Host, natsURL secret.URL) ([]*agent.Agent, error) {
 	out := make([]*agent.Agent, 0, len(hosts))
 	for _, h := range hosts {
 		a, err := agent.New(agent.Options{
-			NATSURLs: []string{natsURL}, Name: h.Name, Roles: h.Roles, TraceDirs: []string{h.TraceDir},
+			NATS: natsURL, Name: h.Name, Roles: h.Roles, TraceDirs: []string{h.TraceDir},
 			StateDir: filepath.Join(stateDir(o), h.Name), HeartbeatEvery: 5 * time.Second,
 			TraceControl: agent.TraceControl{Store: agent.TraceStoreFile, Dir: h.TraceDir},
 			Factories:    []collectors.Factory{tracefiles.NewFactory()}, Version: o.Version,
@@ -234,9 +242,10 @@ func printWelcome(o Options, srv *server.Server, hosts []simulate.Host, opName, 
 		fmt.Fprintf(w, "Try:\n")
 	}
 	fmt.Fprintf(w, "  export CRMWATCH_URL=http://%s CRMWATCH_TOKEN=$(cat %s)\n", srv.HTTPAddr(), filepath.Join(o.DataDir, TokenFile))
-	fmt.Fprintf(w, "  crmwatch alerts list\n")
-	fmt.Fprintf(w, "  crmwatch trace set --role AppServer --categories 'Platform.Sql:Verbose;*:Error' --callstack --for 10m\n")
-	fmt.Fprintf(w, "  crmwatch trace status\n")
+	fmt.Fprintf(w, "  %s alerts list\n", o.CLI)
+	fmt.Fprintf(w, "  %s agents list\n", o.CLI)
+	fmt.Fprintf(w, "  %s trace set --role AppServer --categories 'Platform.Sql:Verbose;*:Error' --callstack --for 10m\n", o.CLI)
+	fmt.Fprintf(w, "  %s trace status\n", o.CLI)
 	fmt.Fprintf(w, "Ctrl-C stops everything.\n")
 }
 

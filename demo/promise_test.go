@@ -14,6 +14,7 @@ import (
 
 	"crmwatch/api"
 	"crmwatch/api/client"
+	"crmwatch/secret"
 )
 
 // TestDemoPromise holds the demo to what the README promises a newcomer: on
@@ -129,7 +130,7 @@ func demoClient(t *testing.T, dir, listen string, done <-chan error) *client.Cli
 		default:
 		}
 		if raw, err := os.ReadFile(tokenPath); err == nil {
-			opts, err := client.Resolve("http://"+listen, strings.TrimSpace(string(raw)))
+			opts, err := client.Resolve("http://"+listen, secret.New(strings.TrimSpace(string(raw))))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 
 	"crmwatch/alerts"
 	"crmwatch/api"
+	"crmwatch/secret"
 	"crmwatch/server"
 	"crmwatch/simulate"
 	"crmwatch/transport"
@@ -27,7 +28,7 @@ func TestSQLTimeoutsRaiseOneConsolidatedAlert(t *testing.T) {
 	opts := server.Options{DataDir: dir, NATSListen: freeAddr(t), NATSSyncInterval: 100 * time.Millisecond}
 	sp := startServer(t, opts)
 	token := adminToken(t, sp.srv)
-	fp := startFarm(t, 3, sp.srv.NATSURL(), "")
+	fp := startFarm(t, 3, sp.srv.NATSURL().Reveal(), "")
 	defer fp.stop()
 
 	eventually(t, 15*time.Second, "3 agents registered", func() bool {
@@ -102,7 +103,7 @@ func TestExternalNATS(t *testing.T) {
 	prefix := "e2e-" + hex.EncodeToString(b)
 	t.Cleanup(func() { teardown(t, url, prefix) })
 
-	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATS: url, Prefix: prefix})
+	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATS: secret.MustURL(url), Prefix: prefix})
 	defer sp.stop()
 	token := adminToken(t, sp.srv)
 	fp := startFarm(t, 2, url, prefix, simulate.FaultSQLTimeouts)

@@ -41,7 +41,7 @@ func BenchmarkFaultToAlert(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	a, err := agent.New(agent.Options{NATSURLs: []string{srv.NATSURL()}, Name: "CRMAPP01", Roles: []string{"AppServer"},
+	a, err := agent.New(agent.Options{NATS: srv.NATSURL(), Name: "CRMAPP01", Roles: []string{"AppServer"},
 		TraceDirs: []string{dir}, StateDir: b.TempDir(), Factories: []collectors.Factory{tracefiles.NewFactory()}})
 	if err != nil {
 		b.Fatal(err)
@@ -50,7 +50,7 @@ func BenchmarkFaultToAlert(b *testing.B) {
 	go func() { agentDone <- a.Run(ctx) }()
 	defer func() { cancel(); <-agentDone }()
 
-	changes := changesReader(ctx, b, srv.NATSURL())
+	changes := changesReader(ctx, b, srv.NATSURL().Reveal())
 	committed := map[string]time.Time{} // organization → when its raise reached the stream
 	// Warm up: the agent has found the file and every part is running.
 	waitRaise(b, f, changes, committed, "warm-up")

@@ -44,7 +44,7 @@ func BenchmarkTraceSetAllApplied(b *testing.B) {
 	state := b.TempDir()
 	for i := range benchAgents {
 		name := fmt.Sprintf("CRMBENCH%02d", i)
-		a, err := agent.New(agent.Options{NATSURLs: []string{srv.NATSURL()}, Name: name, Roles: []string{"AppServer"},
+		a, err := agent.New(agent.Options{NATS: srv.NATSURL(), Name: name, Roles: []string{"AppServer"},
 			StateDir: filepath.Join(state, name), HeartbeatEvery: time.Second, TraceControl: agent.TraceControl{Store: agent.TraceStoreFile}})
 		if err != nil {
 			b.Fatal(err)

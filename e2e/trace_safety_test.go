@@ -23,7 +23,7 @@ import (
 func TestTraceExpiresWhileServerIsDown(t *testing.T) {
 	opts := server.Options{DataDir: t.TempDir(), NATSListen: freeAddr(t), NATSSyncInterval: 100 * time.Millisecond}
 	sp := startServer(t, opts)
-	tf := startTraceFarm(t, 2, sp.srv.NATSURL(), 100, agent.TraceControl{})
+	tf := startTraceFarm(t, 2, sp.srv.NATSURL().Reveal(), 100, agent.TraceControl{})
 	defer tf.stop()
 	admin := operatorClient(t, sp.srv, "ada", access.RoleAdmin)
 	ctx := context.Background()
@@ -96,7 +96,7 @@ func TestTraceExpiresWhileServerIsDown(t *testing.T) {
 func TestTraceOfflineAgentConvergesOnReconnect(t *testing.T) {
 	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATSListen: "127.0.0.1:0"})
 	defer sp.stop()
-	tf := startTraceFarm(t, 2, sp.srv.NATSURL(), 100, agent.TraceControl{})
+	tf := startTraceFarm(t, 2, sp.srv.NATSURL().Reveal(), 100, agent.TraceControl{})
 	defer tf.stop()
 	c := clientFor(t, sp.srv, "olga", access.RoleOperator)
 	ctx := context.Background()
@@ -139,7 +139,7 @@ func TestTraceOfflineAgentConvergesOnReconnect(t *testing.T) {
 func TestTraceDiskGuard(t *testing.T) {
 	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATSListen: "127.0.0.1:0"})
 	defer sp.stop()
-	tf := startTraceFarm(t, 1, sp.srv.NATSURL(), 3000, agent.TraceControl{QuotaMB: 1, GuardEvery: 200 * time.Millisecond})
+	tf := startTraceFarm(t, 1, sp.srv.NATSURL().Reveal(), 3000, agent.TraceControl{QuotaMB: 1, GuardEvery: 200 * time.Millisecond})
 	defer tf.stop()
 	c := clientFor(t, sp.srv, "bob", access.RoleOperator)
 	ctx := context.Background()

@@ -29,7 +29,7 @@ import (
 func TestTraceControlRoleHostClear(t *testing.T) {
 	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATSListen: "127.0.0.1:0"})
 	defer sp.stop()
-	tf := startTraceFarm(t, 4, sp.srv.NATSURL(), 100, agent.TraceControl{})
+	tf := startTraceFarm(t, 4, sp.srv.NATSURL().Reveal(), 100, agent.TraceControl{})
 	defer tf.stop()
 	alice := operatorClient(t, sp.srv, "alice", access.RoleOperator)
 	ctx := context.Background()
@@ -226,7 +226,7 @@ func TestTraceGroupTargets(t *testing.T) {
 	writeOverrides("  back-end: [CRMASYNC01, crmdep01]\n")
 	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATSListen: "127.0.0.1:0", Overrides: []string{ov}})
 	defer sp.stop()
-	tf := startTraceFarm(t, 3, sp.srv.NATSURL(), 50, agent.TraceControl{})
+	tf := startTraceFarm(t, 3, sp.srv.NATSURL().Reveal(), 50, agent.TraceControl{})
 	defer tf.stop()
 	c := operatorClient(t, sp.srv, "gina", access.RoleOperator)
 	ctx := context.Background()

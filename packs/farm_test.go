@@ -109,7 +109,7 @@ func TestFarmRulesThroughEngine(t *testing.T) {
 		s("CRMAPP08", queueCounter, 70),  // host beats group: cpu_count 32, warning > 64
 		s("CRMSQL01", memCounter, 3000),  // ram_mb 65536: critical < 3276.8
 		s("CRMAPP02", memCounter, 3000),  // ram_mb 16384: warning < 1638.4: nothing
-		s("CRMASYNC02", cpuCounter, 99)}, // no heartbeat, no role: no rule applies
+		s("CRMASYNC02", cpuCounter, 99)}, // roles unknown: the rules for every role still apply
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +137,7 @@ func TestFarmRulesThroughEngine(t *testing.T) {
 		"raised crm.windows.processor-queue-length host=CRMAPP02|instance= warning x1",
 		"raised crm.windows.processor-queue-length host=CRMAPP08|instance= warning x1",
 		"raised crm.windows.processor-time host=CRMAPP02|instance=_Total critical x1",
+		"raised crm.windows.processor-time host=CRMASYNC02|instance=_Total critical x1",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("alerts\n got  %s\n want %s", strings.Join(got, "\n      "), strings.Join(want, "\n      "))

@@ -1,6 +1,7 @@
 package packs
 
 import (
+	"crmwatch/event"
 	"crmwatch/rules"
 
 	"go.yaml.in/yaml/v3"
@@ -15,10 +16,7 @@ const (
 )
 
 // Roles are CRM's own server-role names, the only ones packs may use.
-var Roles = []string{
-	"AppServer", "HelpServer", "SdkServer", "AsyncService", "SandboxService",
-	"DeploymentService", "DiscoveryService", "EmailRouter", "SqlServer", "ReportingServer",
-}
+var Roles = event.Roles
 
 // Pack is a loaded, validated management pack.
 type Pack struct {

@@ -73,9 +73,28 @@ func WriteTable(w io.Writer, rs []ShownRule) error {
 		if r.Missing != nil && r.Missing.Agent {
 			what = "agent heartbeat, after " + r.Missing.After.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", r.ID, r.Kind, r.Severity, r.Enabled, what)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", r.ID, r.Kind, severityText(r), r.Enabled, what)
 	}
 	return tw.Flush()
+}
+
+// severityText says where the severity of a rule without a fixed one comes
+// from, so the column is never empty: event and correlation alerts take it
+// from the event's level, threshold alerts from the level crossed, missing
+// alerts default to rules.DefaultMissingSeverity.
+func severityText(r ShownRule) string {
+	if r.Severity != "" {
+		return r.Severity
+	}
+	switch r.Kind {
+	case rules.KindEvent, rules.KindCorrelation:
+		return "by level"
+	case rules.KindThreshold:
+		return "by threshold"
+	case rules.KindMissing:
+		return string(rules.DefaultMissingSeverity)
+	}
+	return "-"
 }
 
 func levelsText(l rules.Levels) string {

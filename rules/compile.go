@@ -76,6 +76,9 @@ func compileRule(r Rule, label string) (*compiledRule, error) {
 		}
 		c.roles = append(c.roles, strings.TrimSpace(role))
 	}
+	if anyRole(c.roles) {
+		c.roles = nil // every CRM server, whatever its agent announced
+	}
 	c.resolveAfter = r.ResolveAfter.D()
 	if c.resolveAfter < 0 {
 		add("resolve_after", errors.New("must not be negative"))

@@ -54,6 +54,8 @@ type Engine struct {
 	unsent  []alerts.Change
 	seq     uint64 // event sequence for index de-duplication
 
+	roleless roleless
+
 	buf     bytes.Buffer
 	keyBuf  []byte
 	lowBuf  []byte

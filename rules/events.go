@@ -15,9 +15,13 @@ func (e *Engine) ProcessEvents(ctx context.Context, evs []event.Event) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	set := e.set
+	var run rolelessRun
 	for i := range evs {
 		ev := &evs[i]
 		e.advance(ev.Time)
+		if ev.Role == "" {
+			e.noteRoleless(&run, ev.Host)
+		}
 		if set.nEntries == 0 {
 			continue
 		}
@@ -41,6 +45,10 @@ func (e *Engine) ProcessEvents(ctx context.Context, evs []event.Event) error {
 	}
 	clear(e.cands)
 	e.met.events.Add(float64(len(evs)))
+	if e.roleless.n > 0 {
+		e.met.unknownRole.Add(float64(e.roleless.n))
+		e.roleless.n = 0
+	}
 	return e.flush(ctx)
 }
 

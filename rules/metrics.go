@@ -15,6 +15,7 @@ var (
 // dashboard shows a flat line rather than no data.
 type metrics struct {
 	events, samples, heartbeats prometheus.Counter
+	unknownRole                 prometheus.Counter
 	matches                     *prometheus.CounterVec
 	raisedV, resolvedV          *prometheus.CounterVec
 	errors                      *prometheus.CounterVec
@@ -33,16 +34,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		events:     prometheus.NewCounter(prometheus.CounterOpts{Name: "crmwatch_rules_events_total", Help: "Events evaluated by the rules engine."}),
 		samples:    prometheus.NewCounter(prometheus.CounterOpts{Name: "crmwatch_rules_samples_total", Help: "Counter samples evaluated by the rules engine."}),
 		heartbeats: prometheus.NewCounter(prometheus.CounterOpts{Name: "crmwatch_rules_heartbeats_total", Help: "Agent heartbeats seen by the rules engine."}),
-		matches:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmwatch_rules_matches_total", Help: "Observations that matched a rule, by rule kind."}, []string{"kind"}),
-		raisedV:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmwatch_rules_alerts_raised_total", Help: "Alerts raised, by rule kind."}, []string{"kind"}),
-		resolvedV:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmwatch_rules_alerts_resolved_total", Help: "Alerts resolved by the engine, by rule kind."}, []string{"kind"}),
-		errors:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmwatch_rules_evaluation_errors_total", Help: "Evaluation problems, by reason (template, out_of_order, bad_counter, send, dropped_changes)."}, []string{"reason"}),
-		reloads:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmwatch_rules_reloads_total", Help: "Rule set loads, by result."}, []string{"result"}),
-		loaded:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmwatch_rules_loaded", Help: "Enabled rules in the running set."}),
-		reloadOK:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmwatch_rules_last_reload_success", Help: "1 if the last Load succeeded, 0 if it failed and the previous set kept running."}),
-		openN:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmwatch_rules_open_alerts", Help: "Alerts the engine holds open."}),
-		reopenedN:  prometheus.NewCounter(prometheus.CounterOpts{Name: "crmwatch_rules_alerts_reopened_total", Help: "Resolved alerts reopened because their condition returned within the rule's reopen window."}),
-		unsent:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmwatch_rules_unsent_changes", Help: "Alert changes kept for resending after a Sender error."}),
+		unknownRole: prometheus.NewCounter(prometheus.CounterOpts{Name: "crmwatch_rules_unknown_role_events_total",
+			Help: "Events without a role from hosts whose agent announced no roles (or none was seen): rules for particular roles cannot apply to them."}),
+		matches:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmwatch_rules_matches_total", Help: "Observations that matched a rule, by rule kind."}, []string{"kind"}),
+		raisedV:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmwatch_rules_alerts_raised_total", Help: "Alerts raised, by rule kind."}, []string{"kind"}),
+		resolvedV: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmwatch_rules_alerts_resolved_total", Help: "Alerts resolved by the engine, by rule kind."}, []string{"kind"}),
+		errors:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmwatch_rules_evaluation_errors_total", Help: "Evaluation problems, by reason (template, out_of_order, bad_counter, send, dropped_changes)."}, []string{"reason"}),
+		reloads:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmwatch_rules_reloads_total", Help: "Rule set loads, by result."}, []string{"result"}),
+		loaded:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmwatch_rules_loaded", Help: "Enabled rules in the running set."}),
+		reloadOK:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmwatch_rules_last_reload_success", Help: "1 if the last Load succeeded, 0 if it failed and the previous set kept running."}),
+		openN:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmwatch_rules_open_alerts", Help: "Alerts the engine holds open."}),
+		unsent:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "crmwatch_rules_unsent_changes", Help: "Alert changes kept for resending after a Sender error."}),
+		reopenedN: prometheus.NewCounter(prometheus.CounterOpts{Name: "crmwatch_rules_alerts_reopened_total", Help: "Resolved alerts reopened because their condition returned within the rule's reopen window."}),
 	}
 	for _, k := range allKinds {
 		m.matches.WithLabelValues(string(k))
@@ -58,6 +61,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.events = register(reg, m.events)
 		m.samples = register(reg, m.samples)
 		m.heartbeats = register(reg, m.heartbeats)
+		m.unknownRole = register(reg, m.unknownRole)
 		m.matches = register(reg, m.matches)
 		m.raisedV = register(reg, m.raisedV)
 		m.resolvedV = register(reg, m.resolvedV)

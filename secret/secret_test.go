@@ -74,6 +74,7 @@ func TestRedactURL(t *testing.T) {
 		"nats://a:" + marker + "@x:1,nats://b:" + marker + "@y:2":   "nats://a:[redacted]@x:1,nats://b:[redacted]@y:2",
 		"http://127.0.0.1:9093":                                     "http://127.0.0.1:9093",
 		"not a url with " + marker + "@host":                        Redacted,
+		"nats:/u:" + marker + "@h":                                  Redacted,
 		"https://hooks.example/x?token=" + marker + "&channel=noc":  "https://hooks.example/x?channel=noc&token=[redacted]",
 	}
 	for in, want := range cases {
@@ -103,5 +104,25 @@ func TestScrub(t *testing.T) {
 	got := Scrub("dial failed for user:"+marker+"@host", New(marker))
 	if strings.Contains(got, marker) {
 		t.Fatal(got)
+	}
+}
+
+// A URL flag never refuses its value: pflag would repeat the refused text,
+// password included, in "invalid argument …". The text is kept and prints
+// redacted; whoever dials it reports the malformed URL.
+func TestURLSetNeverFailsNorLeaks(t *testing.T) {
+	for _, in := range []string{"nats://u:" + marker + "%zz@h:4222", "nats://[::1]:4222,nats://u:" + marker + "@h:1", "postgres://u:" + marker + "@[::1"} {
+		var u URL
+		if err := u.Set(in); err != nil {
+			t.Fatalf("Set(%q) = %v", in, err)
+		}
+		if u.Reveal() != in {
+			t.Errorf("Reveal changed %q", in)
+		}
+		for _, s := range []string{u.String(), fmt.Sprint(u), fmt.Sprintf("%#v", u)} {
+			if strings.Contains(s, marker) {
+				t.Errorf("URL leaked: %s", s)
+			}
+		}
 	}
 }

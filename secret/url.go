@@ -105,13 +105,14 @@ func (u *URL) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// Set implements pflag.Value.
+// Set implements pflag.Value. It never fails: pflag repeats a refused
+// value in its error ("invalid argument %q for --flag"), which would print
+// the password of a URL that does not parse. The text is kept as given
+// (String prints "[redacted]" for text that does not parse and holds an
+// '@'); the code that dials it reports the malformed URL without repeating
+// it.
 func (u *URL) Set(s string) error {
-	v, err := ParseURL(s)
-	if err != nil {
-		return err
-	}
-	*u = v
+	*u = URL{New(strings.TrimSpace(s))}
 	return nil
 }
 
@@ -160,6 +161,9 @@ func RedactURL(s string) string {
 		}
 	}
 	out := u.String()
+	if u.User == nil && strings.Contains(out, "@") {
+		return Redacted // credentials where no user info is parsed (nats:/u:pw@h)
+	}
 	// url.String escapes the brackets; keep the marker readable.
 	return strings.NewReplacer("%5Bredacted%5D", Redacted, "%5bredacted%5d", Redacted).Replace(out)
 }

@@ -20,7 +20,7 @@ func BenchmarkIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer stop()
-	pub := publisherTo(b, srv.NATSURL())
+	pub := publisherTo(b, srv.NATSURL().Reveal())
 	const per = 100
 	batch := func(i int) event.Batch {
 		bt := event.Batch{Host: "CRMAPP01"}

@@ -39,15 +39,6 @@ func (s *Server) apiHandler(st store.Store, pub *changePublisher, nc *nats.Conn,
 	return h, nil
 }
 
-func (s *Server) listAgents(context.Context) ([]api.AgentInfo, error) {
-	regs := s.agents.List()
-	out := make([]api.AgentInfo, 0, len(regs))
-	for _, r := range regs {
-		out = append(out, api.AgentInfo{Host: r.Name, Roles: r.Roles, Version: r.Version, LastHeartbeat: r.LastHeartbeat})
-	}
-	return out, nil
-}
-
 // Control topics between servers.
 const (
 	topicSuppressions = "suppressions"

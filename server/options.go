@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"crmwatch/secret"
 	"crmwatch/store/sqlstore"
 	"crmwatch/transport"
 )
@@ -34,8 +35,9 @@ type Options struct {
 	// Listen is the HTTP API address (default 127.0.0.1:9470; port 0 picks one).
 	Listen string
 	// NATS is "embedded" (default) or comma-separated nats:// URLs of an
-	// existing NATS (2.9 or later with JetStream).
-	NATS string
+	// existing NATS (2.9 or later with JetStream). A secret: the URLs may
+	// carry credentials.
+	NATS secret.URL
 	// NATSListen is the embedded NATS client address (default 127.0.0.1:4247).
 	NATSListen string
 	// NATSSyncInterval is the embedded JetStream fsync interval; 0 syncs
@@ -43,8 +45,8 @@ type Options struct {
 	// batches over a power cut.
 	NATSSyncInterval time.Duration
 	// Store is "sqlite" (default: DataDir/crmwatch.db), a SQLite path, or a
-	// postgres:// URL.
-	Store string
+	// postgres:// URL. A secret: the URL may carry a password.
+	Store secret.URL
 	// PackDirs are extra packs loaded on top of the built-in CRM pack.
 	PackDirs []string
 	// Overrides are operators' overrides files (docs/packs.md §4), applied
@@ -74,14 +76,14 @@ func (o Options) withDefaults() Options {
 	if o.Listen == "" {
 		o.Listen = DefaultListen
 	}
-	if strings.TrimSpace(o.NATS) == "" {
-		o.NATS = DefaultNATS
+	if strings.TrimSpace(o.NATS.Reveal()) == "" {
+		o.NATS = secret.MustURL(DefaultNATS)
 	}
 	if o.NATSListen == "" {
 		o.NATSListen = DefaultNATSListen
 	}
-	if o.Store == "" {
-		o.Store = DefaultStore
+	if strings.TrimSpace(o.Store.Reveal()) == "" {
+		o.Store = secret.MustURL(DefaultStore)
 	}
 	if o.TickEvery <= 0 {
 		o.TickEvery = DefaultTickEvery
@@ -100,14 +102,32 @@ func (o Options) withDefaults() Options {
 }
 
 // embedded reports whether the server runs its own NATS.
-func (o Options) embedded() bool { return strings.EqualFold(strings.TrimSpace(o.NATS), DefaultNATS) }
+func (o Options) embedded() bool {
+	return strings.EqualFold(strings.TrimSpace(o.NATS.Reveal()), DefaultNATS)
+}
 
-// storeDSN resolves "sqlite" to the file in the data directory.
+// storeDSN resolves "sqlite" to the file in the data directory. It is the
+// text the store dials: never log it (storeName is for that).
 func (o Options) storeDSN() string {
-	if strings.EqualFold(o.Store, DefaultStore) {
+	if strings.EqualFold(strings.TrimSpace(o.Store.Reveal()), DefaultStore) {
 		return sqlstore.DataDirDSN(o.DataDir)
 	}
-	return o.Store
+	return o.Store.Reveal()
+}
+
+// storeName names the store without credentials, for logs.
+func (o Options) storeName() string {
+	if d, err := sqlstore.ParseDSN(o.storeDSN()); err == nil {
+		return d.String()
+	}
+	return o.Store.String()
+}
+
+// usesDataDir reports whether the server keeps anything in DataDir: the
+// embedded NATS store or the default SQLite file. Only then does it lock
+// the directory.
+func (o Options) usesDataDir() bool {
+	return o.embedded() || strings.EqualFold(strings.TrimSpace(o.Store.Reveal()), DefaultStore)
 }
 
 // Validate reports every problem at once.
@@ -120,12 +140,8 @@ func (o Options) Validate() error {
 		if _, _, err := net.SplitHostPort(o.NATSListen); err != nil {
 			errs = append(errs, fmt.Errorf("--nats-listen %q: %w (write host:port, e.g. %s)", o.NATSListen, err, DefaultNATSListen))
 		}
-	} else {
-		for _, u := range transport.SplitURLs(o.NATS) {
-			if !strings.Contains(u, "://") {
-				errs = append(errs, fmt.Errorf("--nats %q: want \"embedded\" or nats://host:port URLs", u))
-			}
-		}
+	} else if err := transport.CheckURLs("--nats", o.NATS); err != nil {
+		errs = append(errs, fmt.Errorf(`%w (or "embedded" for the server's own NATS)`, err))
 	}
 	if _, err := sqlstore.ParseDSN(o.storeDSN()); err != nil {
 		errs = append(errs, fmt.Errorf("--store: %w", err))

@@ -73,7 +73,7 @@ func TestReload(t *testing.T) {
 	}
 
 	// The running rules still work.
-	pub := publisherTo(t, srv.NATSURL())
+	pub := publisherTo(t, srv.NATSURL().Reveal())
 	ev := event.Event{Time: time.Now(), Host: "CRMAPP01", Role: "AppServer", Source: event.SourceTrace, Level: event.LevelError,
 		Category: "Sandbox", Organization: "contoso", Message: "Access Denied",
 		Origin: event.Origin{Collector: "test", Fingerprint: "fp-reload", Offset: 1}}

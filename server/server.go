@@ -22,6 +22,7 @@ import (
 	"crmwatch/alerts"
 	"crmwatch/alerts/orgs"
 	"crmwatch/rules"
+	"crmwatch/secret"
 	"crmwatch/store"
 	"crmwatch/store/sqlstore"
 	"crmwatch/tracing/tracectl"
@@ -37,7 +38,7 @@ type Server struct {
 	started  chan struct{}
 	mu       sync.Mutex
 	httpAddr string
-	natsURL  string
+	natsURL  secret.URL
 	st       store.Store
 	engine   *rules.Engine
 	groups   map[string][]string // server groups of the overrides files (group → hosts)
@@ -68,8 +69,9 @@ func (s *Server) Started() <-chan struct{} { return s.started }
 // HTTPAddr is the API's address (valid after Started).
 func (s *Server) HTTPAddr() string { s.mu.Lock(); defer s.mu.Unlock(); return s.httpAddr }
 
-// NATSURL is the URL agents connect to (valid after Started).
-func (s *Server) NATSURL() string { s.mu.Lock(); defer s.mu.Unlock(); return s.natsURL }
+// NATSURL is the URL agents connect to (valid after Started); it may carry
+// the credentials of an external NATS.
+func (s *Server) NATSURL() secret.URL { s.mu.Lock(); defer s.mu.Unlock(); return s.natsURL }
 
 // Store is the server's store (valid after Started, until Run returns);
 // the demo uses it to create the first operator.
@@ -84,6 +86,13 @@ func (s *Server) Agents() []transport.Registration { return s.agents.List() }
 // until ctx ends, then stops everything in reverse order. It returns the
 // first error that stopped it.
 func (s *Server) Run(ctx context.Context) error {
+	if s.o.usesDataDir() {
+		release, err := lockDataDir(s.o.DataDir)
+		if err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+		defer release()
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
 
@@ -169,7 +178,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.httpAddr, s.st = ln.Addr().String(), st
 	s.mu.Unlock()
 	close(s.started)
-	s.log.Info("server started", "http", ln.Addr().String(), "nats", s.NATSURL(), "store", s.o.storeDSN(), "instance", holder)
+	s.log.Info("server started", "http", ln.Addr().String(), "nats", s.NATSURL(), "store", s.o.storeName(), "instance", holder)
 	err = s.supervise(ctx, parts{evaluator: ev, publisher: pub, agents: agents, beats: ev.beats, trace: tm, ln: ln, http: srv})
 	s.log.Info("server stopped")
 	return err
@@ -224,7 +233,7 @@ func instanceName() string {
 
 // startNATS runs the embedded server or connects to the configured one.
 func (s *Server) startNATS() (*nats.Conn, func(), error) {
-	urls := transport.SplitURLs(s.o.NATS)
+	urls := transport.SplitURLs(s.o.NATS.Reveal())
 	stop := func() {}
 	if s.o.embedded() {
 		e, err := transport.StartEmbedded(transport.EmbeddedOptions{
@@ -242,9 +251,9 @@ func (s *Server) startNATS() (*nats.Conn, func(), error) {
 		return nil, nil, fmt.Errorf("server: %w", err)
 	}
 	s.mu.Lock()
-	s.natsURL = urls[0]
+	s.natsURL, _ = secret.ParseURL(urls[0]) // it dialled, so it parses
 	if s.o.embedded() {
-		s.natsURL = nc.ConnectedUrl()
+		s.natsURL, _ = secret.ParseURL(nc.ConnectedUrl())
 	}
 	s.mu.Unlock()
 	return nc, stop, nil

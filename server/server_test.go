@@ -13,6 +13,7 @@ import (
 	"crmwatch/access"
 	"crmwatch/alerts"
 	"crmwatch/event"
+	"crmwatch/secret"
 	"crmwatch/store"
 	"crmwatch/transport"
 )
@@ -85,7 +86,7 @@ func openAlert(t *testing.T, srv *Server, minRepeats int) alerts.Alert {
 func TestServerIngestsAndSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	srv, stop := running(t, dir)
-	pub := publisherTo(t, srv.NATSURL())
+	pub := publisherTo(t, srv.NATSURL().Reveal())
 	ctx := context.Background()
 	if err := pub.Emit(ctx, sqlErrors("CRMAPP01", "fp1", 0, 3)); err != nil {
 		t.Fatal(err)
@@ -127,7 +128,7 @@ func TestServerIngestsAndSurvivesRestart(t *testing.T) {
 	if b.ID != a.ID || b.RepeatCount != 5 {
 		t.Fatalf("after restart: %s with %d repeats, want %s with 5", b.ID, b.RepeatCount, a.ID)
 	}
-	pub2 := publisherTo(t, srv2.NATSURL())
+	pub2 := publisherTo(t, srv2.NATSURL().Reveal())
 	if err := pub2.Emit(ctx, sqlErrors("CRMAPP01", "fp2", 0, 2)); err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +145,9 @@ func TestOptionsValidate(t *testing.T) {
 	}{
 		{Options{}, nil},
 		{Options{Listen: "nope", NATSListen: "also-nope"}, []string{"--listen", "--nats-listen"}},
-		{Options{NATS: "a:4222", Store: "mysql://x"}, []string{`--nats "a:4222"`, "--store", "mysql"}},
-		{Options{NATS: "nats://a:4222,nats://b:4222", Store: "postgres://u@h:5432/db"}, nil},
+		{Options{NATS: secret.MustURL("a:4222"), Store: secret.MustURL("mysql://x")}, []string{`--nats "a:4222"`, "no scheme", "--store", "mysql"}},
+		{Options{NATS: secret.MustURL("http://a:4222")}, []string{`--nats "http://a:4222"`, "not nats:// or tls://"}},
+		{Options{NATS: secret.MustURL("nats://a:4222,nats://b:4222"), Store: secret.MustURL("postgres://u@h:5432/db")}, nil},
 		{Options{Prefix: "x.y"}, []string{"x.y"}},
 	} {
 		err := tc.o.withDefaults().Validate()

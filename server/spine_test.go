@@ -18,6 +18,7 @@ import (
 	"crmwatch/access"
 	"crmwatch/alerts"
 	"crmwatch/alerts/suppress"
+	"crmwatch/secret"
 	"crmwatch/event"
 	"crmwatch/store"
 	"crmwatch/store/sqlstore/pgtest"
@@ -120,7 +121,7 @@ func TestExactlyOnceAcrossGracefulStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := publisherTo(t, srv.NATSURL())
+	pub := publisherTo(t, srv.NATSURL().Reveal())
 	const total, per = 3000, 50
 	var sent atomic.Int64
 	done := make(chan error, 1)
@@ -194,7 +195,7 @@ func runTwoServers(t *testing.T, natsURL, prefix, dsn string) {
 	defer cancel()
 	packs := seqPackDir(t)
 	start := func() (*Server, func() error) {
-		srv, stop, err := Start(ctx, Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NATS: natsURL, Store: dsn,
+		srv, stop, err := Start(ctx, Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NATS: secret.MustURL(natsURL), Store: secret.MustURL(dsn),
 			Prefix: prefix, PackDirs: []string{packs}, TickEvery: 50 * time.Millisecond, LeaseTTL: 2 * time.Second,
 			Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))})
 		if err != nil {
@@ -294,7 +295,7 @@ func TestNoSpuriousAgentMissingAfterOutage(t *testing.T) {
 			}
 		}
 	}
-	beat(srv.NATSURL(), "CRMAPP01", "CRMAPP02")
+	beat(srv.NATSURL().Reveal(), "CRMAPP01", "CRMAPP02")
 	time.Sleep(500 * time.Millisecond)
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -314,7 +315,7 @@ func TestNoSpuriousAgentMissingAfterOutage(t *testing.T) {
 		return page.Alerts
 	}
 	for time.Since(restarted) < 1500*time.Millisecond { // CRMAPP01 resumes; nobody is paged yet
-		beat(srv.NATSURL(), "CRMAPP01")
+		beat(srv.NATSURL().Reveal(), "CRMAPP01")
 		if m := missing(); len(m) > 0 {
 			t.Fatalf("paged %v %.1fs after the restart: the server's own downtime counted against the agents", m[0].Hosts, time.Since(restarted).Seconds())
 		}
@@ -322,7 +323,7 @@ func TestNoSpuriousAgentMissingAfterOutage(t *testing.T) {
 	}
 	var got []alerts.Alert
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
-		beat(srv.NATSURL(), "CRMAPP01")
+		beat(srv.NATSURL().Reveal(), "CRMAPP01")
 		if got = missing(); len(got) > 0 {
 			break
 		}
@@ -349,7 +350,7 @@ func TestChangesStreamAndSuppression(t *testing.T) {
 		t.Fatal(err)
 	}
 	nudge(t, srv)
-	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{srv.NATSURL()}, WaitFirst: true})
+	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{srv.NATSURL().Reveal()}, WaitFirst: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +362,7 @@ func TestChangesStreamAndSuppression(t *testing.T) {
 	r := transport.NewReader(transport.ReaderOptions{JS: js, Stream: names.ChangesStream()}, transport.DecodeChange)
 	go func() { _ = r.Run(rctx) }()
 
-	pub := publisherTo(t, srv.NATSURL())
+	pub := publisherTo(t, srv.NATSURL().Reveal())
 	time.Sleep(300 * time.Millisecond) // let the evaluator read the silence
 	if err := pub.Emit(ctx, sqlErrors("CRMAPP09", "fp9", 0, 2)); err != nil {
 		t.Fatal(err)
@@ -405,7 +406,7 @@ func nextChange(t *testing.T, r *transport.Reader[alerts.Committed]) alerts.Comm
 // nudge tells the server's evaluator the suppressions changed, as the API does.
 func nudge(t *testing.T, srv *Server) {
 	t.Helper()
-	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{srv.NATSURL()}, WaitFirst: true})
+	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{srv.NATSURL().Reveal()}, WaitFirst: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +447,7 @@ func TestReloadReachesEveryServer(t *testing.T) {
 	defer cancel()
 	var servers []*Server
 	for range 2 {
-		srv, stop, err := Start(ctx, Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NATS: nats.ClientURL(), Store: dsn,
+		srv, stop, err := Start(ctx, Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NATS: secret.MustURL(nats.ClientURL()), Store: secret.MustURL(dsn),
 			PackDirs: []string{packDir}, TickEvery: 50 * time.Millisecond, LeaseTTL: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)

@@ -35,7 +35,7 @@ func TestStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if srv.HTTPAddr() == "" || srv.NATSURL() == "" {
+	if srv.HTTPAddr() == "" || srv.NATSURL().IsZero() {
 		t.Fatalf("started server without addresses: %q %q", srv.HTTPAddr(), srv.NATSURL())
 	}
 	if err := stop(); err != nil {

@@ -18,7 +18,8 @@ import (
 // ErrNotFound is returned when an alert or operator does not exist.
 var ErrNotFound = errors.New("not found")
 
-// ErrExists is returned when adding an operator whose name is taken.
+// ErrExists is returned when adding an operator whose name an active
+// operator holds.
 var ErrExists = errors.New("already exists")
 
 // ErrFenced is returned to an evaluator whose epoch is no longer the
@@ -126,15 +127,22 @@ type Operator struct {
 	Role      string     `json:"role"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// RotatedAt is when the token was last replaced (crmwatch operators rotate).
+	RotatedAt *time.Time `json:"rotated_at,omitempty"`
 }
 
 // Operators keeps the operators and their token hashes.
 type Operators interface {
+	// AddOperator adds an operator; ErrExists when an active operator has
+	// the name (a revoked operator's name can be used again).
 	AddOperator(ctx context.Context, op Operator, tokenHash []byte) error
 	// OperatorByTokenHash returns the active (not revoked) operator.
 	OperatorByTokenHash(ctx context.Context, tokenHash []byte) (Operator, error)
 	Operators(ctx context.Context) ([]Operator, error)
 	RevokeOperator(ctx context.Context, name string, at time.Time) error
+	// RotateOperatorToken replaces the active operator's token hash; the
+	// old token is refused at once.
+	RotateOperatorToken(ctx context.Context, name string, tokenHash []byte, at time.Time) error
 }
 
 // AuditEntry records who did what (trace changes, acknowledgements, operator
@@ -149,7 +157,7 @@ type AuditEntry struct {
 
 // AuditFilter selects audit entries, newest first.
 type AuditFilter struct {
-	Since time.Time
+	Since time.Time // entries at or after
 	Actor string
 	Limit int
 }

@@ -3,6 +3,7 @@ package tracing
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 	"unsafe"
@@ -28,6 +29,23 @@ type ReaderOptions struct {
 	// next NextInto call (one reused buffer, no allocation at all). For
 	// consumers that copy what they keep, such as `trace stats`.
 	Transient bool
+	// NoHeadWithin, when above 0, makes the Reader give up on input that is
+	// not a trace: when NoHeadWithin lines went by without a record head
+	// and some of them were neither header nor blank lines, or the input
+	// ended that way, NextInto returns a *NotTraceError instead of reading
+	// on. 0 reads anything to its end (a stream may start mid-record).
+	NoHeadWithin int
+}
+
+// NotTraceError says the input has no record head where a CRM trace file
+// has one: it is some other file.
+type NotTraceError struct {
+	// Lines is how many lines were read without finding a record head.
+	Lines int64
+}
+
+func (e *NotTraceError) Error() string {
+	return fmt.Sprintf("not a CRM trace file: no record head in the first %d lines", e.Lines)
 }
 
 // ReaderStats counts what a Reader has seen.
@@ -133,6 +151,9 @@ func (r *Reader) NextInto(rec *Record) error {
 				r.emit(rec)
 				return nil
 			}
+			if errors.Is(err, io.EOF) && r.notTrace() {
+				return &NotTraceError{Lines: r.lineNo}
+			}
 			return err
 		}
 		if !cont && IsRecordStart(line) {
@@ -149,7 +170,16 @@ func (r *Reader) NextInto(rec *Record) error {
 			continue
 		}
 		r.preamble(line, cont)
+		if r.lineNo >= int64(r.opts.NoHeadWithin) && r.notTrace() {
+			return &NotTraceError{Lines: r.lineNo}
+		}
 	}
+}
+
+// notTrace reports whether, with NoHeadWithin set, the lines so far hold no
+// record head but malformed lines.
+func (r *Reader) notTrace() bool {
+	return r.opts.NoHeadWithin > 0 && !r.seenRecord && r.stats.Malformed > 0
 }
 
 // preamble handles a line before the first record: header lines, blank

@@ -10,13 +10,17 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"crmwatch/collectors"
 )
 
 // Registration is what an agent writes about itself in the agents bucket
 // (key: SubjectToken(Name)); it rewrites it with a new LastHeartbeat every
 // heartbeat interval.
 type Registration struct {
-	Name    string   `json:"name"`
+	Name string `json:"name"`
+	// Roles are the host's CRM roles; empty (never null) when the agent was
+	// started without them, and Warnings then says so.
 	Roles   []string `json:"roles"`
 	Version string   `json:"version"`
 	OS      string   `json:"os,omitempty"`
@@ -28,7 +32,15 @@ type Registration struct {
 	HeartbeatEvery time.Duration `json:"heartbeat_every"`
 	// Stopped is set when the agent shut down cleanly (not a failure).
 	Stopped bool `json:"stopped,omitempty"`
+	// Warnings are what the operator must fix for this agent to be useful
+	// (WarningNoRoles, a trace directory that is missing, …).
+	Warnings []string `json:"warnings,omitempty"`
+	// Sources are the state of what the collectors read (trace folders).
+	Sources []collectors.SourceStatus `json:"sources,omitempty"`
 }
+
+// WarningNoRoles is the warning of an agent started without --roles.
+const WarningNoRoles = "no roles: role-scoped rules cannot apply; pass --roles"
 
 // Agents is the agents bucket.
 type Agents struct {

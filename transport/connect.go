@@ -4,10 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"crmwatch/secret"
 )
 
 // ConnectOptions configure a client connection.
@@ -49,6 +54,7 @@ func Connect(o ConnectOptions) (*nats.Conn, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	st := &connState{}
 	opts := []nats.Option{
 		nats.Name(o.Name),
 		nats.MaxReconnects(-1),
@@ -61,18 +67,134 @@ func Connect(o ConnectOptions) (*nats.Conn, error) {
 				log.Warn("NATS connection lost; retrying", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) {
-			log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted())
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			// Every failed attempt lands here; say why once per change,
+			// not every second. The first failure of an agent starting
+			// while the centre is down only says "no servers": the probe
+			// below gave the reason already.
+			if errors.Is(err, nats.ErrNoServers) {
+				return
+			}
+			if p := DescribeConnectError(err); st.set(p) {
+				log.Warn("cannot connect to NATS; retrying every second", "problem", p)
+			}
 		}),
+		nats.ConnectHandler(func(nc *nats.Conn) {
+			st.set("")
+			log.Info("NATS connected", "url", secret.RedactURL(nc.ConnectedUrl())) // the client's own redaction keeps a token
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			st.set("")
+			log.Info("NATS reconnected", "url", secret.RedactURL(nc.ConnectedUrl()))
+		}),
+		nats.ClosedHandler(func(nc *nats.Conn) { conns.Delete(nc) }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			log.Warn("NATS asynchronous error", "err", err)
 		}),
 	}
 	nc, err := nats.Connect(strings.Join(urls, ","), opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS %s: %w (is the crmwatch server or NATS running there?)", redactURLs(urls), err)
+		return nil, fmt.Errorf("connect to NATS %s: %w", redactURLs(urls), describedError{err})
+	}
+	conns.Store(nc, st)
+	if !o.WaitFirst && !nc.IsConnected() {
+		if p := probe(urls); p != "" && st.set(p) {
+			log.Warn("cannot connect to NATS; retrying every second", "problem", p)
+		}
 	}
 	return nc, nil
+}
+
+// probe dials the URLs' addresses once to say why the first connection
+// failed (the client reports only "no servers available"); "" when every
+// address answers. A silent address costs at most probeTimeout.
+func probe(urls []string) string {
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || u.Hostname() == "" {
+			continue
+		}
+		port := u.Port()
+		if port == "" {
+			port = "4222" // the NATS client's default
+		}
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(u.Hostname(), port), probeTimeout)
+		if err != nil {
+			return DescribeConnectError(err)
+		}
+		c.Close()
+	}
+	return ""
+}
+
+const probeTimeout = 2 * time.Second
+
+// connState is what a connection's callbacks learned: why the last attempt
+// to connect failed ("" while connected).
+type connState struct {
+	mu      sync.Mutex
+	problem string
+}
+
+// set records p and reports whether it differs from the last one.
+func (s *connState) set(p string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := s.problem != p
+	s.problem = p
+	return changed
+}
+
+func (s *connState) get() string { s.mu.Lock(); defer s.mu.Unlock(); return s.problem }
+
+// describedError shows DescribeConnectError's text and unwraps to the cause.
+type describedError struct{ err error }
+
+func (d describedError) Error() string { return DescribeConnectError(d.err) }
+func (d describedError) Unwrap() error { return d.err }
+
+// conns maps each open connection made by Connect to its state, for Explain.
+var conns sync.Map
+
+// DescribeConnectError says why a connection attempt failed and what to
+// check: "connection refused at 127.0.0.1:4999: is the crmwatch server
+// running, and is this its --nats-listen address?".
+func DescribeConnectError(err error) string {
+	addr := "the NATS address"
+	var op *net.OpError
+	if errors.As(err, &op) && op.Addr != nil {
+		addr = op.Addr.String()
+	}
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case isRefused(err):
+		return fmt.Sprintf("connection refused at %s: is the crmwatch server running, and is this its --nats-listen address?", addr)
+	case errors.As(err, &dns):
+		return fmt.Sprintf("host %s not found: check the host name in --nats", dns.Name)
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("no answer from %s in time: check the address, and that no firewall drops the connection", addr)
+	case errors.Is(err, nats.ErrNoServers):
+		return "no NATS server answered: is the crmwatch server running, and is --nats its --nats-listen address?"
+	}
+	return err.Error()
+}
+
+// Explain rewrites an error of an operation on nc when the cause is that nc
+// is not connected: the client then only says "outbound buffer limit
+// exceeded" (the reconnect buffer is off on purpose), which names neither
+// the server nor the reason. Other errors are returned as they are.
+func Explain(nc *nats.Conn, err error) error {
+	if err == nil || nc == nil || nc.IsConnected() {
+		return err
+	}
+	p := "the connection is being set up"
+	if v, ok := conns.Load(nc); ok {
+		if s := v.(*connState).get(); s != "" {
+			p = s
+		}
+	}
+	return fmt.Errorf("not connected to NATS: %s", p)
 }
 
 // redactURLs hides passwords and tokens embedded in URLs.

@@ -217,7 +217,7 @@ func (p *Publisher) publish(ctx context.Context, subject, host string, pt part) 
 		}
 		if failingSince.IsZero() {
 			failingSince = time.Now()
-			p.log.Warn("publish failed; retrying with backoff until the centre answers", "subject", subject, "err", err)
+			p.log.Warn("publish failed; retrying with backoff until the centre answers", "subject", subject, "err", Explain(p.o.JS.Conn(), err))
 		}
 		p.m.retries.Inc()
 		t := time.NewTimer(backoff)

@@ -20,6 +20,8 @@ import (
 	"crmwatch/access"
 	"crmwatch/alerts/suppress"
 	"crmwatch/api"
+	"crmwatch/secret"
+	"crmwatch/store"
 )
 
 // Defaults shared by every command that talks to a server.
@@ -49,13 +51,14 @@ type Options struct {
 }
 
 // Resolve fills Options from command-line values, falling back to the
-// environment (CRMWATCH_URL, CRMWATCH_TOKEN) and then the defaults.
-func Resolve(urlFlag, tokenFlag string) (Options, error) {
+// environment (CRMWATCH_URL, CRMWATCH_TOKEN) and then the defaults. The
+// token arrives as a secret.Value from the flag and stays typed.
+func Resolve(urlFlag string, tokenFlag secret.Value) (Options, error) {
 	o := Options{URL: firstNonEmpty(urlFlag, os.Getenv(EnvURL), DefaultURL)}
-	if raw := firstNonEmpty(tokenFlag, os.Getenv(EnvToken)); raw != "" {
+	if raw := firstNonEmpty(tokenFlag.Reveal(), os.Getenv(EnvToken)); raw != "" {
 		tok, err := access.ParseToken(raw)
 		if err != nil {
-			return o, fmt.Errorf("operator token from --token or %s: %w (copy the whole crmw_… text `crmwatch operators add` printed)", EnvToken, err)
+			return o, fmt.Errorf("operator token from --token or %s: %w (copy the whole crmw_… text crmwatch operators add printed)", EnvToken, err)
 		}
 		o.Token = tok
 	}
@@ -213,6 +216,31 @@ func (c *Client) Agents(ctx context.Context) ([]api.AgentInfo, error) {
 	var out api.AgentsResponse
 	err := c.do(ctx, "GET", "/api/v1/agents", nil, &out)
 	return out.Agents, err
+}
+
+// AuditQuery filters Audit; zero values select the server's defaults.
+type AuditQuery struct {
+	// Since is an RFC 3339 time or a duration before now (24h, 7d).
+	Since string
+	Actor string
+	Limit int
+}
+
+// Audit reads the audit log (admin), latest first.
+func (c *Client) Audit(ctx context.Context, q AuditQuery) ([]store.AuditEntry, error) {
+	v := url.Values{}
+	if q.Since != "" {
+		v.Set("since", q.Since)
+	}
+	if q.Actor != "" {
+		v.Set("actor", q.Actor)
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var out api.AuditResponse
+	err := c.do(ctx, "GET", "/api/v1/audit", v, &out)
+	return out.Entries, err
 }
 
 // Do calls any API route (for commands whose routes other packages add, such

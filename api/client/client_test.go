@@ -17,6 +17,7 @@ import (
 	"crmwatch/alerts"
 	"crmwatch/api"
 	"crmwatch/event"
+	"crmwatch/secret"
 	"crmwatch/store"
 	"crmwatch/store/sqlstore"
 )
@@ -150,19 +151,19 @@ func TestResolve(t *testing.T) {
 	tok, _ := access.GenerateToken()
 	t.Setenv(EnvURL, "http://crm-noc:9470")
 	t.Setenv(EnvToken, tok.Reveal())
-	o, err := Resolve("", "")
+	o, err := Resolve("", secret.Value{})
 	if err != nil || o.URL != "http://crm-noc:9470" || o.Token.Reveal() != tok.Reveal() {
 		t.Fatalf("from env: %+v %v", o, err)
 	}
-	if o, _ = Resolve("http://other:1", ""); o.URL != "http://other:1" {
+	if o, _ = Resolve("http://other:1", secret.Value{}); o.URL != "http://other:1" {
 		t.Fatalf("flag must win: %s", o.URL)
 	}
 	t.Setenv(EnvURL, "")
 	t.Setenv(EnvToken, "")
-	if o, _ = Resolve("", ""); o.URL != DefaultURL || !o.Token.IsZero() {
+	if o, _ = Resolve("", secret.Value{}); o.URL != DefaultURL || !o.Token.IsZero() {
 		t.Fatalf("defaults: %+v", o)
 	}
-	if _, err := Resolve("", "crmw_short"); err == nil || strings.Contains(err.Error(), "crmw_short") {
+	if _, err := Resolve("", secret.New("crmw_short")); err == nil || strings.Contains(err.Error(), "crmw_short") {
 		t.Fatalf("bad token: %v", err)
 	}
 }

@@ -37,7 +37,7 @@ func (c *Client) statusError(method, path string, code int, body []byte) error {
 		e.Kind = ErrUnauthorized
 		what := "no operator token was given"
 		if !c.token.IsZero() {
-			what = fmt.Sprintf("the operator token %s is invalid or revoked", c.token)
+			what = fmt.Sprintf("the operator token with fingerprint %s is invalid or revoked", c.token.Fingerprint())
 		}
 		e.Message = fmt.Sprintf("server at %s refused the request: %s. Pass --token or set %s; an admin creates a token with `crmwatch operators add NAME --role readonly`",
 			c.base, what, EnvToken)

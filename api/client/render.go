@@ -12,7 +12,9 @@ import (
 	"crmwatch/store"
 )
 
-const timeLayout = "2006-01-02 15:04:05"
+// timeLayout is RFC 3339 with the zone offset (Z for UTC): a time an
+// operator copies into a ticket or another tool stays unambiguous.
+const timeLayout = time.RFC3339
 
 // PrintAlerts writes the alert table operators read in a terminal: id,
 // severity, state, repeats, last seen (in loc), hosts, organizations and the
@@ -139,15 +141,56 @@ func PrintOperators(w io.Writer, ops []store.Operator, loc *time.Location) error
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tREVOKED")
+	fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tTOKEN ROTATED\tREVOKED")
 	for _, op := range ops {
-		revoked := "-"
-		if op.RevokedAt != nil {
-			revoked = formatTime(*op.RevokedAt, loc)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", op.Name, op.Role, formatTime(op.CreatedAt, loc), revoked)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", op.Name, op.Role, formatTime(op.CreatedAt, loc), formatTimePtr(op.RotatedAt, loc),
+			formatTimePtr(op.RevokedAt, loc))
 	}
 	return tw.Flush()
+}
+
+// PrintAgents writes the agent table: status, roles, version, last
+// heartbeat, and what each agent needs fixed.
+func PrintAgents(w io.Writer, list []api.AgentInfo, loc *time.Location) error {
+	if len(list) == 0 {
+		_, err := fmt.Fprintln(w, "No agents have registered yet: start crmwatch agent on a CRM server with --nats pointing at this server.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tSTATUS\tROLES\tVERSION\tLAST HEARTBEAT\tWARNINGS")
+	for _, a := range list {
+		roles := strings.Join(a.Roles, ",")
+		if roles == "" {
+			roles = "(none)"
+		}
+		warn := "-"
+		if len(a.Warnings) > 0 {
+			warn = strings.Join(a.Warnings, "; ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Host, a.Status, roles, a.Version, formatTime(a.LastHeartbeat, loc), warn)
+	}
+	return tw.Flush()
+}
+
+// PrintAudit writes audit entries, latest first.
+func PrintAudit(w io.Writer, entries []store.AuditEntry, loc *time.Location) error {
+	if len(entries) == 0 {
+		_, err := fmt.Fprintln(w, "No audit entries match.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tTARGET\tDETAIL")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", formatTime(e.At, loc), e.Actor, e.Action, e.Target, cut(e.Detail, 80))
+	}
+	return tw.Flush()
+}
+
+func formatTimePtr(t *time.Time, loc *time.Location) string {
+	if t == nil {
+		return "-"
+	}
+	return formatTime(*t, loc)
 }
 
 func formatTime(t time.Time, loc *time.Location) string {

@@ -8,6 +8,7 @@ import (
 	"crmwatch/agent"
 	"crmwatch/collectors"
 	"crmwatch/collectors/tracefiles"
+	"crmwatch/secret"
 	"crmwatch/tracing/tracectl"
 )
 
@@ -18,8 +19,7 @@ func agentFactories() []collectors.Factory {
 
 // newAgentCmd is crmwatch agent: the process on every CRM server.
 func newAgentCmd() *cobra.Command {
-	o := agent.Options{}
-	var natsURLs string
+	o := agent.Options{NATS: secret.MustURL(agent.DefaultNATSURL)}
 	var otlpHeaders []string
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -36,7 +36,6 @@ func newAgentCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
-			o.NATSURLs = []string{natsURLs}
 			o.Factories = agentFactories()
 			hs, err := agent.ParseHeaders(otlpHeaders)
 			if err != nil {
@@ -51,7 +50,7 @@ func newAgentCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&natsURLs, "nats", agent.DefaultNATSURL, "comma-separated NATS URLs of the centre")
+	f.Var(&o.NATS, "nats", "comma-separated nats:// or tls:// URLs of the centre's NATS (the server's --nats-listen); may carry credentials, never printed")
 	f.StringVar(&o.Name, "name", "", "host name reported with every event (default: this machine's host name)")
 	f.StringSliceVar(&o.Roles, "roles", nil, "this host's CRM roles, e.g. AppServer,AsyncService")
 	f.StringVar(&o.ConfigFile, "config", "", "agent configuration file (YAML)")

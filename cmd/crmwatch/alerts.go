@@ -13,18 +13,22 @@ import (
 
 	"crmwatch/api"
 	"crmwatch/api/client"
+	"crmwatch/secret"
 )
 
 // serverConn holds the flags of every command that talks to a running
 // server: --url, --token and --json.
 type serverConn struct {
-	url, token string
-	json       bool
+	url   string
+	token secret.Value
+	json  bool
 }
 
+// register adds the flags. Usage strings carry no back-quotes: pflag would
+// print a back-quoted word as the flag's value name.
 func (c *serverConn) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.url, "url", "", "server URL (default "+client.DefaultURL+", or $"+client.EnvURL+")")
-	fs.StringVar(&c.token, "token", "", "operator token (or $"+client.EnvToken+"); an admin issues one with `crmwatch operators add`")
+	fs.Var(&c.token, "token", "operator token (or $"+client.EnvToken+"); an admin issues one with crmwatch operators add")
 	fs.BoolVar(&c.json, "json", false, "print JSON for scripts")
 }
 

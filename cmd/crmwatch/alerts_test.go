@@ -35,7 +35,7 @@ func TestOperatorsAndAlertsCLI(t *testing.T) {
 	t.Setenv("CRMWATCH_URL", "")
 	t.Setenv("CRMWATCH_TOKEN", "")
 	data := t.TempDir()
-	out, err := runCLI(t, newOperatorsCmd(), "add", "alice", "--role", "admin", "--data", data, "--json")
+	out, err := runCLI(t, newOperatorsCmd(), "add", "alice", "--role", "admin", "--data", data, "--json", "--init")
 	if err != nil {
 		t.Fatal(err, out)
 	}

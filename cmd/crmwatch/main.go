@@ -8,8 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -21,22 +24,45 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	cobra.MousetrapHelpText = "" // a global: set once here, not per command tree
 	root := newRootCmd()
 	if err := root.ExecuteContext(ctx); err != nil {
-		var ee exitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.code)
-		}
-		fmt.Fprintln(os.Stderr, "crmwatch:", err)
-		os.Exit(1)
+		stop()
+		os.Exit(report(os.Stderr, err))
 	}
 }
 
-// exitError ends the process with a code after the command already printed
-// what went wrong (e.g. pack validate listing every problem).
-type exitError struct{ code int }
+// exitError ends the process with a code. Without err the command already
+// printed what went wrong (pack validate listing every problem, grep finding
+// nothing); with err, err is printed first.
+type exitError struct {
+	code int
+	err  error
+}
 
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func (e exitError) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("exit status %d", e.code)
+}
+
+func (e exitError) Unwrap() error { return e.err }
+
+// report prints a command's error the way the binary does and returns the
+// exit status: 1 unless the error says otherwise. Tests use it to check
+// both, running the command tree in-process.
+func report(w io.Writer, err error) int {
+	var ee exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(w, "crmwatch:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(w, "crmwatch:", err)
+	return 1
+}
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -45,12 +71,16 @@ func newRootCmd() *cobra.Command {
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := logLevel(cmd)
+			return err
+		},
 	}
-	cobra.MousetrapHelpText = ""
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn or error")
 	root.AddCommand(
 		newServerCmd(),
 		newAgentCmd(),
+		newAgentsCmd(),
 		newSimulateCmd(),
 		newDemoCmd(),
 		newTraceCmd(),
@@ -58,7 +88,29 @@ func newRootCmd() *cobra.Command {
 		newMaintenanceCmd(),
 		newSilenceCmd(),
 		newOperatorsCmd(),
+		newAuditCmd(),
 		newPackCmd(),
 	)
 	return root
+}
+
+// logLevel reads the root --log-level; a level slog does not know is an
+// error rather than a silent fall-back to info.
+func logLevel(cmd *cobra.Command) (slog.Level, error) {
+	lvl := slog.LevelInfo
+	s, err := cmd.Flags().GetString("log-level")
+	if err != nil {
+		return lvl, nil // a command tree without the root flag (tests)
+	}
+	if err := lvl.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
+		return lvl, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return lvl, nil
+}
+
+// newProcessLogger is the text logger of the long-running processes, on the
+// command's standard error at the root --log-level.
+func newProcessLogger(cmd *cobra.Command) *slog.Logger {
+	lvl, _ := logLevel(cmd) // checked by the root's PersistentPreRunE
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
 }

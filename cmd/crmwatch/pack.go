@@ -77,10 +77,10 @@ func reportValidation(out, errOut io.Writer, ps []*packs.Pack, err error, asJSON
 			fmt.Fprintln(errOut, p.String())
 		}
 		for _, p := range ps {
-			fmt.Fprintf(out, "%s: pack %s %s is valid (%d rules)\n", p.Dir, p.Name, p.Version, len(p.Rules))
+			fmt.Fprintf(out, "%s: pack %s %s is valid (%s)\n", p.Dir, p.Name, p.Version, count(len(p.Rules), "rule"))
 		}
 		if len(problems) > 0 {
-			fmt.Fprintf(errOut, "%d problem(s) found\n", len(problems))
+			fmt.Fprintf(errOut, "%s found\n", count(len(problems), "problem"))
 		}
 	}
 	if len(problems) > 0 {
@@ -139,7 +139,7 @@ func newPackTestCmd() *cobra.Command {
 						fmt.Fprintf(out, "  %s\n", f)
 					}
 				}
-				fmt.Fprintf(out, "%d tests, %d failed\n", len(all), failed)
+				fmt.Fprintf(out, "%s, %d failed\n", count(len(all), "test"), failed)
 			}
 			if failed > 0 {
 				return exitError{code: 1}

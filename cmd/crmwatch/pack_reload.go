@@ -28,7 +28,7 @@ func newPackReloadCmd() *cobra.Command {
 			if conn.json {
 				return printJSONTo(cmd.OutOrStdout(), res)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rules reloaded: %d rules running\n", res.Rules)
+			fmt.Fprintf(cmd.OutOrStdout(), "rules reloaded: %s running\n", count(res.Rules, "rule"))
 			return nil
 		},
 	}

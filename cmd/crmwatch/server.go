@@ -2,20 +2,20 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"crmwatch/secret"
 	"crmwatch/server"
 	"crmwatch/store/sqlstore"
 )
 
 // newServerCmd is crmwatch server: the central process.
 func newServerCmd() *cobra.Command {
-	o := server.Options{}
+	o := server.Options{NATS: secret.MustURL(server.DefaultNATS), Store: secret.MustURL(server.DefaultStore)}
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the crmwatch server: embedded NATS, rules engine, alert store, HTTP API",
@@ -40,9 +40,9 @@ func newServerCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.DataDir, "data", sqlstore.DefaultDataDir, "data directory (SQLite store and embedded NATS store)")
 	f.StringVar(&o.Listen, "listen", server.DefaultListen, "HTTP API address")
-	f.StringVar(&o.NATS, "nats", server.DefaultNATS, `"embedded", or comma-separated nats:// URLs of an existing NATS with JetStream`)
+	f.Var(&o.NATS, "nats", `"embedded", or comma-separated nats:// or tls:// URLs of an existing NATS with JetStream (may carry credentials, never printed)`)
 	f.StringVar(&o.NATSListen, "nats-listen", server.DefaultNATSListen, "client address of the embedded NATS server")
-	f.StringVar(&o.Store, "store", server.DefaultStore, `"sqlite" (file in --data), a SQLite file path, or a postgres:// URL`)
+	f.Var(&o.Store, "store", `"sqlite" (file in --data), a SQLite file path, or a postgres:// URL (its password is never printed)`)
 	f.StringSliceVar(&o.PackDirs, "packs", nil, "extra pack directories loaded on top of the built-in CRM pack (repeatable)")
 	f.StringSliceVar(&o.Overrides, "overrides", nil, "overrides files applied per host, group and role (repeatable; see docs/packs.md §4; re-read on reload)")
 	f.StringVar(&o.OrgNames, "org-names", "", "file naming organizations (GUID → name, YAML or CSV) shown beside their GUIDs")
@@ -69,14 +69,4 @@ func reloadOnHangup(ctx context.Context, srv *server.Server) (stop func()) {
 		}
 	}()
 	return func() { signal.Stop(hup); close(done) }
-}
-
-// newProcessLogger is the text logger of the long-running processes, at the
-// root --log-level.
-func newProcessLogger(cmd *cobra.Command) *slog.Logger {
-	lvl := slog.LevelInfo
-	if s, err := cmd.Flags().GetString("log-level"); err == nil {
-		_ = lvl.UnmarshalText([]byte(s))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 }

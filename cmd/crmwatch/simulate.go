@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -65,7 +63,7 @@ func newSimulateCmd() *cobra.Command {
 		if duration < 0 || records < 0 {
 			return fmt.Errorf("--duration and --records must not be negative")
 		}
-		opts.Logger = newSimLogger(cmd)
+		opts.Logger = newProcessLogger(cmd)
 		return nil
 	}
 	return cmd
@@ -77,14 +75,6 @@ func faultHelp() string {
 		fmt.Fprintf(&sb, "  %-17s %s\n", fi.Name, fi.Description)
 	}
 	return sb.String()
-}
-
-func newSimLogger(cmd *cobra.Command) *slog.Logger {
-	lvl := slog.LevelInfo
-	if s, err := cmd.Flags().GetString("log-level"); err == nil {
-		_ = lvl.UnmarshalText([]byte(s))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 }
 
 func runSimulate(ctx context.Context, w io.Writer, opts simulate.Options, duration time.Duration, records int) error {

@@ -33,7 +33,7 @@ func traceCLIStack(t *testing.T) (url, admin, viewer string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = stop() })
-	a, err := agent.New(agent.Options{NATSURLs: []string{srv.NATSURL()}, Name: "CRMAPP01", Roles: []string{"AppServer"},
+	a, err := agent.New(agent.Options{NATS: srv.NATSURL(), Name: "CRMAPP01", Roles: []string{"AppServer"},
 		StateDir: filepath.Join(t.TempDir(), "CRMAPP01"), HeartbeatEvery: 500 * time.Millisecond, TraceControl: agent.TraceControl{Store: agent.TraceStoreFile}})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func traceCLIStack(t *testing.T) (url, admin, viewer string) {
 	go func() { done <- a.Run(actx) }()
 	t.Cleanup(func() { stopAgent(); <-done })
 
-	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{srv.NATSURL()}, WaitFirst: true})
+	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{srv.NATSURL().Reveal()}, WaitFirst: true})
 	if err != nil {
 		t.Fatal(err)
 	}

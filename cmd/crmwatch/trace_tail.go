@@ -34,10 +34,10 @@ func newTraceTailCmd() *cobra.Command {
 			o.Path, o.Location, o.Out = args[0], loc, cmd.OutOrStdout()
 			res, err := live.Run(cmd.Context(), o)
 			if err != nil {
-				return fmt.Errorf("trace tail: %w", err)
+				return err // it names the path (trace tail PATH: …); a prefix here would say "trace tail" twice
 			}
 			if res.Malformed > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%d malformed lines kept with their record or skipped\n", res.Malformed)
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s kept with their record or skipped\n", count(res.Malformed, "malformed line"))
 			}
 			return nil
 		},

@@ -113,7 +113,7 @@ func TestTraceExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if logs != 4 || !strings.Contains(stderr, "exported 4 log records and 1 request spans") || strings.Contains(stderr, "hush") {
+	if logs != 4 || !strings.Contains(stderr, "exported 4 log records and 1 request span in") || strings.Contains(stderr, "hush") {
 		t.Errorf("logs=%d stderr=%q", logs, stderr)
 	}
 }

@@ -30,7 +30,13 @@ type Collector struct {
 	headers map[string]fileInfo // fingerprint → what the file says about itself
 	exp     *exporter           // nil unless otlp.endpoint is set
 	toOTLP  []tracing.Record    // records of the batch in hand to export, reused
+	dirs    *dirWatch
 }
+
+var _ collectors.StatusReporter = (*Collector)(nil)
+
+// SourceStatuses reports whether each trace folder exists and is readable.
+func (c *Collector) SourceStatuses() []collectors.SourceStatus { return c.dirs.statuses() }
 
 // fileInfo is the host and role a file's header (or name) gives, and the
 // header with them filled in for the OTLP resource.
@@ -56,6 +62,9 @@ func newCollector(cfg *Config, set collectors.Settings) (*Collector, error) {
 		return nil, err
 	}
 	if c.m, err = newMetrics(set.Registerer); err != nil {
+		return nil, err
+	}
+	if c.dirs, err = newDirWatch(cfg.Dirs, c.log, set.Registerer); err != nil {
 		return nil, err
 	}
 	if cfg.OTLP.Enabled() {
@@ -90,6 +99,10 @@ func (c *Collector) Run(ctx context.Context, sink collectors.Sink) error {
 	}
 	c.sink = sink
 	c.log.Info("following trace files", "dirs", c.cfg.Dirs, "pattern", c.cfg.Pattern, "min_level", c.cfg.MinLevel)
+	dctx, stopDirs := context.WithCancel(ctx)
+	dirsDone := make(chan struct{})
+	go func() { defer close(dirsDone); c.dirs.run(dctx, max(c.cfg.PollInterval, dirCheckEvery)) }()
+	defer func() { stopDirs(); <-dirsDone }()
 	if c.exp != nil {
 		// The export outlives ctx by at most otlp.shutdown_timeout, so
 		// what is queued when the agent stops is still sent.

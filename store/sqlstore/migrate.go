@@ -20,7 +20,7 @@ var migrationFS embed.FS
 // differs between the engines); each runs after the SQL of its version, in
 // the same transaction.
 var goSteps = map[int]func(ctx context.Context, tx *sql.Tx) error{
-	2: indexOrganizations,
+	3: indexOrganizations,
 }
 
 // indexOrganizations fills alert_orgs from the JSON organizations column.

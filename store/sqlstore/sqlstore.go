@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -37,7 +38,16 @@ type Options struct {
 	// uptoVersion stops migrations after this version (tests that build
 	// an old release's schema); 0 applies all.
 	uptoVersion int
+	// MustExist refuses to create a store: Open fails with ErrNoStore when
+	// there is no SQLite file or no crmwatch schema in PostgreSQL. For
+	// commands that work on an existing server's store (crmwatch
+	// operators, crmwatch audit), so a mistyped --data is an error instead
+	// of a new, empty store no server uses.
+	MustExist bool
 }
+
+// ErrNoStore is returned by Open with MustExist when there is no store.
+var ErrNoStore = errors.New("no crmwatch store")
 
 func (o Options) withDefaults(engine string) Options {
 	if o.Logger == nil {
@@ -99,8 +109,19 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	opts = opts.withDefaults(d.Engine)
 	s := &Store{dsn: d, dialect: dialects[d.Engine], opts: opts, log: opts.Logger.With("component", "store", "store", d.String())}
+	if opts.MustExist && d.Engine == EngineSQLite {
+		if _, err := os.Stat(d.Path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %s", ErrNoStore, d)
+		}
+	}
 	if err := s.connect(ctx); err != nil {
 		return nil, err
+	}
+	if opts.MustExist && d.Engine == EnginePostgres {
+		if err := s.checkSchema(ctx); err != nil {
+			s.Close() //nolint:errcheck // the schema error is the one to report
+			return nil, err
+		}
 	}
 	n, err := migrate(ctx, s.writer, dialects[d.Engine], opts.Now, opts.uptoVersion)
 	if err != nil {
@@ -150,6 +171,21 @@ func (s *Store) connect(ctx context.Context) error {
 			return fmt.Errorf("store %s: connect: %w (is PostgreSQL running and the URL right?)", s.dsn, err)
 		}
 		s.writer, s.reader = db, db
+	}
+	return nil
+}
+
+// checkSchema reports ErrNoStore when the PostgreSQL schema in use has no
+// crmwatch tables (no server ever started on it).
+func (s *Store) checkSchema(ctx context.Context) error {
+	var n int
+	err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.tables
+		WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("store %s: look for the crmwatch schema: %w", s.dsn, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w at %s (no crmwatch tables in its schema)", ErrNoStore, s.dsn)
 	}
 	return nil
 }

@@ -433,10 +433,13 @@ func TestConcurrentStartsMigrateOnce(t *testing.T) {
 				}
 			}
 			s := openStore(t, dsn, Options{})
+			ms, err := loadMigrations(migrationFS)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var n int
-			ms, _ := loadMigrations(migrationFS)
 			if err := s.reader.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(ms) {
-				t.Fatalf("schema_migrations rows %d, %v", n, err)
+				t.Fatalf("schema_migrations rows %d, %v; want %d", n, err, len(ms))
 			}
 		})
 	}

@@ -41,15 +41,19 @@ type Options struct {
 	// to Endpoint/v1/logs and spans to Endpoint/v1/traces.
 	Endpoint string
 	Headers  []Header
-	Client   *http.Client // default: 30 s timeout
+	Client   *http.Client // default: DefaultTimeout per request
 	// BatchSize is the log records per request (default 512).
 	BatchSize int
 	Gzip      bool
-	// MaxRetries on 429/502/503/504 and network errors (default 5), with
-	// exponential backoff from Backoff (default 500 ms, at most 30 s) or
-	// the server's Retry-After.
+	// MaxRetries on 429/502/503/504 and network errors after the first
+	// attempt (0: DefaultMaxRetries; negative: none), with exponential
+	// backoff from Backoff (default DefaultBackoff, at most 30 s) or the
+	// server's Retry-After.
 	MaxRetries int
 	Backoff    time.Duration
+	// OnRetry, when set, is told about every failed attempt that will be
+	// retried, before the wait (progress for a command line).
+	OnRetry func(Retry)
 	// ServiceName is the service.name resource attribute (default
 	// "crmwatch"); with ServiceFromProcess the record's process is used.
 	ServiceName        string
@@ -64,18 +68,38 @@ type Options struct {
 	MaxSpanEvents int
 }
 
+// Defaults of the request policy: a dead receiver costs a few seconds, not
+// half a minute (Backoff, then twice Backoff, between the attempts).
+const (
+	DefaultMaxRetries = 2
+	DefaultBackoff    = 500 * time.Millisecond
+	DefaultTimeout    = 10 * time.Second
+)
+
+// Retry describes a failed attempt that will be retried.
+type Retry struct {
+	URL     string
+	Attempt int // 1 for the first retry
+	Max     int
+	Wait    time.Duration
+	Err     error
+}
+
 func (o *Options) setDefaults() {
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 30 * time.Second}
+		o.Client = &http.Client{Timeout: DefaultTimeout}
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 512
 	}
-	if o.MaxRetries <= 0 {
-		o.MaxRetries = 5
+	switch {
+	case o.MaxRetries == 0:
+		o.MaxRetries = DefaultMaxRetries
+	case o.MaxRetries < 0:
+		o.MaxRetries = 0
 	}
 	if o.Backoff <= 0 {
-		o.Backoff = 500 * time.Millisecond
+		o.Backoff = DefaultBackoff
 	}
 	if o.ServiceName == "" {
 		o.ServiceName = "crmwatch"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"time"
 
@@ -34,7 +35,9 @@ func (e *Exporter) post(ctx context.Context, url string, req, resp proto.Message
 	}
 	backoff := e.opts.Backoff
 	var last error
+	attempts := 0
 	for attempt := 0; attempt <= e.opts.MaxRetries; attempt++ {
+		attempts++
 		wait, err := e.try(ctx, url, body, resp)
 		if err == nil {
 			e.counts.Requests++
@@ -42,12 +45,15 @@ func (e *Exporter) post(ctx context.Context, url string, req, resp proto.Message
 		}
 		last = err
 		var perm *permanentError
-		if errors.As(err, &perm) || ctx.Err() != nil {
+		if errors.As(err, &perm) || ctx.Err() != nil || attempt == e.opts.MaxRetries {
 			break
 		}
 		if wait <= 0 {
 			wait = backoff
 			backoff = min(backoff*2, 30*time.Second)
+		}
+		if e.opts.OnRetry != nil {
+			e.opts.OnRetry(Retry{URL: url, Attempt: attempt + 1, Max: e.opts.MaxRetries, Wait: wait, Err: unwrapURLError(err)})
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -57,7 +63,25 @@ func (e *Exporter) post(ctx context.Context, url string, req, resp proto.Message
 		case <-t.C:
 		}
 	}
-	return fmt.Errorf("otlp: POST %s failed (check the URL and that the receiver accepts OTLP/HTTP protobuf): %w", url, last)
+	return fmt.Errorf("otlp: POST %s failed after %s: %w (check the URL and that an OTLP/HTTP receiver, such as an OpenTelemetry Collector with the otlp receiver on port 4318, runs there)",
+		url, attemptsText(attempts), unwrapURLError(last))
+}
+
+func attemptsText(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return strconv.Itoa(n) + " attempts"
+}
+
+// unwrapURLError drops url.Error's repetition of method and URL, which the
+// message already names.
+func unwrapURLError(err error) error {
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // permanentError is a response that retrying will not fix (4xx but 429).

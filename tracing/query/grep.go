@@ -35,6 +35,9 @@ type JSONRecord struct {
 // ScanResult counts what Scan saw.
 type ScanResult struct {
 	Records, Matched, Malformed int64
+	// Rejected are the inputs that are not trace files; the others were
+	// read all the same.
+	Rejected []Rejected
 }
 
 // Scan reads inputs in order and writes every matching record to w.
@@ -45,6 +48,10 @@ func Scan(ctx context.Context, inputs []Input, w io.Writer, opts ScanOptions) (S
 	var res ScanResult
 	for _, in := range inputs {
 		if err := scanOne(ctx, in, bw, enc, len(inputs) > 1, &opts, &res); err != nil {
+			if r, ok := rejected(in, err); ok {
+				res.Rejected = append(res.Rejected, r)
+				continue
+			}
 			_ = bw.Flush()
 			return res, err
 		}
@@ -61,7 +68,7 @@ func scanOne(ctx context.Context, in Input, bw *bufio.Writer, enc *json.Encoder,
 		return err
 	}
 	defer rc.Close()
-	rd := tracing.NewReaderOptions(rc, tracing.ReaderOptions{Location: opts.Location})
+	rd := tracing.NewReaderOptions(rc, tracing.ReaderOptions{Location: opts.Location, NoHeadWithin: NotTraceLines})
 	var rec tracing.Record
 	var reported int64
 	named := false
@@ -69,6 +76,9 @@ func scanOne(ctx context.Context, in Input, bw *bufio.Writer, enc *json.Encoder,
 		err := rd.NextInto(&rec)
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if _, ok := rejected(in, err); ok {
+			return err
 		}
 		if err != nil {
 			return fmt.Errorf("read %s: %w", in.Name, err)

@@ -1,12 +1,15 @@
 package query
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"crmwatch/tracing"
 )
 
 // Input is one trace stream named on the command line: a file or stdin.
@@ -17,6 +20,27 @@ type Input struct {
 
 // Stdin is the name that reads standard input.
 const Stdin = "-"
+
+// NotTraceLines is how many lines without a record head make an input "not
+// a CRM trace file" for parse, grep, stats and export (a real trace file has
+// its first record head after a header of a dozen lines).
+const NotTraceLines = 1000
+
+// Rejected is an input that is not a CRM trace file. The commands name each
+// one and exit non-zero instead of reporting empty results as a success.
+type Rejected struct {
+	File   string `json:"file"`
+	Reason string `json:"reason"`
+}
+
+// rejected reports whether err says in is not a trace, and how to say so.
+func rejected(in Input, err error) (Rejected, bool) {
+	var nt *tracing.NotTraceError
+	if !errors.As(err, &nt) {
+		return Rejected{}, false
+	}
+	return Rejected{File: in.Name, Reason: nt.Error()}, true
+}
 
 // ExpandInputs turns FILES arguments into inputs: a file as is, a directory
 // as every *.log file directly inside it in name order (so rollover files

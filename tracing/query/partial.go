@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/hex"
 	"hash/maphash"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ type partial struct {
 	names     map[reqKey]string // text of non-GUID ids
 	errs      map[string]*errGroup
 	errOther  int64
+	rejected  []Rejected
 }
 
 var hashSeed = maphash.MakeSeed()
@@ -156,6 +158,7 @@ func (p *partial) mergeFrom(q *partial) {
 	p.bytes += q.bytes
 	p.malformed += q.malformed
 	p.truncated += q.truncated
+	p.rejected = append(p.rejected, q.rejected...)
 	for _, pair := range [][2]map[string]*int64{{p.levels, q.levels}, {p.cats, q.cats}, {p.orgs, q.orgs}, {p.procs, q.procs}} {
 		for k, v := range pair[1] {
 			inc(pair[0], k, *v)
@@ -206,6 +209,7 @@ func (p *partial) result(top int) *Stats {
 		ByCategory: flat(p.cats), ByOrganization: flat(p.orgs), ByProcess: flat(p.procs),
 		First: p.first, Last: p.last,
 		SlowestRequests: []RequestSpan{}, TopErrors: []ErrorGroup{},
+		Rejected: slices.SortedFunc(slices.Values(p.rejected), func(a, b Rejected) int { return strings.Compare(a.File, b.File) }),
 	}
 	for k, v := range p.levels {
 		st.ByLevel[k] = *v

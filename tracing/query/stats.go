@@ -85,6 +85,9 @@ type Stats struct {
 	Last                  time.Time        `json:"last,omitzero"`
 	SlowestRequests       []RequestSpan    `json:"slowest_requests"`
 	TopErrors             []ErrorGroup     `json:"top_errors"`
+	// Rejected are the inputs that are not trace files (not counted in
+	// Files); the command names each and exits non-zero.
+	Rejected []Rejected `json:"rejected,omitempty"`
 }
 
 // RequestSpan is one request id's extent: its first and last records.
@@ -155,7 +158,7 @@ func Compute(ctx context.Context, inputs []Input, opts StatsOptions) (*Stats, er
 		return nil, fmt.Errorf("trace stats: %w", err)
 	}
 	st := merge(parts, opts.Top)
-	st.Files = len(inputs)
+	st.Files = len(inputs) - len(st.Rejected)
 	return st, nil
 }
 
@@ -170,13 +173,21 @@ func (p *partial) run(ctx context.Context, j job, opts *StatsOptions) error {
 	if f, ok := rc.(*os.File); ok && j.end >= 0 {
 		src = io.NewSectionReader(f, j.start, j.end-j.start)
 	}
-	rd := tracing.NewReaderOptions(src, tracing.ReaderOptions{Location: opts.Location, Offset: j.start, Transient: true})
+	ro := tracing.ReaderOptions{Location: opts.Location, Offset: j.start, Transient: true}
+	if j.start == 0 { // later chunks start at a record head by construction
+		ro.NoHeadWithin = NotTraceLines
+	}
+	rd := tracing.NewReaderOptions(src, ro)
 	var rec tracing.Record
 	var reported int64
 	for n := 0; ; n++ {
 		err := rd.NextInto(&rec)
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if r, ok := rejected(j.in, err); ok {
+			p.rejected = append(p.rejected, r)
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("trace stats: read %s at byte %d: %w", j.in.Name, rd.Stats().Bytes+j.start, err)

@@ -199,6 +199,9 @@ func (c *Controller) follow(ctx context.Context, out chan settings.Desired) {
 		}
 		if !failing {
 			failing = true
+			if c.o.JS != nil {
+				err = transport.Explain(c.o.JS.Conn(), err) // "outbound buffer limit exceeded" says nothing
+			}
 			c.log.Warn("cannot follow the desired trace setting yet; retrying (what the agent holds stays enforced)", "err", err)
 		}
 		select {
