@@ -18,8 +18,8 @@ import (
 	"crmwatch/access"
 	"crmwatch/alerts"
 	"crmwatch/alerts/suppress"
-	"crmwatch/secret"
 	"crmwatch/event"
+	"crmwatch/secret"
 	"crmwatch/store"
 	"crmwatch/store/sqlstore/pgtest"
 	"crmwatch/transport"
@@ -114,7 +114,7 @@ func head[T any](s []T) []T { return s[:min(len(s), 10)] }
 func TestExactlyOnceAcrossGracefulStops(t *testing.T) {
 	dir, packs := t.TempDir(), seqPackDir(t)
 	opts := Options{DataDir: dir, Listen: "127.0.0.1:0", NATSListen: freeAddr(t), PackDirs: []string{packs},
-		TickEvery: 50 * time.Millisecond, LeaseTTL: 2 * time.Second}
+		TickEvery: 50 * time.Millisecond, LeaseTTL: 2 * time.Second, Logger: testLogger(t)}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	srv, stop, err := Start(ctx, opts)
@@ -197,7 +197,7 @@ func runTwoServers(t *testing.T, natsURL, prefix, dsn string) {
 	start := func() (*Server, func() error) {
 		srv, stop, err := Start(ctx, Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NATS: secret.MustURL(natsURL), Store: secret.MustURL(dsn),
 			Prefix: prefix, PackDirs: []string{packs}, TickEvery: 50 * time.Millisecond, LeaseTTL: 2 * time.Second,
-			Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))})
+			Logger: testLogger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -479,4 +479,10 @@ func TestReloadReachesEveryServer(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d packs.reload audit entries, want 1", n)
 	}
+}
+
+// testLogger writes the server's warnings and errors into the test's
+// output, where a failure shows them.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }

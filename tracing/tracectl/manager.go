@@ -92,10 +92,16 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 func (m *Manager) Run(ctx context.Context) error {
 	b, err := OpenBucket(ctx, m.o.JS, m.o.Names)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: a clean end
+		}
 		return err
 	}
 	ag, err := transport.OpenAgents(ctx, m.o.JS, m.o.Names)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	m.mu.Lock()
