@@ -51,10 +51,7 @@ func (t *Tailer) poll(ctx context.Context) (more bool, err error) {
 		}
 	}
 	t.forget(now)
-	if t.dirty {
-		return more, t.save()
-	}
-	return more, nil
+	return more, t.save()
 }
 
 type candidate struct {
@@ -101,7 +98,7 @@ func (t *Tailer) recheck(r *reader, fi os.FileInfo) {
 	*r = reader{path: r.path, fi: fi, f: r.f, size: fi.Size(), seen: t.gen, lastGrowth: time.Now()}
 	t.identify(r)
 	t.begin(r, 0, false)
-	t.dirty = true
+	t.touch(r)
 }
 
 // prefixStillMatches re-reads the first bytes and grows the fingerprint.
@@ -120,11 +117,11 @@ func (t *Tailer) prefixStillMatches(r *reader) bool {
 		return false
 	}
 	if len(fp) > len(r.fp) {
-		r.fp = fp
+		r.setFP(fp)
 		if r.id == "" {
-			r.id = hashFP(fp)[:16]
+			r.id = t.newID(fp)
 		}
-		t.dirty = true
+		t.touch(r)
 	}
 	return true
 }

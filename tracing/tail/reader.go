@@ -13,8 +13,9 @@ import (
 // reader is one file lineage: its identity, its read position and the record
 // being assembled.
 type reader struct {
-	id   string // stable identity (hex), Batch.Fingerprint
-	fp   []byte // the file's first bytes, grown up to FingerprintSize
+	id     string // stable identity (hex), Batch.Fingerprint
+	fp     []byte // the file's first bytes, grown up to FingerprintSize
+	fpHash string // hashFP(fp)
 	path string
 	f    *os.File    // nil while closed for idleness
 	fi   os.FileInfo // identity of the file at path (os.SameFile)
@@ -26,6 +27,7 @@ type reader struct {
 	seen       uint64 // poll generation that last found the file
 	gone       bool   // left the pattern or deleted: drain, then retire
 	truncated  bool   // a lineage whose file was truncated under it
+	changed    bool   // in Tailer.changed: its checkpoint is to be journaled
 
 	header     []byte
 	headerDone bool
@@ -51,8 +53,12 @@ func (r *reader) close() {
 	}
 }
 
+func (r *reader) setFP(fp []byte) {
+	r.fp, r.fpHash = fp, hashFP(fp)
+}
+
 func (r *reader) checkpoint(now time.Time) checkpoint {
-	return checkpoint{ID: r.id, Path: r.path, FPLen: len(r.fp), FPHash: hashFP(r.fp), Offset: r.ckOffset, Seen: now}
+	return checkpoint{ID: r.id, Path: r.path, FPLen: len(r.fp), FPHash: r.fpHash, Offset: r.ckOffset, Size: max(r.size, r.ckOffset), Seen: now}
 }
 
 var errReplaced = errors.New("the file was replaced; the next scan picks up the new one")
@@ -292,6 +298,6 @@ func (t *Tailer) deliver(ctx context.Context) error {
 	t.m.records.Add(float64(len(b.recs)))
 	r.ckOffset = b.end
 	b.reset()
-	t.dirty = true
+	t.touch(r)
 	return t.save()
 }

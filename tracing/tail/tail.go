@@ -188,14 +188,19 @@ type Tailer struct {
 	m       *metrics
 	readers []*reader          // active files, in adoption order
 	byPath  map[string]*reader // current path → reader
-	retired []checkpoint       // files gone (or loaded from disk, not yet seen)
+	retired *retiredSet        // files gone (or loaded from disk, not yet seen)
 	gen     uint64             // poll generation
 	batch   batch              // records not yet accepted by the handler
-	dirty   bool               // state changed since the last save
 	fresh   bool               // no checkpoint state existed at start
-	synced  time.Time          // last fsync of the checkpoint file
 	buf     []byte             // read buffer
 	wake    chan struct{}
+
+	store   *store         // nil without StateDir
+	changed []*reader      // lineages whose checkpoint moved since the last save
+	queued  []journalEntry // retired and forgotten lineages to journal
+	jbuf    []byte         // journal lines being written
+	broken  bool           // a journal write failed: the next save compacts
+	synced  time.Time      // last fsync of the checkpoint state
 }
 
 // New checks opts and loads the checkpoint state.
@@ -216,14 +221,21 @@ func New(opts Options) (*Tailer, error) {
 		buf:    make([]byte, readChunk),
 		wake:   make(chan struct{}, 1),
 	}
-	if opts.StateDir != "" {
-		cps, found, err := loadState(opts.StateDir)
-		if err != nil {
+	t.retired, t.fresh = newRetiredSet(nil), true
+	if opts.StateDir == "" {
+		return t, nil
+	}
+	st, cps, found, torn, err := openStore(opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	t.store, t.retired, t.fresh = st, newRetiredSet(cps), !found
+	if torn {
+		t.log.Warn("the checkpoint journal ended in a cut-off line (a crash while writing it); it was dropped, so its file may re-send one batch",
+			"dir", opts.StateDir)
+		if err := t.compact(time.Now()); err != nil {
 			return nil, err
 		}
-		t.retired, t.fresh = cps, !found
-	} else {
-		t.fresh = true
 	}
 	return t, nil
 }
