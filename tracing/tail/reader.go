@@ -16,10 +16,10 @@ type reader struct {
 	id     string // stable identity (hex), Batch.Fingerprint
 	fp     []byte // the file's first bytes, grown up to FingerprintSize
 	fpHash string // hashFP(fp)
-	path string
-	f    *os.File    // nil while closed for idleness
-	fi   os.FileInfo // identity of the file at path (os.SameFile)
-	size int64       // size at the last scan
+	path   string
+	f      *os.File    // nil while closed for idleness
+	fi     os.FileInfo // identity of the file at path (os.SameFile)
+	size   int64       // size at the last scan
 
 	readPos    int64 // next byte to read
 	ckOffset   int64 // everything before it was accepted by the handler
