@@ -54,7 +54,8 @@ func (t *Tailer) adopt(c candidate, now time.Time) {
 		_ = c.f.Close() // a copy of a file being read: reading it would duplicate
 		return
 	}
-	r := &reader{path: c.path, fi: c.fi, f: c.f, size: c.fi.Size(), seen: t.gen, lastGrowth: now}
+	t.slots++
+	r := &reader{path: c.path, fi: c.fi, f: c.f, size: c.fi.Size(), seen: t.gen, slot: t.slots, lastGrowth: now}
 	r.setFP(c.fp)
 	t.readers = append(t.readers, r)
 	t.byPath[c.path] = r

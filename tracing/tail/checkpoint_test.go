@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // loadState reads the checkpoint state of dir as a restarting tailer would.
@@ -284,6 +286,38 @@ func FuzzReplayJournal(f *testing.F) {
 		again, _ := json.Marshal(state{Version: stateVersion, Files: cps})
 		if _, err := parseState(again); err != nil {
 			t.Fatalf("replayed state is not a valid snapshot: %v", err)
+		}
+	})
+}
+
+// FuzzEncodeEntry: the hand-written journal encoder writes one line that
+// decodes to the entry it was given, whatever the file name holds.
+func FuzzEncodeEntry(f *testing.F) {
+	f.Add(`C:\Program Files\Microsoft Dynamics CRM\Trace\CRM01-w3wp(15248#65568210)-CRMWeb-20240501-1.log`, int64(42), true)
+	f.Add("a\"b\n\x00\u2028ü.log", int64(0), false)
+	f.Fuzz(func(t *testing.T, path string, off int64, gone bool) {
+		if off < 0 {
+			off = -off
+		}
+		e := journalEntry{checkpoint: checkpoint{ID: "0a1b", Path: path, FPLen: 7, FPHash: hashFP([]byte("x")), Offset: off, Size: off, Seen: time.Unix(1700000000, 123456789).UTC(), Gone: gone}}
+		line, err := encodeEntry(nil, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Count(line, []byte{'\n'}) != 1 || line[len(line)-1] != '\n' {
+			t.Fatalf("not one line: %q", line)
+		}
+		got, err := parseEntry(line[:len(line)-1])
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		want := e
+		if !utf8.ValidString(path) { // each invalid byte becomes U+FFFD, as json.Marshal does
+			b, _ := json.Marshal(path)
+			_ = json.Unmarshal(b, &want.Path)
+		}
+		if got != want {
+			t.Fatalf("decoded %+v, want %+v", got, want)
 		}
 	})
 }

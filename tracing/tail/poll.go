@@ -20,18 +20,35 @@ func (t *Tailer) poll(ctx context.Context) (more bool, err error) {
 		return false, err
 	}
 	now := time.Now()
+	paths, moved := t.list(now)
+	statAll := moved || t.statAll || t.gen == 1
+	every, trusted := t.coldEvery(now), t.trusted(now)
 	var fresh []candidate
-	for _, p := range t.glob() {
+	for _, p := range paths {
+		r := t.byPath[p]
+		if r != nil && !statAll && !t.due(r, p, every, trusted) {
+			r.seen = t.gen // idle and not its turn: its last check stands
+			continue
+		}
 		fi, err := os.Stat(p)
 		if err != nil || !fi.Mode().IsRegular() {
-			continue // vanished between glob and stat, or not a file
+			continue // vanished between listing and stat, or not a file
 		}
-		if r := t.byPath[p]; r != nil && !r.gone && r.fi != nil && os.SameFile(r.fi, fi) {
-			t.recheck(r, fi)
+		if r != nil && !r.gone && r.fi != nil && os.SameFile(r.fi, fi) {
+			prev := r.size
+			if !t.recheck(r, fi) && r.size > prev {
+				if t.forced[p] {
+					t.announced()
+				} else {
+					t.grownByScan(p, now)
+				}
+			}
 			continue
 		}
 		fresh = append(fresh, candidate{path: p, fi: fi})
 	}
+	clear(t.forced)
+	t.statAll = false
 	t.adoptAll(fresh, now)
 	for _, r := range t.readers {
 		if r.seen != t.gen && !r.gone {
@@ -41,6 +58,9 @@ func (t *Tailer) poll(ctx context.Context) (more bool, err error) {
 	}
 	t.m.filesWatched.Set(float64(len(t.readers)))
 	for _, r := range slices.Clone(t.readers) {
+		if r.f == nil && !r.gone && !r.pending() && r.size <= r.readPos {
+			continue // closed, read to its end, nothing in progress
+		}
 		m, err := t.advance(ctx, r)
 		if err != nil {
 			return false, err
@@ -54,25 +74,97 @@ func (t *Tailer) poll(ctx context.Context) (more bool, err error) {
 	return more, t.save()
 }
 
+// due reports whether a scan must stat a known file. A file a
+// notification named is stat'ed at once. Otherwise, while notifications
+// are not trusted to announce writes, a file whose handle is open (it
+// changed within CloseAfter) is stat'ed every scan and an idle one every
+// ColdPollInterval; while they are, every file is on the slow turn (see
+// coldEvery). Turns are staggered so the stats spread over the scans.
+func (t *Tailer) due(r *reader, path string, every uint64, trusted bool) bool {
+	if r.gone || t.forced[path] || !trusted && (r.f != nil || r.pending()) {
+		return true
+	}
+	return (t.gen+r.slot)%every == 0
+}
+
+// check is the light turn between full scans: it looks at the files
+// notifications named (stat, truncation check, read) and completes the
+// records of files whose idle time is up. rescan asks for a full scan:
+// a named file is new, replaced or truncated.
+func (t *Tailer) check(ctx context.Context, paths []string) (more, rescan bool, err error) {
+	for _, p := range paths {
+		r := t.byPath[p]
+		if r == nil || r.gone {
+			rescan = rescan || t.inPattern(p)
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil || !os.SameFile(r.fi, fi) {
+			rescan = true
+			continue
+		}
+		prev := r.size
+		if t.recheck(r, fi) {
+			rescan = true
+			continue
+		}
+		if r.size > prev {
+			t.announced()
+		}
+		m, err := t.advance(ctx, r)
+		if err != nil {
+			return false, rescan, err
+		}
+		more = more || m
+	}
+	now := time.Now()
+	for _, r := range slices.Clone(t.waiting) {
+		if r.pending() && !r.gone && !now.Before(r.lastGrowth.Add(t.flushAfter(r))) {
+			m, err := t.advance(ctx, r)
+			if err != nil {
+				return false, rescan, err
+			}
+			more = more || m
+		}
+	}
+	return more, rescan, t.save()
+}
+
+// nextIdle is the earliest time a file's record in progress is due to be
+// completed.
+func (t *Tailer) nextIdle() (time.Time, bool) {
+	var at time.Time
+	found := false
+	t.waiting = slices.DeleteFunc(t.waiting, func(r *reader) bool {
+		if !r.pending() {
+			r.waiting = false
+			return true
+		}
+		if due := r.lastGrowth.Add(t.flushAfter(r)); !found || due.Before(at) {
+			at, found = due, true
+		}
+		return false
+	})
+	return at, found
+}
+
+// flushAfter is how long r must be idle before its record in progress is
+// complete: longer while its last line is unterminated, and for a lineage
+// whose writer was seen pausing inside a record.
+func (t *Tailer) flushAfter(r *reader) time.Duration {
+	if r.partLen > 0 {
+		return t.opts.PartialFlush
+	}
+	return max(r.idleFlush, t.opts.IdleFlush)
+}
+
+func (t *Tailer) inPattern(p string) bool { return t.match.match(filepath.Base(p)) }
+
 type candidate struct {
 	path string
 	fi   os.FileInfo
 	f    *os.File
 	fp   []byte
-}
-
-func (t *Tailer) glob() []string {
-	var out []string
-	for _, d := range t.opts.Dirs {
-		m, err := filepath.Glob(filepath.Join(d, t.opts.Pattern))
-		if err != nil {
-			t.m.errors.WithLabelValues("scan").Inc()
-			continue
-		}
-		out = append(out, m...)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // recheck looks at a known file found again: a size below the read
@@ -81,24 +173,27 @@ func (t *Tailer) glob() []string {
 // gone reader (a copy in the pattern may claim it this very scan, else its
 // last record is flushed and the unread bytes counted as possibly missed);
 // the file starts a new lineage from offset 0.
-func (t *Tailer) recheck(r *reader, fi os.FileInfo) {
+func (t *Tailer) recheck(r *reader, fi os.FileInfo) (truncated bool) {
 	r.seen = t.gen
 	prev := r.size
 	r.size = fi.Size()
 	if r.size == prev {
-		return
+		return false
 	}
 	if r.size >= r.readPos && t.prefixStillMatches(r) {
-		return
+		return false
 	}
 	t.m.truncations.Inc()
 	old := *r
 	old.gone, old.truncated, old.f, old.seen, old.size = true, true, nil, 0, prev
+	old.changed = false // its journaled entry stands until it is retired
+	old.waiting = false
 	t.readers = append(t.readers, &old)
-	*r = reader{path: r.path, fi: fi, f: r.f, size: fi.Size(), seen: t.gen, lastGrowth: time.Now()}
+	*r = reader{path: r.path, fi: fi, f: r.f, size: fi.Size(), seen: t.gen, slot: r.slot, changed: r.changed, waiting: r.waiting, lastGrowth: time.Now()}
 	t.identify(r)
 	t.begin(r, 0, false)
 	t.touch(r)
+	return true
 }
 
 // prefixStillMatches re-reads the first bytes and grows the fingerprint.

@@ -25,13 +25,21 @@ type reader struct {
 	ckOffset   int64 // everything before it was accepted by the handler
 	lastGrowth time.Time
 	seen       uint64 // poll generation that last found the file
+	slot       uint64 // staggers idle-file checks over the scans
 	gone       bool   // left the pattern or deleted: drain, then retire
 	truncated  bool   // a lineage whose file was truncated under it
 	changed    bool   // in Tailer.changed: its checkpoint is to be journaled
+	waiting    bool   // in Tailer.waiting: a record in progress
 
 	header     []byte
 	headerDone bool
 	skipToHead bool // started mid-file: drop lines until a record head
+
+	// idleFlush is this lineage's idle time before completing a record:
+	// Options.IdleFlush, doubled (up to PartialFlush) each time a record
+	// received continuation lines after it was handed over.
+	idleFlush  time.Duration
+	warnedLate bool
 
 	inRec    bool
 	cont     bool
@@ -73,7 +81,7 @@ func (t *Tailer) advance(ctx context.Context, r *reader) (more bool, err error) 
 		}
 	}
 	var n int64
-	if r.f != nil {
+	if r.f != nil && (r.gone || r.size > r.readPos) { // gone files are not stat'ed: drain to EOF
 		var err error
 		if n, more, err = t.readFile(ctx, r); err != nil {
 			return false, err
@@ -84,7 +92,7 @@ func (t *Tailer) advance(ctx context.Context, r *reader) (more bool, err error) 
 		r.lastGrowth = now
 	}
 	idle := now.Sub(r.lastGrowth)
-	if !more && r.pending() && (r.gone || idle >= t.opts.IdleFlush) {
+	if !more && r.pending() && (r.gone || idle >= t.flushAfter(r)) {
 		if err := t.flushPending(ctx, r); err != nil {
 			return false, err
 		}
@@ -92,7 +100,12 @@ func (t *Tailer) advance(ctx context.Context, r *reader) (more bool, err error) 
 	if err := t.deliver(ctx); err != nil {
 		return false, err
 	}
-	if !more && !r.pending() && idle >= t.opts.CloseAfter {
+	if r.pending() {
+		if !r.waiting { // Run wakes up when its idle time is up
+			r.waiting = true
+			t.waiting = append(t.waiting, r)
+		}
+	} else if !more && idle >= t.opts.CloseAfter {
 		r.close()
 	}
 	return more, nil
@@ -248,8 +261,25 @@ func (t *Tailer) finish(r *reader, end int64) bool {
 	if r.recTrunc {
 		t.m.oversize.Inc()
 	}
+	if r.cont {
+		t.lateContinuation(r)
+	}
 	t.batch.add(r, trimEOL(r.rec), Record{Offset: r.recOff, Truncated: r.recTrunc, Continued: r.cont}, end)
 	return len(t.batch.recs) >= t.opts.BatchRecords || len(t.batch.arena) >= t.opts.BatchBytes
+}
+
+// lateContinuation notes lines that continue a record already handed over
+// (its writer paused longer than the idle time inside it). They come as a
+// Continued record; the lineage waits longer from now on so its writer's
+// records stay whole.
+func (t *Tailer) lateContinuation(r *reader) {
+	t.m.lateContinuations.Inc()
+	r.idleFlush = min(2*max(r.idleFlush, t.opts.IdleFlush), t.opts.PartialFlush)
+	if !r.warnedLate {
+		r.warnedLate = true
+		t.log.Warn("lines continued a record already handed over: the writer paused inside a record; this file now waits longer before completing a record",
+			"file", r.path, "offset", r.recOff, "idle_flush", r.idleFlush)
+	}
 }
 
 func trimEOL(b []byte) []byte {

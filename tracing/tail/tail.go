@@ -36,8 +36,10 @@ import (
 const (
 	DefaultPattern         = "*.log"
 	DefaultPollInterval    = 500 * time.Millisecond
-	DefaultIdleFlush       = 2 * time.Second
-	DefaultCloseAfter      = 30 * time.Second
+	DefaultIdleFlush       = 100 * time.Millisecond
+	DefaultPartialFlush    = 2 * time.Second
+	DefaultCloseAfter      = 5 * time.Second
+	DefaultColdPoll        = 2 * time.Second
 	DefaultMaxRecordBytes  = 1 << 20 // 1 MiB; longer records are truncated and counted
 	DefaultBatchRecords    = 500
 	DefaultBatchBytes      = 1 << 20
@@ -109,11 +111,26 @@ type Options struct {
 	// PollInterval is how often directories are rescanned.
 	PollInterval time.Duration
 	// IdleFlush is how long a file must not grow before its last record
-	// is considered complete.
+	// is considered complete, when it ends with a whole line. It is the
+	// floor of the delay from a record's write to its hand-over.
 	IdleFlush time.Duration
-	// CloseAfter closes the handle of a file idle this long (reopened when
-	// it grows), so old trace files do not pin handles.
+	// PartialFlush is how long a file must not grow before a last line
+	// without its line terminator is taken as complete: a writer that
+	// flushed its buffer in the middle of a line is about to write the
+	// rest. A lineage that received continuation lines after its record
+	// was handed over waits longer from then on (up to PartialFlush).
+	PartialFlush time.Duration
+	// CloseAfter closes the handle of a file idle this long (reopened, and
+	// its first bytes compared with its fingerprint, when it grows), so
+	// idle trace files pin no handles.
 	CloseAfter time.Duration
+	// ColdPollInterval is how often a scan stats a file whose handle was
+	// closed for idleness (files with an open handle: every scan), so the
+	// cost of a scan follows the files being written, not the files
+	// present. A notification naming the file checks it at once; without
+	// notifications (network shares) an idle file's first new record waits
+	// up to this long. At least PollInterval.
+	ColdPollInterval time.Duration
 	// MaxRecordBytes caps one record's size in memory.
 	MaxRecordBytes int
 	// BatchRecords and BatchBytes cap a batch.
@@ -150,7 +167,11 @@ func (o Options) withDefaults() Options {
 	}
 	setDur(&o.PollInterval, DefaultPollInterval)
 	setDur(&o.IdleFlush, DefaultIdleFlush)
+	setDur(&o.PartialFlush, DefaultPartialFlush)
+	o.PartialFlush = max(o.PartialFlush, o.IdleFlush)
 	setDur(&o.CloseAfter, DefaultCloseAfter)
+	setDur(&o.ColdPollInterval, DefaultColdPoll)
+	o.ColdPollInterval = max(o.ColdPollInterval, o.PollInterval)
 	setDur(&o.ForgetAfter, DefaultForgetAfter)
 	setDur(&o.CheckpointSync, DefaultCheckpointSync)
 	setInt(&o.MaxRecordBytes, DefaultMaxRecordBytes)
@@ -194,6 +215,15 @@ type Tailer struct {
 	fresh   bool               // no checkpoint state existed at start
 	buf     []byte             // read buffer
 	wake    chan struct{}
+	hints   hints           // what notifications said since the last turn
+	forced  map[string]bool // paths the next scan stats whatever their turn
+	waiting []*reader       // lineages that may have a record in progress
+	match   matcher         // Options.Pattern
+	dirs    []dirListing    // per Options.Dirs
+	listed  []string        // matching files of the last listing
+	slots   uint64          // next reader.slot
+	statAll bool            // the next scan stats every file
+	trust   trust           // whether notifications announce writes
 
 	store   *store         // nil without StateDir
 	changed []*reader      // lineages whose checkpoint moved since the last save
@@ -220,6 +250,9 @@ func New(opts Options) (*Tailer, error) {
 		byPath: make(map[string]*reader),
 		buf:    make([]byte, readChunk),
 		wake:   make(chan struct{}, 1),
+		forced: map[string]bool{},
+		match:  newMatcher(opts.Pattern),
+		dirs:   make([]dirListing, len(opts.Dirs)),
 	}
 	t.retired, t.fresh = newRetiredSet(nil), true
 	if opts.StateDir == "" {
@@ -243,54 +276,102 @@ func New(opts Options) (*Tailer, error) {
 // Run follows the files until ctx ends (or, with ExitAtEOF, until every file
 // was read once). It returns nil on cancellation; handler errors are retried
 // with back-off, counted, and never end Run.
+//
+// A full scan (list the directories, stat every file) runs every
+// PollInterval and whenever a notification says a file was created,
+// removed or renamed. A notification that a known file was written checks
+// just that file, and a file with a record in progress is revisited when
+// its idle time is up, so neither waits for the next full scan.
 func (t *Tailer) Run(ctx context.Context) error {
 	defer t.closeAll()
-	if !t.opts.DisableNotify && !t.opts.ExitAtEOF {
+	if t.opts.ExitAtEOF {
+		return t.runOnce(ctx)
+	}
+	if !t.opts.DisableNotify {
 		stop := t.startNotify(ctx)
 		defer stop()
 	}
-	backoff := time.Duration(0)
-	timer := time.NewTimer(0)
+	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	<-timer.C
+	var nextScan time.Time // zero: scan now
+	backoff := time.Duration(0)
 	for {
-		more, err := t.poll(ctx)
+		var more bool
+		var err error
+		paths, full, lost := t.hints.take()
+		t.settle(paths, time.Now())
+		t.statAll = t.statAll || lost
+		if now := time.Now(); full || !now.Before(nextScan) {
+			for _, p := range paths {
+				t.forced[p] = true
+			}
+			more, err = t.poll(ctx)
+			nextScan = now.Add(t.opts.PollInterval)
+		} else {
+			var rescan bool
+			more, rescan, err = t.check(ctx, paths)
+			if rescan {
+				nextScan = time.Time{}
+			}
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		if t.opts.ExitAtEOF {
-			if err != nil {
-				return err
-			}
-			if !more {
-				return t.flushAll(ctx)
-			}
-			continue
-		}
-		wait := t.opts.PollInterval
-		switch {
-		case err != nil:
+		if err != nil {
 			backoff = min(max(2*backoff, t.opts.PollInterval), maxBackoff)
-			wait = backoff
-			t.log.Debug("handing over records failed; retrying", "in", wait, "err", err)
-		case more:
-			backoff = 0
+			t.log.Debug("handing over records failed; retrying", "in", backoff, "err", err)
+			nextScan = time.Now().Add(backoff)
+			if !sleep(ctx, timer, backoff) { // a wake-up must not cut a back-off short
+				return nil
+			}
 			continue
-		default:
-			backoff = 0
 		}
-		timer.Reset(wait)
+		backoff = 0
+		if more {
+			nextScan = time.Time{}
+			continue
+		}
+		wake := nextScan
+		if idle, ok := t.nextIdle(); ok && idle.Before(wake) {
+			wake = idle
+		}
+		timer.Reset(max(time.Until(wake), 0))
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
 		case <-t.wake:
-			if err != nil { // a wake-up must not cut a back-off short
-				<-timer.C
-			} else if !timer.Stop() {
+			if !timer.Stop() {
 				<-timer.C
 			}
 		}
+	}
+}
+
+// runOnce reads every file to its end, hands over every pending record and
+// returns (ExitAtEOF).
+func (t *Tailer) runOnce(ctx context.Context) error {
+	for {
+		more, err := t.poll(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !more {
+			return t.flushAll(ctx)
+		}
+	}
+}
+
+func sleep(ctx context.Context, timer *time.Timer, d time.Duration) bool {
+	timer.Reset(d)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -21,9 +22,15 @@ const (
 	trickleRate     = 100 // records per second, over all files
 	trickleManyFile = 5000
 	trickleEnv      = "CRMWATCH_TAIL_TRICKLE_CHILD"
+	// trickleInit records are in every file before the trickle starts: a
+	// trace file past its first kilobyte, so its fingerprint is complete.
+	trickleInit = 4
 	// CRMWATCH_TAIL_TRICKLE_SECONDS sets how long each phase writes
 	// (default 10 s: 1,000 records).
 	trickleSecondsEnv = "CRMWATCH_TAIL_TRICKLE_SECONDS"
+	// CRMWATCH_TAIL_TRICKLE_PROFILE=FILE writes each child's CPU profile
+	// of the trickle to FILE.1 and FILE.5000.
+	trickleProfileEnv = "CRMWATCH_TAIL_TRICKLE_PROFILE"
 )
 
 // trickleResult is what the child process reports.
@@ -65,18 +72,18 @@ func BenchmarkTrickleCPU(b *testing.B) {
 
 // runTrickle writes records to files files at trickleRate in a child
 // tailer and returns the child's CPU microseconds per record.
-func runTrickle(b *testing.B, files, records int) float64 {
+func runTrickle(b *testing.B, files, n int) float64 {
 	b.Helper()
 	dir := b.TempDir()
 	paths := make([]string, files)
 	for i := range paths {
 		paths[i] = logPath(dir, fmt.Sprintf("CRM01-w3wp(%d#0000)-CRMWeb-20240501-1.log", i))
-		if err := os.WriteFile(paths[i], []byte(header(strconv.Itoa(i))+record("init"+strconv.Itoa(i))), 0o644); err != nil {
+		if err := os.WriteFile(paths[i], []byte(header(strconv.Itoa(i))+records("init"+strconv.Itoa(i)+"-", 0, trickleInit)), 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestTrickleChild$", "-test.count=1", "-test.v=false")
-	cmd.Env = append(os.Environ(), trickleEnv+"="+strings.Join([]string{dir, b.TempDir(), strconv.Itoa(files), strconv.Itoa(records)}, string(os.PathListSeparator)))
+	cmd.Env = append(os.Environ(), trickleEnv+"="+strings.Join([]string{dir, b.TempDir(), strconv.Itoa(files), strconv.Itoa(n)}, string(os.PathListSeparator)))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -91,7 +98,7 @@ func runTrickle(b *testing.B, files, records int) float64 {
 		b.Fatalf("child did not get ready: %q %v", lines.Text(), lines.Err())
 	}
 	next := time.Now()
-	for i := range records {
+	for i := range n {
 		appendFile(b, paths[i%files], record("t"+strconv.Itoa(i)))
 		next = next.Add(time.Second / trickleRate)
 		time.Sleep(time.Until(next)) // pacing the writer, not synchronisation
@@ -121,11 +128,16 @@ func TestTrickleChild(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	handler := func(_ context.Context, b Batch) error {
 		n := got.Add(int64(len(b.Records)))
-		if n == int64(files) && start == 0 {
+		if n == int64(files*trickleInit) && start == 0 {
 			start = cpuNanos()
+			if p := os.Getenv(trickleProfileEnv); p != "" {
+				if f, err := os.Create(p + "." + strconv.Itoa(files)); err == nil {
+					_ = pprof.StartCPUProfile(f)
+				}
+			}
 			fmt.Println("ready")
 		}
-		if n >= int64(files+records) {
+		if n >= int64(files*trickleInit+records) {
 			cancel()
 		}
 		return nil
@@ -137,6 +149,7 @@ func TestTrickleChild(t *testing.T) {
 	if err := tl.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	out, _ := json.Marshal(trickleResult{Records: int(got.Load()) - files, CPUNanos: cpuNanos() - start})
+	pprof.StopCPUProfile()
+	out, _ := json.Marshal(trickleResult{Records: int(got.Load()) - files*trickleInit, CPUNanos: cpuNanos() - start})
 	fmt.Println(string(out))
 }
