@@ -120,7 +120,7 @@ func (t *Tailer) loadHeader(r *reader) {
 			return // no record head within the preamble limit
 		}
 		line := rest[:i+1]
-		if t.opts.StartsRecord(trimEOL(line)) {
+		if t.opts.StartsRecord(trimEOL(line)) || bytes.IndexByte(line, 0) >= 0 {
 			return
 		}
 		r.header = append(r.header, line...)

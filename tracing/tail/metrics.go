@@ -16,6 +16,7 @@ type metrics struct {
 	oversize     prometheus.Counter
 	// lateContinuations counts Continued records.
 	lateContinuations prometheus.Counter
+	nulBytes          prometheus.Counter
 	errors            *prometheus.CounterVec
 }
 
@@ -46,6 +47,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "crmwatch_tail_late_continuations_total",
 			Help: "Lines that continued a record already handed over (the writer paused inside a record longer than the idle time).",
 		}),
+		nulBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "crmwatch_tail_nul_bytes_skipped_total",
+			Help: "NUL bytes skipped (the hole a copytruncate leaves under a writer without O_APPEND).",
+		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crmwatch_tail_errors_total", Help: "Tailer errors by operation.",
 		}, []string{"op"}),
@@ -56,7 +61,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.filesWatched, m.bytesRead, m.records, m.truncations, m.missed, m.oversize, m.lateContinuations, m.errors} {
+	for _, c := range []prometheus.Collector{m.filesWatched, m.bytesRead, m.records, m.truncations, m.missed, m.oversize, m.lateContinuations, m.nulBytes, m.errors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("tail: register metrics: %w", err)
 		}

@@ -40,6 +40,7 @@ type reader struct {
 	// received continuation lines after it was handed over.
 	idleFlush  time.Duration
 	warnedLate bool
+	warnedNUL  bool
 
 	inRec    bool
 	cont     bool
@@ -162,21 +163,44 @@ func (t *Tailer) readFile(ctx context.Context, r *reader) (int64, bool, error) {
 
 // feed splits a chunk read at r.readPos into lines; it stops after the line
 // that filled the batch and returns how many bytes it consumed.
+//
+// NUL bytes end a line and are skipped: a copytruncate under a writer that
+// does not append (O_APPEND) leaves the file a hole of NULs up to the
+// writer's old offset, followed by its next record, with no line break
+// between them; the record head after the hole must still start a record.
 func (t *Tailer) feed(r *reader, chunk []byte) (int, bool) {
 	base, used := r.readPos, 0
+	nul := bytes.IndexByte(chunk, 0) // next NUL in chunk, -1: none (the usual case: one scan per chunk)
 	for used < len(chunk) {
 		rest := chunk[used:]
+		if nul == used {
+			n := len(rest) - len(bytes.TrimLeft(rest, "\x00"))
+			full := t.endPartial(r)
+			t.skipNUL(r, base+int64(used), n)
+			used += n
+			if nul = bytes.IndexByte(chunk[used:], 0); nul >= 0 {
+				nul += used
+			}
+			if full {
+				return used, true
+			}
+			continue
+		}
 		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
+		seg := rest
+		if i >= 0 {
+			seg = rest[:i+1]
+		}
+		if nul >= 0 && nul < used+len(seg) {
+			seg, i = rest[:nul-used], nul-used-1 // the line ends where the NULs start
+		} else if i < 0 {
 			r.addPartial(rest, base+int64(used), t.opts.MaxRecordBytes)
 			return len(chunk), false
 		}
-		seg := rest[:i+1]
 		var full bool
 		if r.partLen > 0 {
 			r.addPartial(seg, base+int64(used), t.opts.MaxRecordBytes)
-			full = t.onLine(r, r.part, r.partOff, r.partLen)
-			r.part, r.partLen = r.part[:0], 0
+			full = t.endPartial(r)
 		} else {
 			full = t.onLine(r, seg, base+int64(used), int64(len(seg)))
 		}
@@ -186,6 +210,25 @@ func (t *Tailer) feed(r *reader, chunk []byte) (int, bool) {
 		}
 	}
 	return used, false
+}
+
+// endPartial hands the incomplete last line on as a line.
+func (t *Tailer) endPartial(r *reader) bool {
+	if r.partLen == 0 {
+		return false
+	}
+	full := t.onLine(r, r.part, r.partOff, r.partLen)
+	r.part, r.partLen = r.part[:0], 0
+	return full
+}
+
+func (t *Tailer) skipNUL(r *reader, off int64, n int) {
+	t.m.nulBytes.Add(float64(n))
+	if !r.warnedNUL {
+		r.warnedNUL = true
+		t.log.Warn("skipped NUL bytes (a copytruncate under a writer without O_APPEND); reading on at the next record",
+			"file", r.path, "offset", off, "bytes", n)
+	}
 }
 
 func (r *reader) addPartial(b []byte, off int64, limit int) {
@@ -243,10 +286,7 @@ func (r *reader) appendRec(line []byte, n int64, limit int) {
 // flushPending completes the record in progress (the file is idle or gone)
 // and delivers the batch.
 func (t *Tailer) flushPending(ctx context.Context, r *reader) error {
-	if r.partLen > 0 {
-		t.onLine(r, r.part, r.partOff, r.partLen)
-		r.part, r.partLen = r.part[:0], 0
-	}
+	t.endPartial(r)
 	if r.inRec {
 		t.finish(r, r.readPos)
 	}
