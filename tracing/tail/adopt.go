@@ -61,13 +61,16 @@ func (t *Tailer) adopt(c candidate, now time.Time) {
 	t.byPath[c.path] = r
 	t.touch(r)
 	if cp, ok := t.claim(c.fp); ok {
-		r.id = cp.ID
-		if cp.Offset > r.size { // truncated while we were not running
-			t.truncatedWhileStopped(cp, r.size)
-			cp.Offset = 0
+		if cp.Offset <= r.size {
+			r.id = cp.ID
+			t.begin(r, cp.Offset, false)
+			return
 		}
-		t.begin(r, cp.Offset, false)
-		return
+		// Shorter than its checkpoint: truncated while we were not running
+		// and rewritten with the same first bytes. The old lineage looks
+		// for its rotated copy; the file is a new lineage from its start.
+		t.lost = append(t.lost, cp)
+		t.retired.add(cp) // holds its id until the first scan settles it
 	}
 	r.id = t.newID(c.fp)
 	if t.opts.StartAtEnd && t.fresh && t.gen == 1 {

@@ -50,6 +50,7 @@ func (t *Tailer) poll(ctx context.Context) (more bool, err error) {
 	clear(t.forced)
 	t.statAll = false
 	t.adoptAll(fresh, now)
+	t.checkStopped(now, t.gen == 1)
 	for _, r := range t.readers {
 		if r.seen != t.gen && !r.gone {
 			r.gone = true // deleted or moved out of the pattern: drain, then retire
@@ -60,6 +61,9 @@ func (t *Tailer) poll(ctx context.Context) (more bool, err error) {
 	for _, r := range slices.Clone(t.readers) {
 		if r.f == nil && !r.gone && !r.pending() && r.size <= r.readPos {
 			continue // closed, read to its end, nothing in progress
+		}
+		if r.truncated && r.f == nil && !r.searched && r.size > r.readPos && len(t.opts.RotatedPatterns) > 0 {
+			t.recoverRunning(r)
 		}
 		m, err := t.advance(ctx, r)
 		if err != nil {

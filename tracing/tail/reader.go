@@ -28,6 +28,7 @@ type reader struct {
 	slot       uint64 // staggers idle-file checks over the scans
 	gone       bool   // left the pattern or deleted: drain, then retire
 	truncated  bool   // a lineage whose file was truncated under it
+	searched   bool   // its rotated copy was looked for
 	changed    bool   // in Tailer.changed: its checkpoint is to be journaled
 	waiting    bool   // in Tailer.waiting: a record in progress
 

@@ -58,9 +58,19 @@ func (s *retiredSet) remove(id string) (checkpoint, bool) {
 }
 
 // claim finds and removes the checkpoint of the lineage whose first bytes
-// fp starts with, preferring the longest fingerprint, then one that was
-// being followed over one already gone, then the most recently seen.
+// fp starts with (see peek).
 func (s *retiredSet) claim(fp []byte) (checkpoint, bool) {
+	cp, ok := s.peek(fp)
+	if ok {
+		s.remove(cp.ID)
+	}
+	return cp, ok
+}
+
+// peek finds the checkpoint of the lineage whose first bytes fp starts
+// with, preferring the longest fingerprint, then one that was being
+// followed over one already gone, then the most recently seen.
+func (s *retiredSet) peek(fp []byte) (checkpoint, bool) {
 	lens := make([]int, 0, len(s.lens))
 	for l := range s.lens {
 		if l <= len(fp) {
@@ -83,11 +93,7 @@ func (s *retiredSet) claim(fp []byte) (checkpoint, bool) {
 			}
 		}
 	}
-	if !found {
-		return checkpoint{}, false
-	}
-	s.remove(best.ID)
-	return best, true
+	return best, found
 }
 
 func better(a, b checkpoint) bool {

@@ -101,6 +101,13 @@ type Options struct {
 	Handler Handler
 	// StateDir holds the checkpoint file; empty means no checkpoints.
 	StateDir string
+	// RotatedPatterns are globs (relative ones in each of Dirs) where
+	// rotated copies of the files go when they are not in Pattern, e.g.
+	// "*.log.1" or "archive/*.log". When a file is truncated (copytruncate)
+	// or replaced before all its records were read — while the agent was
+	// stopped, or between two scans — the copy is found there by its
+	// fingerprint and the rest of the records read from it.
+	RotatedPatterns []string
 	// StartAtEnd starts files found on the first scan at their end when no
 	// checkpoint state exists yet (a first run does not ship history).
 	// Files that appear later are always read from their beginning.
@@ -192,6 +199,11 @@ func (o Options) validate() error {
 	if _, err := filepath.Match(o.Pattern, "x"); err != nil {
 		errs = append(errs, fmt.Errorf("tail: pattern %q: %w", o.Pattern, err))
 	}
+	for i, p := range o.RotatedPatterns {
+		if _, err := filepath.Match(p, "x"); err != nil || p == "" {
+			errs = append(errs, fmt.Errorf("tail: rotated pattern %d %q: not a valid glob", i, p))
+		}
+	}
 	if o.StartsRecord == nil {
 		errs = append(errs, errors.New("tail: StartsRecord is required"))
 	}
@@ -224,6 +236,7 @@ type Tailer struct {
 	slots   uint64          // next reader.slot
 	statAll bool            // the next scan stats every file
 	trust   trust           // whether notifications announce writes
+	lost    []checkpoint    // lineages found shorter than their checkpoint, to settle
 
 	store   *store         // nil without StateDir
 	changed []*reader      // lineages whose checkpoint moved since the last save
