@@ -123,7 +123,7 @@ func (t *Tailer) check(ctx context.Context, paths []string) (more, rescan bool, 
 	}
 	now := time.Now()
 	for _, r := range slices.Clone(t.waiting) {
-		if r.pending() && !r.gone && !now.Before(r.lastGrowth.Add(t.flushAfter(r))) {
+		if r.pending() && (r.gone || !now.Before(r.lastGrowth.Add(t.flushAfter(r)))) {
 			m, err := t.advance(ctx, r)
 			if err != nil {
 				return false, rescan, err

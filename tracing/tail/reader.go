@@ -78,8 +78,7 @@ var errReplaced = errors.New("the file was replaced; the next scan picks up the 
 func (t *Tailer) advance(ctx context.Context, r *reader) (more bool, err error) {
 	if r.f == nil && !r.gone && r.size > r.readPos {
 		if err := t.reopen(r); err != nil {
-			t.m.errors.WithLabelValues("open").Inc()
-			return false, nil // replaced or locked: the next scan sorts it out
+			t.m.errors.WithLabelValues("open").Inc() // replaced or locked: the next scan sorts it out
 		}
 	}
 	var n int64
