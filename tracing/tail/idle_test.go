@@ -1,7 +1,9 @@
 package tail
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -105,9 +107,11 @@ func TestLateContinuation(t *testing.T) {
 	c := newCounter(t)
 	var got collect
 	reg := prometheus.NewRegistry()
+	var logs bytes.Buffer
 	idle := 20 * time.Millisecond
 	tl := newTestTailer(t, dir, "", c, func(o *Options) {
 		o.IdleFlush, o.PartialFlush, o.Registerer = idle, time.Hour, reg
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 		o.Handler = func(ctx context.Context, b Batch) error { _ = got.handle(ctx, b); return c.handle(ctx, b) }
 	})
 	p := logPath(dir, "a.log")
@@ -142,6 +146,20 @@ func TestLateContinuation(t *testing.T) {
 	recs = got.snapshot()
 	if last := recs[len(recs)-1]; len(recs) != 4 || idOf(last.Data) != "a2" || last.Continued {
 		t.Errorf("after the lineage learnt the writer's pauses: %d records, last %q; want a2 whole", len(recs), last.Data)
+	}
+	// A longer pause still cuts: counted again, logged no more.
+	head, body, _ = strings.Cut(record("a3"), "\r\n")
+	appendFile(t, p, head+"\r\n")
+	scan(t, tl)
+	r.lastGrowth = time.Now().Add(-time.Second)
+	scanOnce(t, tl)
+	appendFile(t, p, body+record("a4"))
+	settle(t, tl, 4*idle)
+	if n := testutil.ToFloat64(tl.m.lateContinuations); n != 2 {
+		t.Errorf("late continuations = %v, want 2", n)
+	}
+	if n := strings.Count(logs.String(), "continued a record already handed over"); n != 1 || !strings.Contains(logs.String(), "a.log") {
+		t.Errorf("late continuations logged %d times, want once with the file name:\n%s", n, logs.String())
 	}
 }
 

@@ -8,9 +8,12 @@
 // The design copies the OpenTelemetry stanza fileconsumer: a file is known by
 // its fingerprint (its first bytes, grown while the file is shorter) and an
 // offset, so offsets survive renames; a poll loop is the source of truth
-// (it works on SMB/NFS shares where no change notifications arrive) and
-// fsnotify on the directories is only a wake-up hint; a file that leaves the
-// pattern is drained through the still-open handle before it is forgotten.
+// (it works on SMB/NFS shares where no change notifications arrive), and
+// fsnotify on the directories names the files to look at between scans; a
+// file that leaves the pattern is drained through the still-open handle
+// before it is forgotten. Its cost follows the records, not the files: idle
+// files are closed and stat'ed on a slow turn, and checkpoints are a journal
+// of the files that changed (see store).
 //
 // The tailer knows nothing about the trace format: the caller says which line
 // starts a record (Options.StartsRecord). A record is handed over only when it

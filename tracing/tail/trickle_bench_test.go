@@ -43,10 +43,11 @@ type trickleResult struct {
 // records/s trickle into 1 file and into 5,000 files, in the same run, each
 // in a fresh child process running the tailer with its defaults
 // (checkpoints on, file-system notifications on). The writer appends one
-// record at a time (open, write, close) round-robin over the files. The
-// child's CPU is read with getrusage from the moment every file's first
-// record was delivered (start-up excluded) until the last trickled record
-// was; it reports cpu-us/rec for each case and their ratio. One run takes
+// record at a time (open, write, close) round-robin over the files, each of
+// which already holds a header and trickleInit records. The child's CPU is
+// read with getrusage from the moment those were all delivered (start-up
+// excluded) until the last trickled record was; it reports cpu-us/rec for
+// each case and their ratio. One run takes
 // about 2 × CRMWATCH_TAIL_TRICKLE_SECONDS (default 10) plus start-up; b.N is
 // not used.
 func BenchmarkTrickleCPU(b *testing.B) {
