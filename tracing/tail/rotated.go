@@ -27,7 +27,7 @@ func (t *Tailer) checkStopped(now time.Time, first bool) {
 	t.lost = nil
 	if first { // every lineage followed at the stop and not found again is settled now
 		for _, cp := range t.retired.appendTo(nil) {
-			if !cp.Gone && !slices.ContainsFunc(lost, func(l checkpoint) bool { return l.ID == cp.ID }) {
+			if !cp.Gone && !t.unsettled(cp) && !slices.ContainsFunc(lost, func(l checkpoint) bool { return l.ID == cp.ID }) {
 				lost = append(lost, cp)
 			}
 		}
@@ -39,12 +39,12 @@ func (t *Tailer) checkStopped(now time.Time, first bool) {
 	if len(t.opts.RotatedPatterns) > 0 {
 		copies = t.findCopies(lost, t.rotatedGlobs())
 	} else {
-		replaced := slices.DeleteFunc(slices.Clone(lost), func(cp checkpoint) bool { return !t.present(cp.Path) })
+		replaced := slices.DeleteFunc(slices.Clone(lost), func(cp checkpoint) bool { return !t.present(cp) })
 		counted = t.findCopies(replaced, t.dirGlobs())
 	}
 	for _, cp := range lost {
 		t.retired.remove(cp.ID)
-		present := t.present(cp.Path)
+		present := t.present(cp)
 		if present {
 			t.m.truncations.Inc()
 		}
@@ -80,13 +80,26 @@ func (t *Tailer) lostWhileStopped(cp checkpoint, counted map[string]candidate) {
 		"file", cp.Path, "read_up_to", cp.Offset, "known_unread_bytes", max(cp.Size-cp.Offset, 0))
 }
 
-// present reports whether a file is at path (followed, or still empty).
-func (t *Tailer) present(path string) bool {
-	if t.byPath[path] != nil {
+// present reports whether another file is at the lineage's path: one being
+// followed (it did not claim the lineage), or one shorter than the
+// lineage's offset (an empty file is not followed yet).
+func (t *Tailer) present(cp checkpoint) bool {
+	if t.byPath[cp.Path] != nil {
 		return true
 	}
-	_, err := os.Stat(path)
-	return err == nil
+	fi, err := os.Stat(cp.Path)
+	return err == nil && fi.Size() < cp.Offset
+}
+
+// unsettled reports a lineage whose path holds a file that is not followed
+// yet but may still be it (it could not be opened this scan): it is left
+// for that file to claim.
+func (t *Tailer) unsettled(cp checkpoint) bool {
+	if t.byPath[cp.Path] != nil {
+		return false
+	}
+	fi, err := os.Stat(cp.Path)
+	return err == nil && fi.Size() >= cp.Offset
 }
 
 // recoverFrom drains a lost lineage from its rotated copy, from the
