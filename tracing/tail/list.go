@@ -13,7 +13,8 @@ import (
 // so a scan of thousands of idle files does not re-read and re-match every
 // name. A listing is redone anyway when the time is too recent to trust
 // (file systems with coarse timestamps) or older than relistEvery (network
-// file systems that cache directory attributes).
+// file systems that cache directory attributes; trustedColdFactor times
+// longer while notifications are trusted, which also announce new files).
 const (
 	mtimeSlack  = 2 * time.Second
 	relistEvery = 2 * time.Second
@@ -50,8 +51,12 @@ func (m matcher) match(name string) bool {
 // list returns the matching files of every directory, sorted, and whether
 // a directory changed (a file created, removed or renamed in it) since the
 // last scan.
-func (t *Tailer) list(now time.Time) (paths []string, moved bool) {
+func (t *Tailer) list(now time.Time, trusted bool) (paths []string, moved bool) {
 	changed := false
+	relist := relistEvery
+	if trusted {
+		relist *= trustedColdFactor
+	}
 	for i, d := range t.opts.Dirs {
 		l := &t.dirs[i]
 		fi, err := os.Stat(d)
@@ -62,7 +67,7 @@ func (t *Tailer) list(now time.Time) (paths []string, moved bool) {
 			continue
 		}
 		mt := fi.ModTime()
-		if !l.listed.IsZero() && mt.Equal(l.mtime) && l.listed.Sub(mt) >= mtimeSlack && now.Sub(l.listed) < relistEvery {
+		if !l.listed.IsZero() && mt.Equal(l.mtime) && l.listed.Sub(mt) >= mtimeSlack && now.Sub(l.listed) < relist {
 			continue
 		}
 		names, err := readNames(d)

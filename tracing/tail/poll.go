@@ -20,9 +20,9 @@ func (t *Tailer) poll(ctx context.Context) (more bool, err error) {
 		return false, err
 	}
 	now := time.Now()
-	paths, moved := t.list(now)
-	statAll := moved || t.statAll || t.gen == 1
 	every, trusted := t.coldEvery(now), t.trusted(now)
+	paths, moved := t.list(now, trusted)
+	statAll := moved || t.statAll || t.gen == 1
 	var fresh []candidate
 	for _, p := range paths {
 		r := t.byPath[p]
@@ -58,10 +58,14 @@ func (t *Tailer) poll(ctx context.Context) (more bool, err error) {
 		}
 	}
 	t.m.filesWatched.Set(float64(len(t.readers)))
-	for _, r := range slices.Clone(t.readers) {
-		if r.f == nil && !r.gone && !r.pending() && r.size <= r.readPos {
-			continue // closed, read to its end, nothing in progress
+	work := t.work[:0]
+	for _, r := range t.readers {
+		if r.f != nil || r.gone || r.pending() || r.size > r.readPos { // else closed, read to its end, nothing in progress
+			work = append(work, r)
 		}
+	}
+	t.work = work
+	for _, r := range work {
 		if r.truncated && r.f == nil && !r.searched && r.size > r.readPos && len(t.opts.RotatedPatterns) > 0 {
 			t.recoverRunning(r)
 		}

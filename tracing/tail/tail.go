@@ -240,6 +240,7 @@ type Tailer struct {
 	statAll bool            // the next scan stats every file
 	trust   trust           // whether notifications announce writes
 	lost    []checkpoint    // lineages found shorter than their checkpoint, to settle
+	work    []*reader       // the readers a scan advances, reused
 
 	store   *store         // nil without StateDir
 	changed []*reader      // lineages whose checkpoint moved since the last save
