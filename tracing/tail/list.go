@@ -48,10 +48,11 @@ func (m matcher) match(name string) bool {
 	return ok
 }
 
-// list returns the matching files of every directory, sorted, and whether
-// a directory changed (a file created, removed or renamed in it) since the
-// last scan.
-func (t *Tailer) list(now time.Time, trusted bool) (paths []string, moved bool) {
+// list returns the matching files of every directory, sorted, whether a
+// directory changed (a file created, removed or renamed in it) since the
+// last scan, and whether any was read again (else the last listing stands
+// as it was).
+func (t *Tailer) list(now time.Time, trusted bool) (paths []string, moved, reread bool) {
 	changed := false
 	relist := relistEvery
 	if trusted {
@@ -62,7 +63,7 @@ func (t *Tailer) list(now time.Time, trusted bool) (paths []string, moved bool) 
 		fi, err := os.Stat(d)
 		if err != nil {
 			t.m.errors.WithLabelValues("scan").Inc()
-			changed, moved = changed || len(l.paths) > 0, true
+			changed, moved, reread = changed || len(l.paths) > 0, true, true
 			*l = dirListing{}
 			continue
 		}
@@ -75,7 +76,7 @@ func (t *Tailer) list(now time.Time, trusted bool) (paths []string, moved bool) 
 			t.m.errors.WithLabelValues("scan").Inc()
 			continue
 		}
-		moved = moved || !mt.Equal(l.mtime)
+		moved, reread = moved || !mt.Equal(l.mtime), true
 		fresh := make([]string, 0, len(l.paths))
 		for _, n := range names {
 			if t.match.match(n) {
@@ -94,7 +95,7 @@ func (t *Tailer) list(now time.Time, trusted bool) (paths []string, moved bool) 
 		slices.Sort(t.listed)
 		t.listed = slices.Compact(t.listed)
 	}
-	return t.listed, moved || changed
+	return t.listed, moved || changed, reread
 }
 
 func readNames(dir string) ([]string, error) {

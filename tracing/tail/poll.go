@@ -21,35 +21,34 @@ func (t *Tailer) poll(ctx context.Context) (more bool, err error) {
 	}
 	now := time.Now()
 	every, trusted := t.coldEvery(now), t.trusted(now)
-	paths, moved := t.list(now, trusted)
+	paths, moved, reread := t.list(now, trusted)
 	statAll := moved || t.statAll || t.gen == 1
 	var fresh []candidate
-	for _, p := range paths {
-		r := t.byPath[p]
-		if r != nil && !statAll && !t.due(r, p, every, trusted) {
-			r.seen = t.gen // idle and not its turn: its last check stands
-			continue
+	if reread || statAll {
+		for _, p := range paths {
+			fresh = t.visit(p, t.byPath[p], statAll, every, trusted, now, fresh)
 		}
-		fi, err := os.Stat(p)
-		if err != nil || !fi.Mode().IsRegular() {
-			continue // vanished between listing and stat, or not a file
-		}
-		if r != nil && !r.gone && r.fi != nil && os.SameFile(r.fi, fi) {
-			prev := r.size
-			if !t.recheck(r, fi) && r.size > prev {
-				if t.forced[p] {
-					t.announced()
-				} else {
-					t.grownByScan(p, now)
-				}
+	} else {
+		// The listing stands: every listed file is a lineage being read or
+		// one not adopted yet; no path needs looking up.
+		for _, r := range t.readers {
+			if !r.gone {
+				fresh = t.visit(r.path, r, false, every, trusted, now, fresh)
 			}
-			continue
 		}
-		fresh = append(fresh, candidate{path: p, fi: fi})
+		for _, p := range t.unadopted {
+			fresh = t.visit(p, nil, false, every, trusted, now, fresh)
+		}
 	}
 	clear(t.forced)
 	t.statAll = false
 	t.adoptAll(fresh, now)
+	t.unadopted = t.unadopted[:0]
+	for _, c := range fresh {
+		if t.byPath[c.path] == nil {
+			t.unadopted = append(t.unadopted, c.path)
+		}
+	}
 	t.checkStopped(now, t.gen == 1)
 	for _, r := range t.readers {
 		if r.seen != t.gen && !r.gone {
@@ -82,6 +81,32 @@ func (t *Tailer) poll(ctx context.Context) (more bool, err error) {
 	return more, t.save()
 }
 
+// visit stats a listed file when it is due (r is its lineage, nil for a file
+// not followed yet): a known file is rechecked, anything else is a
+// candidate for adoption.
+func (t *Tailer) visit(p string, r *reader, statAll bool, every uint64, trusted bool, now time.Time, fresh []candidate) []candidate {
+	if r != nil && !statAll && !t.due(r, p, every, trusted) {
+		r.seen = t.gen // idle and not its turn: its last check stands
+		return fresh
+	}
+	fi, err := os.Stat(p)
+	if err != nil || !fi.Mode().IsRegular() {
+		return fresh // vanished between listing and stat, or not a file
+	}
+	if r != nil && !r.gone && r.fi != nil && os.SameFile(r.fi, fi) {
+		prev := r.size
+		if !t.recheck(r, fi) && r.size > prev {
+			if len(t.forced) > 0 && t.forced[p] {
+				t.announced()
+			} else {
+				t.grownByScan(p, now)
+			}
+		}
+		return fresh
+	}
+	return append(fresh, candidate{path: p, fi: fi})
+}
+
 // due reports whether a scan must stat a known file. A file a
 // notification named is stat'ed at once. Otherwise, while notifications
 // are not trusted to announce writes, a file whose handle is open (it
@@ -89,7 +114,7 @@ func (t *Tailer) poll(ctx context.Context) (more bool, err error) {
 // ColdPollInterval; while they are, every file is on the slow turn (see
 // coldEvery). Turns are staggered so the stats spread over the scans.
 func (t *Tailer) due(r *reader, path string, every uint64, trusted bool) bool {
-	if r.gone || t.forced[path] || !trusted && (r.f != nil || r.pending()) {
+	if r.gone || len(t.forced) > 0 && t.forced[path] || !trusted && (r.f != nil || r.pending()) {
 		return true
 	}
 	return (t.gen+r.slot)%every == 0

@@ -219,28 +219,29 @@ func (o Options) validate() error {
 // Tailer follows the files of Options.Dirs. It is not safe for concurrent
 // use; Run drives it from one goroutine.
 type Tailer struct {
-	opts    Options
-	log     *slog.Logger
-	m       *metrics
-	readers []*reader          // active files, in adoption order
-	byPath  map[string]*reader // current path → reader
-	retired *retiredSet        // files gone (or loaded from disk, not yet seen)
-	gen     uint64             // poll generation
-	batch   batch              // records not yet accepted by the handler
-	fresh   bool               // no checkpoint state existed at start
-	buf     []byte             // read buffer
-	wake    chan struct{}
-	hints   hints           // what notifications said since the last turn
-	forced  map[string]bool // paths the next scan stats whatever their turn
-	waiting []*reader       // lineages that may have a record in progress
-	match   matcher         // Options.Pattern
-	dirs    []dirListing    // per Options.Dirs
-	listed  []string        // matching files of the last listing
-	slots   uint64          // next reader.slot
-	statAll bool            // the next scan stats every file
-	trust   trust           // whether notifications announce writes
-	lost    []checkpoint    // lineages found shorter than their checkpoint, to settle
-	work    []*reader       // the readers a scan advances, reused
+	opts      Options
+	log       *slog.Logger
+	m         *metrics
+	readers   []*reader          // active files, in adoption order
+	byPath    map[string]*reader // current path → reader
+	retired   *retiredSet        // files gone (or loaded from disk, not yet seen)
+	gen       uint64             // poll generation
+	batch     batch              // records not yet accepted by the handler
+	fresh     bool               // no checkpoint state existed at start
+	buf       []byte             // read buffer
+	wake      chan struct{}
+	hints     hints           // what notifications said since the last turn
+	forced    map[string]bool // paths the next scan stats whatever their turn
+	waiting   []*reader       // lineages that may have a record in progress
+	match     matcher         // Options.Pattern
+	dirs      []dirListing    // per Options.Dirs
+	listed    []string        // matching files of the last listing
+	slots     uint64          // next reader.slot
+	statAll   bool            // the next scan stats every file
+	trust     trust           // whether notifications announce writes
+	lost      []checkpoint    // lineages found shorter than their checkpoint, to settle
+	work      []*reader       // the readers a scan advances, reused
+	unadopted []string        // listed files the last scan did not adopt (empty, unreadable, a copy being read)
 
 	store   *store         // nil without StateDir
 	changed []*reader      // lineages whose checkpoint moved since the last save
@@ -315,8 +316,9 @@ func (t *Tailer) Run(ctx context.Context) error {
 	for {
 		var more bool
 		var err error
+		turn := time.Now()
 		paths, full, lost := t.hints.take()
-		t.settle(paths, time.Now())
+		t.settle(paths, turn)
 		t.statAll = t.statAll || lost
 		if now := time.Now(); full || !now.Before(nextScan) {
 			for _, p := range paths {
@@ -348,9 +350,18 @@ func (t *Tailer) Run(ctx context.Context) error {
 			nextScan = time.Time{}
 			continue
 		}
+		// Every turn completes the records whose idle time is up; a turn
+		// just for that comes at most every IdleFlush/4 after the last one,
+		// so records trickling into many files are completed a few at a
+		// time (at most IdleFlush/4 late) instead of one wake-up each.
 		wake := nextScan
-		if idle, ok := t.nextIdle(); ok && idle.Before(wake) {
-			wake = idle
+		if idle, ok := t.nextIdle(); ok {
+			if soonest := turn.Add(t.opts.IdleFlush / 4); idle.Before(soonest) {
+				idle = soonest
+			}
+			if idle.Before(wake) {
+				wake = idle
+			}
 		}
 		timer.Reset(max(time.Until(wake), 0))
 		select {
