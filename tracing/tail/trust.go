@@ -7,8 +7,9 @@ import "time"
 // and as long as no scan finds a file grown that no notification named
 // within suspectWait. While trusted, idle files are stat'ed only every
 // trustedColdFactor × ColdPollInterval. Where write notifications do not
-// arrive or lag (network shares; Windows reports writes to a file another
-// process holds open only when its cache is flushed), scans keep finding
+// arrive or lag (network shares; on Windows fsnotify watches
+// FILE_NOTIFY_CHANGE_LAST_WRITE, which Microsoft documents as detected only
+// when the file is written to disk, i.e. when the cache is flushed), scans keep finding
 // unannounced growth and idle files keep being stat'ed every
 // ColdPollInterval.
 const (
