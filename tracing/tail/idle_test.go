@@ -297,3 +297,26 @@ func TestNotificationTrust(t *testing.T) {
 		t.Error("trusted with notifications off")
 	}
 }
+
+// TestMissingFolderDoesNotDefeatSlowTurn: a configured folder that does not
+// exist (yet) is an empty folder, not an error on every scan, and it does
+// not make every scan stat every file of the other folders.
+func TestMissingFolderDoesNotDefeatSlowTurn(t *testing.T) {
+	dir := t.TempDir()
+	c := newCounter(t)
+	reg := prometheus.NewRegistry()
+	tl := newTestTailer(t, dir, "", c, func(o *Options) {
+		o.Dirs = append(o.Dirs, dir+"-not-yet")
+		o.Registerer = reg
+	})
+	appendFile(t, logPath(dir, "a.log"), header("a")+records("a", 0, 2))
+	scan(t, tl)
+	_, moved, _ := tl.list(time.Now(), false)
+	if moved {
+		t.Error("a folder missing since the last scan counts as changed: every scan would stat every file")
+	}
+	if n := testutil.ToFloat64(tl.m.errors.WithLabelValues("scan")); n != 0 {
+		t.Errorf("scan errors = %v for a folder that does not exist yet, want 0", n)
+	}
+	c.expect(t, ids("a", 0, 2)...)
+}

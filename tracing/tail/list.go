@@ -1,6 +1,8 @@
 package tail
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +27,7 @@ type dirListing struct {
 	mtime  time.Time
 	listed time.Time
 	paths  []string // matching files, sorted
+	gone   bool     // the directory could not be read at the last scan
 }
 
 // matcher is Options.Pattern compiled: "*" followed by a literal (the
@@ -62,9 +65,13 @@ func (t *Tailer) list(now time.Time, trusted bool) (paths []string, moved, rerea
 		l := &t.dirs[i]
 		fi, err := os.Stat(d)
 		if err != nil {
-			t.m.errors.WithLabelValues("scan").Inc()
-			changed, moved, reread = changed || len(l.paths) > 0, true, true
-			*l = dirListing{}
+			if !errors.Is(err, fs.ErrNotExist) { // a folder not created yet is empty, not an error
+				t.m.errors.WithLabelValues("scan").Inc()
+			}
+			if !l.gone { // it just went: what was in it is gone too
+				changed, moved, reread = true, true, true
+			}
+			*l = dirListing{gone: true}
 			continue
 		}
 		mt := fi.ModTime()
