@@ -321,3 +321,30 @@ func FuzzEncodeEntry(f *testing.F) {
 		}
 	})
 }
+
+// TestVersion1CheckpointsAreRead: an agent upgraded from the release that
+// rewrote one checkpoint file per batch resumes from that file, then
+// journals on top of it.
+func TestVersion1CheckpointsAreRead(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	p := logPath(dir, "a.log")
+	appendFile(t, p, header("a")+records("a", 0, 3))
+	fi, _ := os.Stat(p)
+	data, _ := os.ReadFile(p)
+	fpLen := min(len(data), DefaultFingerprintSize)
+	old := `{"version":1,"files":[{"id":"` + hashFP(data[:fpLen])[:16] + `","path":` + strconv.Quote(p) + `,"fp_len":` + strconv.Itoa(fpLen) +
+		`,"fp_hash":"` + hashFP(data[:fpLen]) + `","offset":` + strconv.FormatInt(fi.Size(), 10) + `,"seen":"2026-11-20T10:00:00Z"}]}`
+	if err := os.WriteFile(filepath.Join(state, stateFile), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, p, records("a", 3, 5))
+	c := newCounter(t)
+	tl := newTestTailer(t, dir, state, c, nil)
+	scan(t, tl)
+	tl.closeAll()
+	c.expect(t, ids("a", 3, 5)...) // a0..a2 were read by the old release
+	cps, _, err := loadState(state)
+	if err != nil || len(cps) != 1 || cps[0].Offset <= fi.Size() {
+		t.Errorf("state after the upgrade: %+v, %v; want the one file past %d", cps, err, fi.Size())
+	}
+}
