@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -71,4 +73,59 @@ func benchHandle(b *testing.B, otlpURL string) {
 		dropped := testutil.ToFloat64(c.exp.m.dropped.WithLabelValues(dropQueueFull))
 		b.ReportMetric(1-dropped/float64(b.N*len(recs)), "queued-share")
 	}
+}
+
+// BenchmarkAppendToSink measures the agent's share of fault-to-alert: from
+// an error record appended to a followed trace file (the write returned)
+// to its event handed to the sink, with the collector's defaults (idle_flush
+// 100ms, notifications on, poll_interval 500ms as the fallback). One op is
+// one record, appended after the previous one arrived, so each record is
+// completed by the idle time, not by a following record. It reports the
+// p50 and p99 latency.
+func BenchmarkAppendToSink(b *testing.B) {
+	dir := b.TempDir()
+	p := filepath.Join(dir, "CRM01-w3wp-CRMWeb-20240501-1.log")
+	if err := os.WriteFile(p, []byte(crmHeader), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Dirs = []string{dir}
+	arrived := make(chan time.Time, 1)
+	sink := collectors.SinkFunc(func(_ context.Context, bt event.Batch) error {
+		for range bt.Events {
+			arrived <- time.Now()
+		}
+		return nil
+	})
+	c, err := NewFactory().New(cfg, collectors.Settings{Host: "h", StateDir: b.TempDir(), Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, sink) }()
+	defer func() { cancel(); <-done }()
+	w, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	time.Sleep(200 * time.Millisecond) // the first scan: the file is followed from its end
+	var lat []time.Duration
+	for i := 0; b.Loop(); i++ {
+		if _, err := w.WriteString(crmRecord(i)); err != nil {
+			b.Fatal(err)
+		}
+		wrote := time.Now()
+		select {
+		case at := <-arrived:
+			lat = append(lat, at.Sub(wrote))
+		case <-time.After(10 * time.Second):
+			b.Fatal("record not handed to the sink within 10s")
+		}
+	}
+	slices.Sort(lat)
+	pct := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1e3 }
+	b.ReportMetric(pct(0.5), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
 }

@@ -73,18 +73,19 @@ func newCollector(cfg *Config, set collectors.Settings) (*Collector, error) {
 		}
 	}
 	c.tailer, err = tail.New(tail.Options{
-		Dirs:           cfg.Dirs,
-		Pattern:        cfg.Pattern,
-		StartsRecord:   tracing.IsRecordStart,
-		Handler:        c.handle,
-		StateDir:       set.StateDir,
-		StartAtEnd:     cfg.StartAt == StartAtEnd,
-		PollInterval:   cfg.PollInterval,
-		IdleFlush:      cfg.IdleFlush,
-		MaxRecordBytes: cfg.MaxRecordBytes,
-		BatchRecords:   cfg.BatchSize,
-		Logger:         c.log,
-		Registerer:     set.Registerer,
+		Dirs:            cfg.Dirs,
+		Pattern:         cfg.Pattern,
+		StartsRecord:    tracing.IsRecordStart,
+		Handler:         c.handle,
+		StateDir:        set.StateDir,
+		RotatedPatterns: cfg.RotatedPatterns,
+		StartAtEnd:      cfg.StartAt == StartAtEnd,
+		PollInterval:    cfg.PollInterval,
+		IdleFlush:       cfg.IdleFlush,
+		MaxRecordBytes:  cfg.MaxRecordBytes,
+		BatchRecords:    cfg.BatchSize,
+		Logger:          c.log,
+		Registerer:      set.Registerer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Type, err)
@@ -125,6 +126,13 @@ func (c *Collector) handle(ctx context.Context, b tail.Batch) error {
 	events := make([]event.Event, 0, len(b.Records))
 	c.toOTLP = c.toOTLP[:0]
 	for _, r := range b.Records {
+		if r.Continued {
+			// Lines that continue a record already shipped (the writer
+			// paused inside it longer than idle_flush): never a record of
+			// their own; the tailer logs it and waits longer on that file.
+			c.m.records.WithLabelValues(outcomeLateContinuation).Inc()
+			continue
+		}
 		rec, err := tracing.ParseRecord(r.Data)
 		c.m.malformedLines.Add(float64(len(rec.Malformed)))
 		if err != nil {
@@ -143,6 +151,7 @@ func (c *Collector) handle(ctx context.Context, b tail.Batch) error {
 			continue
 		}
 		ev := rec.Event(fi.host, fi.role)
+		boundEvent(&ev)
 		ev.Time = rec.Time
 		ev.Origin = event.Origin{Collector: Type, File: b.Path, Fingerprint: b.Fingerprint, Offset: r.Offset}
 		events = append(events, ev)

@@ -27,7 +27,9 @@ type Config struct {
 	// notifications only wake the scan early). Default 500ms; 10ms–1m.
 	PollInterval time.Duration `yaml:"poll_interval"`
 	// IdleFlush is how long a file must stay unchanged before its last
-	// record counts as complete. Default 2s; at least PollInterval.
+	// record counts as complete (a last line still missing its line end
+	// waits up to 2s). It is the floor of the time from a record's write to
+	// its shipping. Default 100ms; 10ms–1m.
 	IdleFlush time.Duration `yaml:"idle_flush"`
 	// BatchSize is the most records read before they are handed to the
 	// transport (and the checkpoint moves). Default 500; 1–10000.
@@ -35,6 +37,14 @@ type Config struct {
 	// MaxRecordBytes caps one record; longer records are cut and marked
 	// truncated. Default 1 MiB; 1 KiB–64 MiB.
 	MaxRecordBytes int `yaml:"max_record_bytes"`
+	// RotatedPatterns say where rotated copies of trace files go when their
+	// names are outside Pattern (globs; relative ones in each of Dirs),
+	// e.g. ['*.log.1', 'archive/*.log']. When a file is truncated in place
+	// (copytruncate) or replaced before all its records were read — while
+	// the agent was stopped, say — its copy is found there by its first
+	// bytes and the missing records are read from it. Default: none (the
+	// loss is counted and logged with the file's name).
+	RotatedPatterns []string `yaml:"rotated_patterns"`
 	// StartAt says where files found on the very first start (no
 	// checkpoints yet) are read from: "end" (default: history already on
 	// disk is not shipped; `crmwatch trace` reads it) or "beginning".
@@ -109,8 +119,15 @@ func (c *Config) Validate() error {
 	if c.PollInterval < 10*time.Millisecond || c.PollInterval > time.Minute {
 		add("poll_interval %v: want 10ms to 1m", c.PollInterval)
 	}
-	if c.IdleFlush < c.PollInterval {
-		add("idle_flush %v: want at least poll_interval (%v)", c.IdleFlush, c.PollInterval)
+	if c.IdleFlush < 10*time.Millisecond || c.IdleFlush > time.Minute {
+		add("idle_flush %v: want 10ms to 1m", c.IdleFlush)
+	}
+	for i, p := range c.RotatedPatterns {
+		if _, err := filepath.Match(p, "x.log.1"); err != nil || p == "" {
+			add("rotated_patterns[%d] %q: not a valid glob such as *.log.1 or archive/*.log", i, p)
+		} else if p == c.Pattern {
+			add("rotated_patterns[%d] %q: is the pattern itself; name where rotated copies go, e.g. *.log.1", i, p)
+		}
 	}
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
 		add("batch_size %d: want 1 to 10000", c.BatchSize)

@@ -11,6 +11,9 @@ const (
 	outcomeShipped   = "shipped"
 	outcomeFiltered  = "filtered"
 	outcomeMalformed = "malformed"
+	// outcomeLateContinuation: lines that continued a record already
+	// shipped, handed over by the tailer as a record of their own.
+	outcomeLateContinuation = "late_continuation"
 )
 
 type metrics struct {
@@ -24,7 +27,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crmwatch_tracefiles_records_total",
-			Help: "Complete trace records by outcome: shipped, filtered (level/category), malformed (no parsable head).",
+			Help: "Complete trace records by outcome: shipped, filtered (level/category), malformed (no parsable head), late_continuation (lines continuing a record already shipped).",
 		}, []string{"outcome"}),
 		malformedLines: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "crmwatch_tracefiles_malformed_lines_total",
@@ -40,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Batches the sink refused; they are retried and the checkpoint waits.",
 		}),
 	}
-	for _, o := range []string{outcomeShipped, outcomeFiltered, outcomeMalformed} {
+	for _, o := range []string{outcomeShipped, outcomeFiltered, outcomeMalformed, outcomeLateContinuation} {
 		m.records.WithLabelValues(o)
 	}
 	if reg == nil {

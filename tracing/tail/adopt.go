@@ -44,7 +44,8 @@ func (t *Tailer) adopt(c candidate, now time.Time) {
 		// or a move that did not keep the file id. Continue the lineage.
 		r.close()
 		r.gone, r.truncated = false, false
-		r.f, r.fi, r.size, r.fp = c.f, c.fi, c.fi.Size(), c.fp
+		r.f, r.fi, r.size = c.f, c.fi, c.fi.Size()
+		r.setFP(c.fp)
 		t.move(r, c.path, c.fi)
 		r.seen = t.gen
 		return
@@ -53,20 +54,25 @@ func (t *Tailer) adopt(c candidate, now time.Time) {
 		_ = c.f.Close() // a copy of a file being read: reading it would duplicate
 		return
 	}
-	r := &reader{path: c.path, fi: c.fi, f: c.f, fp: c.fp, size: c.fi.Size(), seen: t.gen, lastGrowth: now}
+	t.slots++
+	r := &reader{path: c.path, fi: c.fi, f: c.f, size: c.fi.Size(), seen: t.gen, slot: t.slots, lastGrowth: now}
+	r.setFP(c.fp)
 	t.readers = append(t.readers, r)
 	t.byPath[c.path] = r
-	t.dirty = true
-	if cp, ok := t.claimCheckpoint(c.fp); ok {
-		r.id = cp.ID
-		if cp.Offset > r.size { // truncated while we were not running
-			t.m.truncations.Inc()
-			cp.Offset = 0
+	t.touch(r)
+	if cp, ok := t.claim(c.fp); ok {
+		if cp.Offset <= r.size {
+			r.id = cp.ID
+			t.begin(r, cp.Offset, false)
+			return
 		}
-		t.begin(r, cp.Offset, false)
-		return
+		// Shorter than its checkpoint: truncated while we were not running
+		// and rewritten with the same first bytes. The old lineage looks
+		// for its rotated copy; the file is a new lineage from its start.
+		t.lost = append(t.lost, cp)
+		t.retired.add(cp) // holds its id until the first scan settles it
 	}
-	r.id = hashFP(c.fp)[:16]
+	r.id = t.newID(c.fp)
 	if t.opts.StartAtEnd && t.fresh && t.gen == 1 {
 		t.begin(r, r.size, true)
 		return
@@ -91,7 +97,7 @@ func (t *Tailer) move(r *reader, path string, fi os.FileInfo) {
 	}
 	r.path, r.fi, r.gone = path, fi, false
 	t.byPath[path] = r
-	t.dirty = true
+	t.touch(r)
 }
 
 // begin positions a new lineage at offset; past the start it reads the
@@ -117,7 +123,7 @@ func (t *Tailer) loadHeader(r *reader) {
 			return // no record head within the preamble limit
 		}
 		line := rest[:i+1]
-		if t.opts.StartsRecord(trimEOL(line)) {
+		if t.opts.StartsRecord(trimEOL(line)) || bytes.IndexByte(line, 0) >= 0 {
 			return
 		}
 		r.header = append(r.header, line...)
@@ -135,9 +141,10 @@ func (t *Tailer) identify(r *reader) {
 		t.m.errors.WithLabelValues("read").Inc()
 		return
 	}
-	r.fp = fp
+	r.setFP(fp)
 	if r.id == "" && len(fp) > 0 {
-		r.id = hashFP(fp)[:16]
+		r.id = t.newID(fp)
+		t.touch(r)
 	}
 }
 
@@ -152,37 +159,39 @@ func (t *Tailer) retire(r *reader, now time.Time) {
 	if t.byPath[r.path] == r {
 		delete(t.byPath, r.path)
 	}
+	r.changed = false // the entry below supersedes a pending one
+	t.changed = slices.DeleteFunc(t.changed, func(x *reader) bool { return x == r })
 	if r.id != "" && len(r.fp) > 0 {
-		t.retired = append(t.retired, r.checkpoint(now))
+		cp := r.checkpoint(now)
+		cp.Gone = true
+		t.retired.add(cp)
+		t.queued = append(t.queued, journalEntry{checkpoint: cp})
 	}
-	t.dirty = true
 }
 
-// claimCheckpoint finds (and removes) the checkpoint of the lineage whose
-// first bytes fp starts with, preferring the longest fingerprint.
-func (t *Tailer) claimCheckpoint(fp []byte) (checkpoint, bool) {
-	best := -1
-	for i, cp := range t.retired {
-		if cp.FPLen <= 0 || cp.FPLen > len(fp) || (best >= 0 && cp.FPLen <= t.retired[best].FPLen) {
-			continue
-		}
-		if hashFP(fp[:cp.FPLen]) == cp.FPHash {
-			best = i
-		}
+// claim takes the checkpoint of the lineage whose first bytes fp starts
+// with, if one is waiting.
+func (t *Tailer) claim(fp []byte) (checkpoint, bool) { return t.retired.claim(fp) }
+
+// newID names a new lineage after its first bytes; a lineage with the same
+// first bytes (a file truncated and rewritten with the same preamble) gets
+// a different id, so receivers that remember offsets per id never mistake
+// its records for ones already seen.
+func (t *Tailer) newID(fp []byte) string {
+	id := hashFP(fp)[:16]
+	for n := 1; t.idInUse(id); n++ {
+		id = hashFP(append(slices.Clip(fp), '#', byte(n), byte(n>>8)))[:16]
 	}
-	if best < 0 {
-		return checkpoint{}, false
-	}
-	cp := t.retired[best]
-	t.retired = slices.Delete(t.retired, best, best+1)
-	return cp, true
+	return id
+}
+
+func (t *Tailer) idInUse(id string) bool {
+	return t.retired.has(id) || slices.ContainsFunc(t.readers, func(r *reader) bool { return r.id == id })
 }
 
 func (t *Tailer) forget(now time.Time) {
-	n := len(t.retired)
-	t.retired = slices.DeleteFunc(t.retired, func(cp checkpoint) bool { return now.Sub(cp.Seen) > t.opts.ForgetAfter })
-	if len(t.retired) != n {
-		t.dirty = true
+	for _, id := range t.retired.expire(now.Add(-t.opts.ForgetAfter)) {
+		t.queued = append(t.queued, journalEntry{checkpoint: checkpoint{ID: id}, Del: true})
 	}
 }
 
@@ -192,4 +201,8 @@ func (t *Tailer) closeAll() {
 	}
 	t.synced = time.Time{} // a clean stop leaves a synced checkpoint file
 	_ = t.save()           // best effort: every accepted batch was already saved
+	if t.store != nil {
+		_ = t.store.sync()
+		t.store.close()
+	}
 }

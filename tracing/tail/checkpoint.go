@@ -6,33 +6,51 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"runtime"
 	"time"
 )
 
-// stateFile is the checkpoint file's name inside Options.StateDir.
-const stateFile = "tail-checkpoints.json"
-
-const stateVersion = 1
+// The checkpoint state lives in Options.StateDir as a snapshot
+// (stateFile) and an append-only journal of the entries changed since it
+// (journalFile with the snapshot's generation); see store.
+const (
+	stateFile = "tail-checkpoints.json"
+	// stateVersion 2 adds the journal generation; version 1 files (a
+	// snapshot rewritten on every batch) are still read.
+	stateVersion = 2
+)
 
 // checkpoint is what survives a restart for one file lineage: its identity,
 // a hash of its first FPLen bytes (to recognise it under any name) and the
 // offset before which every record was accepted by the handler.
 type checkpoint struct {
-	ID     string    `json:"id"`
-	Path   string    `json:"path"`
-	FPLen  int       `json:"fp_len"`
-	FPHash string    `json:"fp_hash"`
-	Offset int64     `json:"offset"`
-	Seen   time.Time `json:"seen"`
+	ID     string `json:"id"`
+	Path   string `json:"path"`
+	FPLen  int    `json:"fp_len"`
+	FPHash string `json:"fp_hash"`
+	Offset int64  `json:"offset"`
+	// Size is the file size last seen with this offset: at a restart,
+	// Size-Offset bytes were known and not yet read.
+	Size int64     `json:"size,omitempty"`
+	Seen time.Time `json:"seen"`
+	// Gone marks a lineage whose file had left the pattern and was drained
+	// (kept so the file is not read again if it comes back). Entries
+	// without it were being followed when the agent stopped.
+	Gone bool `json:"gone,omitempty"`
 }
 
 type state struct {
-	Version int          `json:"version"`
+	Version int `json:"version"`
+	// Journal is the generation of the journal that continues this
+	// snapshot.
+	Journal uint64       `json:"journal,omitempty"`
 	Files   []checkpoint `json:"files"`
+}
+
+// journalEntry is one journal line: a checkpoint that changed, or Del for
+// a lineage forgotten.
+type journalEntry struct {
+	checkpoint
+	Del bool `json:"del,omitempty"`
 }
 
 func hashFP(fp []byte) string {
@@ -40,30 +58,14 @@ func hashFP(fp []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// loadState reads the checkpoint file; found is false when none exists yet.
-func loadState(dir string) (cps []checkpoint, found bool, err error) {
-	b, err := os.ReadFile(filepath.Join(dir, stateFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("tail: read checkpoints: %w", err)
-	}
-	cps, err = parseState(b)
-	if err != nil {
-		return nil, true, fmt.Errorf("tail: checkpoints %s: %w (fix or delete the file; deleting it re-reads files from their start)", filepath.Join(dir, stateFile), err)
-	}
-	return cps, true, nil
-}
-
-// parseState decodes and checks a checkpoint file, reporting every bad entry.
-func parseState(b []byte) ([]checkpoint, error) {
+// parseState decodes and checks a snapshot, reporting every bad entry.
+func parseState(b []byte) (state, error) {
 	var s state
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
+		return state{}, fmt.Errorf("decode: %w", err)
 	}
-	if s.Version != stateVersion {
-		return nil, fmt.Errorf("version %d, want %d", s.Version, stateVersion)
+	if s.Version != 1 && s.Version != stateVersion {
+		return state{}, fmt.Errorf("version %d, want 1 or %d", s.Version, stateVersion)
 	}
 	var errs []error
 	seen := make(map[string]bool, len(s.Files))
@@ -78,14 +80,29 @@ func parseState(b []byte) ([]checkpoint, error) {
 		seen[cp.ID] = true
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return state{}, err
 	}
-	return s.Files, nil
+	return s, nil
+}
+
+// parseEntry decodes and checks one journal line.
+func parseEntry(line []byte) (journalEntry, error) {
+	var e journalEntry
+	if err := json.Unmarshal(line, &e); err != nil {
+		return e, fmt.Errorf("decode: %w", err)
+	}
+	if e.Del {
+		if !isHex(e.ID) {
+			return e, fmt.Errorf("id %q is not hex", e.ID)
+		}
+		return e, nil
+	}
+	return e, e.check()
 }
 
 func (cp checkpoint) check() error {
 	var errs []error
-	if _, err := hex.DecodeString(cp.ID); err != nil || cp.ID == "" {
+	if !isHex(cp.ID) {
 		errs = append(errs, fmt.Errorf("id %q is not hex", cp.ID))
 	}
 	if b, err := hex.DecodeString(cp.FPHash); err != nil || len(b) != sha256.Size {
@@ -97,75 +114,112 @@ func (cp checkpoint) check() error {
 	if cp.Offset < 0 {
 		errs = append(errs, fmt.Errorf("offset %d is negative", cp.Offset))
 	}
+	if cp.Size < 0 {
+		errs = append(errs, fmt.Errorf("size %d is negative", cp.Size))
+	}
 	return errors.Join(errs...)
 }
 
-// save writes the checkpoints atomically (temp file, rename), so a crash
-// leaves the old or the new file, never a mix. The rename alone survives a
-// process crash; the fsync of file and directory, which makes it survive a
-// power loss and costs milliseconds, runs at most every CheckpointSync.
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil && s != ""
+}
+
+// touch queues r's checkpoint for the next save.
+func (t *Tailer) touch(r *reader) {
+	if !r.changed {
+		r.changed = true
+		t.changed = append(t.changed, r)
+	}
+}
+
+// save journals the checkpoints that changed since the last save: one
+// write whatever the number of files. The fsync, which makes it survive a
+// power loss and costs milliseconds, runs at most every CheckpointSync; a
+// process crash loses nothing that was written.
 func (t *Tailer) save() error {
-	if t.opts.StateDir == "" {
-		t.dirty = false
+	if t.store == nil {
+		t.clearChanges()
 		return nil
 	}
 	now := time.Now()
-	s := state{Version: stateVersion, Files: make([]checkpoint, 0, len(t.readers)+len(t.retired))}
-	for _, r := range t.readers {
-		if r.id != "" && len(r.fp) > 0 && !r.truncated {
-			s.Files = append(s.Files, r.checkpoint(now))
+	if t.broken {
+		return t.compact(now)
+	}
+	if len(t.changed) == 0 && len(t.queued) == 0 {
+		return nil
+	}
+	buf := t.jbuf[:0]
+	var err error
+	for _, r := range t.changed {
+		if r.id != "" && len(r.fp) > 0 {
+			if buf, err = encodeEntry(buf, journalEntry{checkpoint: r.checkpoint(now)}); err != nil {
+				return t.saveFailed(err)
+			}
 		}
 	}
-	s.Files = append(s.Files, t.retired...)
-	b, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Errorf("tail: encode checkpoints: %w", err)
+	for _, e := range t.queued {
+		if buf, err = encodeEntry(buf, e); err != nil {
+			return t.saveFailed(err)
+		}
 	}
-	now = time.Now()
+	t.jbuf = buf
 	sync := now.Sub(t.synced) >= t.opts.CheckpointSync
-	if err := writeAtomic(t.opts.StateDir, stateFile, b, sync); err != nil {
-		t.m.errors.WithLabelValues("checkpoint").Inc()
-		return fmt.Errorf("tail: save checkpoints in %s: %w", t.opts.StateDir, err)
+	if len(buf) > 0 {
+		if err := t.store.append(buf, sync); err != nil {
+			t.broken = true // a cut line may be in the journal: start a new one
+			return t.saveFailed(err)
+		}
 	}
+	t.clearChanges()
 	if sync {
 		t.synced = now
 	}
-	t.dirty = false
+	if t.store.due() {
+		return t.compact(now)
+	}
 	return nil
 }
 
-func writeAtomic(dir, name string, b []byte, sync bool) error {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return err
+// compact folds everything into a new snapshot (and an empty journal).
+func (t *Tailer) compact(now time.Time) error {
+	if err := t.store.compact(t.allCheckpoints(now)); err != nil {
+		t.broken = true
+		return t.saveFailed(err)
 	}
-	tmp, err := os.CreateTemp(dir, name+".tmp*")
-	if err != nil {
-		return err
+	t.broken = false
+	t.clearChanges()
+	t.synced = now
+	return nil
+}
+
+func (t *Tailer) saveFailed(err error) error {
+	t.m.errors.WithLabelValues("checkpoint").Inc()
+	return fmt.Errorf("tail: save checkpoints in %s: %w", t.opts.StateDir, err)
+}
+
+func (t *Tailer) clearChanges() {
+	for _, r := range t.changed {
+		r.changed = false
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(b); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if sync {
-		if err := tmp.Sync(); err != nil {
-			_ = tmp.Close()
-			return err
+	t.changed, t.queued = t.changed[:0], t.queued[:0]
+}
+
+// allCheckpoints is the whole state: the lineages being read, then the
+// retired ones (an id is listed once).
+func (t *Tailer) allCheckpoints(now time.Time) []checkpoint {
+	cps := make([]checkpoint, 0, len(t.readers)+t.retired.len())
+	live := make(map[string]bool, len(t.readers))
+	for _, r := range t.readers {
+		if r.id != "" && len(r.fp) > 0 && !live[r.id] {
+			live[r.id] = true
+			cps = append(cps, r.checkpoint(now))
 		}
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	for _, cp := range t.retired.appendTo(nil) {
+		if !live[cp.ID] {
+			cps = append(cps, cp)
+		}
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	if !sync || runtime.GOOS == "windows" {
-		return nil // directories cannot be opened for fsync there; NTFS journals the rename
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return cps
 }

@@ -149,7 +149,7 @@ func newTestTailer(t testing.TB, dir, state string, c *counter, tweak func(*Opti
 	t.Helper()
 	o := Options{
 		Dirs: []string{dir}, StartsRecord: startsRecord, Handler: c.handle, StateDir: state,
-		IdleFlush: time.Nanosecond, DisableNotify: true, BatchRecords: 7,
+		IdleFlush: time.Nanosecond, PartialFlush: time.Nanosecond, DisableNotify: true, BatchRecords: 7,
 	}
 	if tweak != nil {
 		tweak(&o)

@@ -14,7 +14,10 @@ type metrics struct {
 	truncations  prometheus.Counter
 	missed       prometheus.Counter
 	oversize     prometheus.Counter
-	errors       *prometheus.CounterVec
+	// lateContinuations counts Continued records.
+	lateContinuations prometheus.Counter
+	nulBytes          prometheus.Counter
+	errors            *prometheus.CounterVec
 }
 
 // errorOps are the label values of crmwatch_tail_errors_total.
@@ -40,6 +43,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		oversize: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "crmwatch_tail_oversize_records_total", Help: "Records cut at the maximum record size.",
 		}),
+		lateContinuations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "crmwatch_tail_late_continuations_total",
+			Help: "Lines that continued a record already handed over (the writer paused inside a record longer than the idle time).",
+		}),
+		nulBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "crmwatch_tail_nul_bytes_skipped_total",
+			Help: "NUL bytes skipped (the hole a copytruncate leaves under a writer without O_APPEND).",
+		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crmwatch_tail_errors_total", Help: "Tailer errors by operation.",
 		}, []string{"op"}),
@@ -50,7 +61,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.filesWatched, m.bytesRead, m.records, m.truncations, m.missed, m.oversize, m.errors} {
+	for _, c := range []prometheus.Collector{m.filesWatched, m.bytesRead, m.records, m.truncations, m.missed, m.oversize, m.lateContinuations, m.nulBytes, m.errors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("tail: register metrics: %w", err)
 		}

@@ -13,23 +13,35 @@ import (
 // reader is one file lineage: its identity, its read position and the record
 // being assembled.
 type reader struct {
-	id   string // stable identity (hex), Batch.Fingerprint
-	fp   []byte // the file's first bytes, grown up to FingerprintSize
-	path string
-	f    *os.File    // nil while closed for idleness
-	fi   os.FileInfo // identity of the file at path (os.SameFile)
-	size int64       // size at the last scan
+	id     string // stable identity (hex), Batch.Fingerprint
+	fp     []byte // the file's first bytes, grown up to FingerprintSize
+	fpHash string // hashFP(fp)
+	path   string
+	f      *os.File    // nil while closed for idleness
+	fi     os.FileInfo // identity of the file at path (os.SameFile)
+	size   int64       // size at the last scan
 
 	readPos    int64 // next byte to read
 	ckOffset   int64 // everything before it was accepted by the handler
 	lastGrowth time.Time
 	seen       uint64 // poll generation that last found the file
+	slot       uint64 // staggers idle-file checks over the scans
 	gone       bool   // left the pattern or deleted: drain, then retire
 	truncated  bool   // a lineage whose file was truncated under it
+	searched   bool   // its rotated copy was looked for
+	changed    bool   // in Tailer.changed: its checkpoint is to be journaled
+	waiting    bool   // in Tailer.waiting: a record in progress
 
 	header     []byte
 	headerDone bool
 	skipToHead bool // started mid-file: drop lines until a record head
+
+	// idleFlush is this lineage's idle time before completing a record:
+	// Options.IdleFlush, doubled (up to PartialFlush) each time a record
+	// received continuation lines after it was handed over.
+	idleFlush  time.Duration
+	warnedLate bool
+	warnedNUL  bool
 
 	inRec    bool
 	cont     bool
@@ -51,8 +63,12 @@ func (r *reader) close() {
 	}
 }
 
+func (r *reader) setFP(fp []byte) {
+	r.fp, r.fpHash = fp, hashFP(fp)
+}
+
 func (r *reader) checkpoint(now time.Time) checkpoint {
-	return checkpoint{ID: r.id, Path: r.path, FPLen: len(r.fp), FPHash: hashFP(r.fp), Offset: r.ckOffset, Seen: now}
+	return checkpoint{ID: r.id, Path: r.path, FPLen: len(r.fp), FPHash: r.fpHash, Offset: r.ckOffset, Size: max(r.size, r.ckOffset), Seen: now}
 }
 
 var errReplaced = errors.New("the file was replaced; the next scan picks up the new one")
@@ -62,12 +78,11 @@ var errReplaced = errors.New("the file was replaced; the next scan picks up the 
 func (t *Tailer) advance(ctx context.Context, r *reader) (more bool, err error) {
 	if r.f == nil && !r.gone && r.size > r.readPos {
 		if err := t.reopen(r); err != nil {
-			t.m.errors.WithLabelValues("open").Inc()
-			return false, nil // replaced or locked: the next scan sorts it out
+			t.m.errors.WithLabelValues("open").Inc() // replaced or locked: the next scan sorts it out
 		}
 	}
 	var n int64
-	if r.f != nil {
+	if r.f != nil && (r.gone || r.size > r.readPos) { // gone files are not stat'ed: drain to EOF
 		var err error
 		if n, more, err = t.readFile(ctx, r); err != nil {
 			return false, err
@@ -78,7 +93,7 @@ func (t *Tailer) advance(ctx context.Context, r *reader) (more bool, err error) 
 		r.lastGrowth = now
 	}
 	idle := now.Sub(r.lastGrowth)
-	if !more && r.pending() && (r.gone || idle >= t.opts.IdleFlush) {
+	if !more && r.pending() && (r.gone || idle >= t.flushAfter(r)) {
 		if err := t.flushPending(ctx, r); err != nil {
 			return false, err
 		}
@@ -86,7 +101,12 @@ func (t *Tailer) advance(ctx context.Context, r *reader) (more bool, err error) 
 	if err := t.deliver(ctx); err != nil {
 		return false, err
 	}
-	if !more && !r.pending() && idle >= t.opts.CloseAfter {
+	if r.pending() {
+		if !r.waiting { // Run wakes up when its idle time is up
+			r.waiting = true
+			t.waiting = append(t.waiting, r)
+		}
+	} else if !more && idle >= t.opts.CloseAfter {
 		r.close()
 	}
 	return more, nil
@@ -143,21 +163,44 @@ func (t *Tailer) readFile(ctx context.Context, r *reader) (int64, bool, error) {
 
 // feed splits a chunk read at r.readPos into lines; it stops after the line
 // that filled the batch and returns how many bytes it consumed.
+//
+// NUL bytes end a line and are skipped: a copytruncate under a writer that
+// does not append (O_APPEND) leaves the file a hole of NULs up to the
+// writer's old offset, followed by its next record, with no line break
+// between them; the record head after the hole must still start a record.
 func (t *Tailer) feed(r *reader, chunk []byte) (int, bool) {
 	base, used := r.readPos, 0
+	nul := bytes.IndexByte(chunk, 0) // next NUL in chunk, -1: none (the usual case: one scan per chunk)
 	for used < len(chunk) {
 		rest := chunk[used:]
+		if nul == used {
+			n := len(rest) - len(bytes.TrimLeft(rest, "\x00"))
+			full := t.endPartial(r)
+			t.skipNUL(r, base+int64(used), n)
+			used += n
+			if nul = bytes.IndexByte(chunk[used:], 0); nul >= 0 {
+				nul += used
+			}
+			if full {
+				return used, true
+			}
+			continue
+		}
 		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
+		seg := rest
+		if i >= 0 {
+			seg = rest[:i+1]
+		}
+		if nul >= 0 && nul < used+len(seg) {
+			seg, i = rest[:nul-used], nul-used-1 // the line ends where the NULs start
+		} else if i < 0 {
 			r.addPartial(rest, base+int64(used), t.opts.MaxRecordBytes)
 			return len(chunk), false
 		}
-		seg := rest[:i+1]
 		var full bool
 		if r.partLen > 0 {
 			r.addPartial(seg, base+int64(used), t.opts.MaxRecordBytes)
-			full = t.onLine(r, r.part, r.partOff, r.partLen)
-			r.part, r.partLen = r.part[:0], 0
+			full = t.endPartial(r)
 		} else {
 			full = t.onLine(r, seg, base+int64(used), int64(len(seg)))
 		}
@@ -167,6 +210,25 @@ func (t *Tailer) feed(r *reader, chunk []byte) (int, bool) {
 		}
 	}
 	return used, false
+}
+
+// endPartial hands the incomplete last line on as a line.
+func (t *Tailer) endPartial(r *reader) bool {
+	if r.partLen == 0 {
+		return false
+	}
+	full := t.onLine(r, r.part, r.partOff, r.partLen)
+	r.part, r.partLen = r.part[:0], 0
+	return full
+}
+
+func (t *Tailer) skipNUL(r *reader, off int64, n int) {
+	t.m.nulBytes.Add(float64(n))
+	if !r.warnedNUL {
+		r.warnedNUL = true
+		t.log.Warn("skipped NUL bytes (a copytruncate under a writer without O_APPEND); reading on at the next record",
+			"file", r.path, "offset", off, "bytes", n)
+	}
 }
 
 func (r *reader) addPartial(b []byte, off int64, limit int) {
@@ -224,10 +286,7 @@ func (r *reader) appendRec(line []byte, n int64, limit int) {
 // flushPending completes the record in progress (the file is idle or gone)
 // and delivers the batch.
 func (t *Tailer) flushPending(ctx context.Context, r *reader) error {
-	if r.partLen > 0 {
-		t.onLine(r, r.part, r.partOff, r.partLen)
-		r.part, r.partLen = r.part[:0], 0
-	}
+	t.endPartial(r)
 	if r.inRec {
 		t.finish(r, r.readPos)
 	}
@@ -242,8 +301,25 @@ func (t *Tailer) finish(r *reader, end int64) bool {
 	if r.recTrunc {
 		t.m.oversize.Inc()
 	}
+	if r.cont {
+		t.lateContinuation(r)
+	}
 	t.batch.add(r, trimEOL(r.rec), Record{Offset: r.recOff, Truncated: r.recTrunc, Continued: r.cont}, end)
 	return len(t.batch.recs) >= t.opts.BatchRecords || len(t.batch.arena) >= t.opts.BatchBytes
+}
+
+// lateContinuation notes lines that continue a record already handed over
+// (its writer paused longer than the idle time inside it). They come as a
+// Continued record; the lineage waits longer from now on so its writer's
+// records stay whole.
+func (t *Tailer) lateContinuation(r *reader) {
+	t.m.lateContinuations.Inc()
+	r.idleFlush = min(2*max(r.idleFlush, t.opts.IdleFlush), t.opts.PartialFlush)
+	if !r.warnedLate {
+		r.warnedLate = true
+		t.log.Warn("lines continued a record already handed over: the writer paused inside a record; this file now waits longer before completing a record",
+			"file", r.path, "offset", r.recOff, "idle_flush", r.idleFlush)
+	}
 }
 
 func trimEOL(b []byte) []byte {
@@ -292,6 +368,6 @@ func (t *Tailer) deliver(ctx context.Context) error {
 	t.m.records.Add(float64(len(b.recs)))
 	r.ckOffset = b.end
 	b.reset()
-	t.dirty = true
+	t.touch(r)
 	return t.save()
 }

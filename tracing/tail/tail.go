@@ -8,9 +8,12 @@
 // The design copies the OpenTelemetry stanza fileconsumer: a file is known by
 // its fingerprint (its first bytes, grown while the file is shorter) and an
 // offset, so offsets survive renames; a poll loop is the source of truth
-// (it works on SMB/NFS shares where no change notifications arrive) and
-// fsnotify on the directories is only a wake-up hint; a file that leaves the
-// pattern is drained through the still-open handle before it is forgotten.
+// (it works on SMB/NFS shares where no change notifications arrive), and
+// fsnotify on the directories names the files to look at between scans; a
+// file that leaves the pattern is drained through the still-open handle
+// before it is forgotten. Its cost follows the records, not the files: idle
+// files are closed and stat'ed on a slow turn, and checkpoints are a journal
+// of the files that changed (see store).
 //
 // The tailer knows nothing about the trace format: the caller says which line
 // starts a record (Options.StartsRecord). A record is handed over only when it
@@ -36,8 +39,10 @@ import (
 const (
 	DefaultPattern         = "*.log"
 	DefaultPollInterval    = 500 * time.Millisecond
-	DefaultIdleFlush       = 2 * time.Second
-	DefaultCloseAfter      = 30 * time.Second
+	DefaultIdleFlush       = 100 * time.Millisecond
+	DefaultPartialFlush    = 2 * time.Second
+	DefaultCloseAfter      = 5 * time.Second
+	DefaultColdPoll        = 2 * time.Second
 	DefaultMaxRecordBytes  = 1 << 20 // 1 MiB; longer records are truncated and counted
 	DefaultBatchRecords    = 500
 	DefaultBatchBytes      = 1 << 20
@@ -99,6 +104,13 @@ type Options struct {
 	Handler Handler
 	// StateDir holds the checkpoint file; empty means no checkpoints.
 	StateDir string
+	// RotatedPatterns are globs (relative ones in each of Dirs) where
+	// rotated copies of the files go when they are not in Pattern, e.g.
+	// "*.log.1" or "archive/*.log". When a file is truncated (copytruncate)
+	// or replaced before all its records were read — while the agent was
+	// stopped, or between two scans — the copy is found there by its
+	// fingerprint and the rest of the records read from it.
+	RotatedPatterns []string
 	// StartAtEnd starts files found on the first scan at their end when no
 	// checkpoint state exists yet (a first run does not ship history).
 	// Files that appear later are always read from their beginning.
@@ -109,11 +121,26 @@ type Options struct {
 	// PollInterval is how often directories are rescanned.
 	PollInterval time.Duration
 	// IdleFlush is how long a file must not grow before its last record
-	// is considered complete.
+	// is considered complete, when it ends with a whole line. It is the
+	// floor of the delay from a record's write to its hand-over.
 	IdleFlush time.Duration
-	// CloseAfter closes the handle of a file idle this long (reopened when
-	// it grows), so old trace files do not pin handles.
+	// PartialFlush is how long a file must not grow before a last line
+	// without its line terminator is taken as complete: a writer that
+	// flushed its buffer in the middle of a line is about to write the
+	// rest. A lineage that received continuation lines after its record
+	// was handed over waits longer from then on (up to PartialFlush).
+	PartialFlush time.Duration
+	// CloseAfter closes the handle of a file idle this long (reopened, and
+	// its first bytes compared with its fingerprint, when it grows), so
+	// idle trace files pin no handles.
 	CloseAfter time.Duration
+	// ColdPollInterval is how often a scan stats a file whose handle was
+	// closed for idleness (files with an open handle: every scan), so the
+	// cost of a scan follows the files being written, not the files
+	// present. A notification naming the file checks it at once; without
+	// notifications (network shares) an idle file's first new record waits
+	// up to this long. At least PollInterval.
+	ColdPollInterval time.Duration
 	// MaxRecordBytes caps one record's size in memory.
 	MaxRecordBytes int
 	// BatchRecords and BatchBytes cap a batch.
@@ -150,7 +177,11 @@ func (o Options) withDefaults() Options {
 	}
 	setDur(&o.PollInterval, DefaultPollInterval)
 	setDur(&o.IdleFlush, DefaultIdleFlush)
+	setDur(&o.PartialFlush, DefaultPartialFlush)
+	o.PartialFlush = max(o.PartialFlush, o.IdleFlush)
 	setDur(&o.CloseAfter, DefaultCloseAfter)
+	setDur(&o.ColdPollInterval, DefaultColdPoll)
+	o.ColdPollInterval = max(o.ColdPollInterval, o.PollInterval)
 	setDur(&o.ForgetAfter, DefaultForgetAfter)
 	setDur(&o.CheckpointSync, DefaultCheckpointSync)
 	setInt(&o.MaxRecordBytes, DefaultMaxRecordBytes)
@@ -171,6 +202,11 @@ func (o Options) validate() error {
 	if _, err := filepath.Match(o.Pattern, "x"); err != nil {
 		errs = append(errs, fmt.Errorf("tail: pattern %q: %w", o.Pattern, err))
 	}
+	for i, p := range o.RotatedPatterns {
+		if _, err := filepath.Match(p, "x"); err != nil || p == "" {
+			errs = append(errs, fmt.Errorf("tail: rotated pattern %d %q: not a valid glob", i, p))
+		}
+	}
 	if o.StartsRecord == nil {
 		errs = append(errs, errors.New("tail: StartsRecord is required"))
 	}
@@ -183,19 +219,36 @@ func (o Options) validate() error {
 // Tailer follows the files of Options.Dirs. It is not safe for concurrent
 // use; Run drives it from one goroutine.
 type Tailer struct {
-	opts    Options
-	log     *slog.Logger
-	m       *metrics
-	readers []*reader          // active files, in adoption order
-	byPath  map[string]*reader // current path → reader
-	retired []checkpoint       // files gone (or loaded from disk, not yet seen)
-	gen     uint64             // poll generation
-	batch   batch              // records not yet accepted by the handler
-	dirty   bool               // state changed since the last save
-	fresh   bool               // no checkpoint state existed at start
-	synced  time.Time          // last fsync of the checkpoint file
-	buf     []byte             // read buffer
-	wake    chan struct{}
+	opts      Options
+	log       *slog.Logger
+	m         *metrics
+	readers   []*reader          // active files, in adoption order
+	byPath    map[string]*reader // current path → reader
+	retired   *retiredSet        // files gone (or loaded from disk, not yet seen)
+	gen       uint64             // poll generation
+	batch     batch              // records not yet accepted by the handler
+	fresh     bool               // no checkpoint state existed at start
+	buf       []byte             // read buffer
+	wake      chan struct{}
+	hints     hints           // what notifications said since the last turn
+	forced    map[string]bool // paths the next scan stats whatever their turn
+	waiting   []*reader       // lineages that may have a record in progress
+	match     matcher         // Options.Pattern
+	dirs      []dirListing    // per Options.Dirs
+	listed    []string        // matching files of the last listing
+	slots     uint64          // next reader.slot
+	statAll   bool            // the next scan stats every file
+	trust     trust           // whether notifications announce writes
+	lost      []checkpoint    // lineages found shorter than their checkpoint, to settle
+	work      []*reader       // the readers a scan advances, reused
+	unadopted []string        // listed files the last scan did not adopt (empty, unreadable, a copy being read)
+
+	store   *store         // nil without StateDir
+	changed []*reader      // lineages whose checkpoint moved since the last save
+	queued  []journalEntry // retired and forgotten lineages to journal
+	jbuf    []byte         // journal lines being written
+	broken  bool           // a journal write failed: the next save compacts
+	synced  time.Time      // last fsync of the checkpoint state
 }
 
 // New checks opts and loads the checkpoint state.
@@ -215,15 +268,25 @@ func New(opts Options) (*Tailer, error) {
 		byPath: make(map[string]*reader),
 		buf:    make([]byte, readChunk),
 		wake:   make(chan struct{}, 1),
+		forced: map[string]bool{},
+		match:  newMatcher(opts.Pattern),
+		dirs:   make([]dirListing, len(opts.Dirs)),
 	}
-	if opts.StateDir != "" {
-		cps, found, err := loadState(opts.StateDir)
-		if err != nil {
+	t.retired, t.fresh = newRetiredSet(nil), true
+	if opts.StateDir == "" {
+		return t, nil
+	}
+	st, cps, found, torn, err := openStore(opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	t.store, t.retired, t.fresh = st, newRetiredSet(cps), !found
+	if torn {
+		t.log.Warn("the checkpoint journal ended in a cut-off line (a crash while writing it); it was dropped, so its file may re-send one batch",
+			"dir", opts.StateDir)
+		if err := t.compact(time.Now()); err != nil {
 			return nil, err
 		}
-		t.retired, t.fresh = cps, !found
-	} else {
-		t.fresh = true
 	}
 	return t, nil
 }
@@ -231,54 +294,112 @@ func New(opts Options) (*Tailer, error) {
 // Run follows the files until ctx ends (or, with ExitAtEOF, until every file
 // was read once). It returns nil on cancellation; handler errors are retried
 // with back-off, counted, and never end Run.
+//
+// A full scan (list the directories, stat every file) runs every
+// PollInterval and whenever a notification says a file was created,
+// removed or renamed. A notification that a known file was written checks
+// just that file, and a file with a record in progress is revisited when
+// its idle time is up, so neither waits for the next full scan.
 func (t *Tailer) Run(ctx context.Context) error {
 	defer t.closeAll()
-	if !t.opts.DisableNotify && !t.opts.ExitAtEOF {
+	if t.opts.ExitAtEOF {
+		return t.runOnce(ctx)
+	}
+	if !t.opts.DisableNotify {
 		stop := t.startNotify(ctx)
 		defer stop()
 	}
-	backoff := time.Duration(0)
-	timer := time.NewTimer(0)
+	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	<-timer.C
+	var nextScan time.Time // zero: scan now
+	backoff := time.Duration(0)
 	for {
-		more, err := t.poll(ctx)
+		var more bool
+		var err error
+		turn := time.Now()
+		paths, full, lost := t.hints.take()
+		t.settle(paths, turn)
+		t.statAll = t.statAll || lost
+		if now := time.Now(); full || !now.Before(nextScan) {
+			for _, p := range paths {
+				t.forced[p] = true
+			}
+			more, err = t.poll(ctx)
+			nextScan = now.Add(t.opts.PollInterval)
+		} else {
+			var rescan bool
+			more, rescan, err = t.check(ctx, paths)
+			if rescan {
+				nextScan = time.Time{}
+			}
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		if t.opts.ExitAtEOF {
-			if err != nil {
-				return err
-			}
-			if !more {
-				return t.flushAll(ctx)
-			}
-			continue
-		}
-		wait := t.opts.PollInterval
-		switch {
-		case err != nil:
+		if err != nil {
 			backoff = min(max(2*backoff, t.opts.PollInterval), maxBackoff)
-			wait = backoff
-			t.log.Debug("handing over records failed; retrying", "in", wait, "err", err)
-		case more:
-			backoff = 0
+			t.log.Debug("handing over records failed; retrying", "in", backoff, "err", err)
+			nextScan = time.Now().Add(backoff)
+			if !sleep(ctx, timer, backoff) { // a wake-up must not cut a back-off short
+				return nil
+			}
 			continue
-		default:
-			backoff = 0
 		}
-		timer.Reset(wait)
+		backoff = 0
+		if more {
+			nextScan = time.Time{}
+			continue
+		}
+		// Every turn completes the records whose idle time is up; a turn
+		// just for that comes at most every IdleFlush/4 after the last one,
+		// so records trickling into many files are completed a few at a
+		// time (at most IdleFlush/4 late) instead of one wake-up each.
+		wake := nextScan
+		if idle, ok := t.nextIdle(); ok {
+			if soonest := turn.Add(t.opts.IdleFlush / 4); idle.Before(soonest) {
+				idle = soonest
+			}
+			if idle.Before(wake) {
+				wake = idle
+			}
+		}
+		timer.Reset(max(time.Until(wake), 0))
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
 		case <-t.wake:
-			if err != nil { // a wake-up must not cut a back-off short
-				<-timer.C
-			} else if !timer.Stop() {
+			if !timer.Stop() {
 				<-timer.C
 			}
 		}
+	}
+}
+
+// runOnce reads every file to its end, hands over every pending record and
+// returns (ExitAtEOF).
+func (t *Tailer) runOnce(ctx context.Context) error {
+	for {
+		more, err := t.poll(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !more {
+			return t.flushAll(ctx)
+		}
+	}
+}
+
+func sleep(ctx context.Context, timer *time.Timer, d time.Duration) bool {
+	timer.Reset(d)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
 	}
 }
 

@@ -204,7 +204,8 @@ func TestMetricsPreInitialised(t *testing.T) {
 		names[mf.GetName()] = len(mf.GetMetric())
 	}
 	for _, n := range []string{"crmwatch_tail_files_watched", "crmwatch_tail_read_bytes_total", "crmwatch_tail_records_total",
-		"crmwatch_tail_truncations_total", "crmwatch_tail_possibly_missed_bytes_total", "crmwatch_tail_oversize_records_total"} {
+		"crmwatch_tail_truncations_total", "crmwatch_tail_possibly_missed_bytes_total", "crmwatch_tail_oversize_records_total",
+		"crmwatch_tail_late_continuations_total", "crmwatch_tail_nul_bytes_skipped_total"} {
 		if names[n] != 1 {
 			t.Errorf("metric %s not exported before any work", n)
 		}

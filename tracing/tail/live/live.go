@@ -18,8 +18,9 @@ import (
 	"crmwatch/tracing/tail"
 )
 
-// DefaultIdleFlush is shorter than the agent's: a person is watching.
-const DefaultIdleFlush = 500 * time.Millisecond
+// DefaultIdleFlush is the tailer's: a file's last record is printed this
+// long after the file stopped growing.
+const DefaultIdleFlush = tail.DefaultIdleFlush
 
 // Options drive Run.
 type Options struct {
