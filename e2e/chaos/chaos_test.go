@@ -66,30 +66,55 @@ func TestAgentKilledMidAppend(t *testing.T) {
 	}
 }
 
+// rotatedConfig tells the agent where rotated copies go, so records a
+// copytruncate moved away before the agent read them are read from the copy.
+func rotatedConfig(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "agent.yaml")
+	write(t, p, "collectors:\n  tracefiles:\n    rotated_patterns: [\"rotated.*\"]\n")
+	return p
+}
+
 // TestRotationWhileRunning rotates the trace file by rename (CRM's
-// roll-over) while records flow, and by copytruncate once the agent has
-// read what was written (a copy named outside the watched pattern holds
-// anything it had not read yet, which is why logrotate users quiesce).
+// roll-over) and by copytruncate (logrotate) while records flow and the
+// agent runs; the copy is named outside the watched pattern, where the
+// agent's rotated_patterns let it find what it had not read yet.
 func TestRotationWhileRunning(t *testing.T) {
-	total := 2000
+	total := 2400
 	s := newStack(t, "", "")
 	s.startServer()
 	w := newTraceWriter(t)
-	s.addAgent("CRMAPP01", w.dir)
+	s.addAgent("CRMAPP01", w.dir, "--config", rotatedConfig(t))
 	s.startAgent("CRMAPP01")
-	stop := make(chan struct{})
-	done := w.flow(total/2, 300, stop)
+	done := w.flow(total, 400, nil)
 	w.waitWritten(total / 4)
 	w.renameRotate()
-	<-done
-	s.waitCounted(w.written(), 60*time.Second)
-	t.Logf("%s: caught up; copytruncate", time.Now().Format("15:04:05.000"))
+	w.waitWritten(total / 2)
 	w.copyTruncate("rotated.1")
-	done = w.flow(total, 300, nil)
 	w.waitWritten(3 * total / 4)
 	w.renameRotate()
 	<-done
-	t.Logf("%s: all written", time.Now().Format("15:04:05.000"))
+	s.checkSeq(total, 90*time.Second)
+}
+
+// TestCopytruncateWhileAgentStopped: the agent is stopped, the file keeps
+// growing and is copytruncated, more records follow; the restarted agent
+// detects the truncation and reads the records it missed from the copy.
+func TestCopytruncateWhileAgentStopped(t *testing.T) {
+	total := 1600
+	s := newStack(t, "", "")
+	s.startServer()
+	w := newTraceWriter(t)
+	agent := s.addAgent("CRMAPP01", w.dir, "--config", rotatedConfig(t))
+	s.startAgent("CRMAPP01")
+	stop := make(chan struct{})
+	done := w.flow(total, 400, stop)
+	w.waitWritten(total / 4)
+	agent.term(30 * time.Second)
+	w.waitWritten(total / 2)
+	w.copyTruncate("rotated.1")
+	w.waitWritten(3 * total / 4)
+	agent.start()
+	<-done
 	s.checkSeq(total, 90*time.Second)
 }
 
