@@ -190,7 +190,11 @@ func (c *Collector) fileInfo(b tail.Batch) fileInfo {
 	h := tracing.ParseHeader(b.Header)
 	fi := fileInfo{host: h.ComputerName, role: strings.TrimSpace(h.ServerRole), hdr: h}
 	if fi.host == "" {
-		fi.host = tracing.ParseFileName(filepath.Base(b.Path)).Host
+		name := b.Name // the lineage's first name: a rotated copy's says nothing
+		if name == "" {
+			name = b.Path
+		}
+		fi.host = tracing.ParseFileName(filepath.Base(name)).Host
 	}
 	if fi.host == "" {
 		fi.host = c.set.Host

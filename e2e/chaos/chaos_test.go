@@ -99,13 +99,17 @@ func TestRotationWhileRunning(t *testing.T) {
 // TestCopytruncateWhileAgentStopped: the agent is stopped, the file keeps
 // growing and is copytruncated, more records follow; the restarted agent
 // detects the truncation and reads the records it missed from the copy.
+// The agent's name (an FQDN) differs from the machine name the trace files
+// carry, so a record read from the copy (named "rotated.1") must still be
+// the same host's record, or the re-sent ones would count twice.
 func TestCopytruncateWhileAgentStopped(t *testing.T) {
 	total := 1600
 	s := newStack(t, "", "")
 	s.startServer()
 	w := newTraceWriter(t)
-	agent := s.addAgent("CRMAPP01", w.dir, "--config", rotatedConfig(t))
-	s.startAgent("CRMAPP01")
+	const host = "crmapp01.hosting.local"
+	agent := s.addAgent(host, w.dir, "--config", rotatedConfig(t))
+	s.startAgent(host)
 	stop := make(chan struct{})
 	done := w.flow(total, 400, stop)
 	w.waitWritten(total / 4)

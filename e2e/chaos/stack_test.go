@@ -4,6 +4,7 @@ package chaos
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -158,11 +159,52 @@ func (s *stack) checkSeq(n int, within time.Duration) {
 			missing = append(missing, i)
 		}
 	}
+	if len(doubled) > 0 {
+		s.logOrigins(page, doubled)
+	}
 	if len(missing) > 0 || len(doubled) > 0 || len(page.Alerts) != n {
 		s.t.Fatalf("%d alerts for %d records: %d missing %s, %d counted twice %v", len(page.Alerts), n,
 			len(missing), runs(missing), len(doubled), doubled[:min(len(doubled), 10)])
 	}
 	s.t.Logf("all %d records counted exactly once", n)
+}
+
+// logOrigins prints where the events of the first doubled alerts came
+// from (collector, file, fingerprint, offset), to tell a re-send the dedup
+// missed from a record written twice.
+func (s *stack) logOrigins(page store.AlertPage, doubled []string) {
+	st, err := sqlstore.Open(context.Background(), s.dsn(), sqlstore.Options{})
+	if err != nil {
+		return
+	}
+	defer st.Close()
+	if rows, err := sql.Open("sqlite", "file:"+s.dsn()+"?mode=ro"); err == nil {
+		r, err := rows.Query(`SELECT mark_key, value, updated_at FROM ingest_marks`)
+		if err == nil {
+			for r.Next() {
+				var k, v string
+				var at int64
+				_ = r.Scan(&k, &v, &at)
+				s.t.Logf("dedup mark %s: %s", k, v)
+			}
+			r.Close()
+		}
+		rows.Close()
+	}
+	shown := 0
+	for _, a := range page.Alerts {
+		if a.RepeatCount < 2 || shown >= 3 {
+			continue
+		}
+		shown++
+		d, err := st.Alert(context.Background(), a.ID)
+		if err != nil {
+			continue
+		}
+		for _, e := range d.Events {
+			s.t.Logf("record %s: event of host %q from %s file %s fingerprint %q offset %d", a.Fields["seq"], e.Host, e.Origin.Collector, e.Origin.File, e.Origin.Fingerprint, e.Origin.Offset)
+		}
+	}
 }
 
 // waitCounted waits until n seq.record alerts exist.
@@ -240,7 +282,8 @@ func newTraceWriter(t *testing.T) *traceWriter {
 
 func (w *traceWriter) open() {
 	w.gen++
-	w.name = filepath.Join(w.dir, fmt.Sprintf("w3wp-CRMAPP01-20261129-%d.log", w.gen))
+	// CRM's own naming: {MACHINE}-{process}-{application}-{yyyyMMdd}-{seq}.
+	w.name = filepath.Join(w.dir, fmt.Sprintf("CRMAPP01-w3wp-CRMAppPool-20261129-%d.log", w.gen))
 	f, err := os.OpenFile(w.name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		w.t.Fatal(err)

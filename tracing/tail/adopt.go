@@ -103,6 +103,9 @@ func (t *Tailer) move(r *reader, path string, fi os.FileInfo) {
 // begin positions a new lineage at offset; past the start it reads the
 // preamble first so every batch carries the file's header.
 func (t *Tailer) begin(r *reader, offset int64, skipToHead bool) {
+	if r.name == "" {
+		r.name = r.path
+	}
 	r.readPos, r.ckOffset, r.skipToHead = offset, offset, skipToHead
 	r.header, r.headerDone = r.header[:0], false
 	if offset > 0 {

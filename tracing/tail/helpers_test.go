@@ -43,13 +43,20 @@ type counter struct {
 	seen    map[string]int
 	order   []string
 	headers map[string]string // fingerprint → header
+	names   map[string]string // record id → Batch.Name
 	bad     []string
 	failAt  int // fail the batch when this many records were accepted (0: never)
 	t       testing.TB
 }
 
+func (c *counter) name(id string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.names[id]
+}
+
 func newCounter(t testing.TB) *counter {
-	return &counter{seen: map[string]int{}, headers: map[string]string{}, t: t}
+	return &counter{seen: map[string]int{}, headers: map[string]string{}, names: map[string]string{}, t: t}
 }
 
 var errRefused = errors.New("refused by test")
@@ -71,6 +78,7 @@ func (c *counter) handle(_ context.Context, b Batch) error {
 			c.bad = append(c.bad, fmt.Sprintf("record %q at %d does not start with a head", id, r.Offset))
 		}
 		c.seen[id]++
+		c.names[id] = b.Name
 		c.order = append(c.order, id)
 	}
 	return nil

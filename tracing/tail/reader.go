@@ -14,6 +14,7 @@ import (
 // being assembled.
 type reader struct {
 	id     string // stable identity (hex), Batch.Fingerprint
+	name   string // the path the lineage was first followed under, Batch.Name
 	fp     []byte // the file's first bytes, grown up to FingerprintSize
 	fpHash string // hashFP(fp)
 	path   string
@@ -360,7 +361,11 @@ func (t *Tailer) deliver(ctx context.Context) error {
 		b.recs[i].Data = b.arena[b.spans[i][0]:b.spans[i][1]:b.spans[i][1]]
 	}
 	r := b.r
-	err := t.opts.Handler(ctx, Batch{Path: r.path, Fingerprint: r.id, Header: r.header, Records: b.recs, End: b.end})
+	name := r.name
+	if name == "" {
+		name = r.path
+	}
+	err := t.opts.Handler(ctx, Batch{Path: r.path, Name: name, Fingerprint: r.id, Header: r.header, Records: b.recs, End: b.end})
 	if err != nil {
 		t.m.errors.WithLabelValues("handler").Inc()
 		return fmt.Errorf("hand over %d records of %s: %w", len(b.recs), r.path, err)

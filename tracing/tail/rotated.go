@@ -106,7 +106,7 @@ func (t *Tailer) unsettled(cp checkpoint) bool {
 // lineage's checkpoint on: the copy is a gone reader, retired once read.
 func (t *Tailer) recoverFrom(cp checkpoint, c candidate, now time.Time) {
 	t.slots++
-	r := &reader{id: cp.ID, path: c.path, fi: c.fi, f: c.f, size: c.fi.Size(), gone: true, seen: t.gen, slot: t.slots, lastGrowth: now}
+	r := &reader{id: cp.ID, name: cp.Path, path: c.path, fi: c.fi, f: c.f, size: c.fi.Size(), gone: true, seen: t.gen, slot: t.slots, lastGrowth: now}
 	r.setFP(c.fp)
 	t.readers = append(t.readers, r)
 	t.begin(r, cp.Offset, false)

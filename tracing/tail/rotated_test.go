@@ -73,6 +73,11 @@ func TestCopytruncateWhileStopped(t *testing.T) {
 			scan(t, tl2)
 			tl2.closeAll()
 			c.expect(t, append(append(ids("a", 0, 5), tc.want...), ids("b", 0, 3)...)...)
+			for _, id := range tc.want { // read from the copy, named as the file they were written to
+				if c.name(id) != p {
+					t.Errorf("record %s recovered from the copy came with Name %q, want %q", id, c.name(id), p)
+				}
+			}
 			if n := testutil.ToFloat64(tl2.m.truncations); n != 1 {
 				t.Errorf("truncations = %v, want 1", n)
 			}

@@ -74,6 +74,11 @@ type Record struct {
 // Batch is a run of consecutive complete records from one file.
 type Batch struct {
 	Path string
+	// Name is the path the lineage was first followed under. CRM trace
+	// file names carry the machine and process; a handler that reads them
+	// from the name uses Name, which stays the same when the records come
+	// from a renamed file or a rotated copy (named anything).
+	Name string
 	// Fingerprint is the file's stable identity (hex), the same across
 	// renames and restarts; with Record.Offset it identifies a record.
 	Fingerprint string
