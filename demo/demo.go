@@ -26,6 +26,8 @@ import (
 	"crmwatch/server"
 	"crmwatch/simulate"
 	"crmwatch/store/sqlstore"
+
+	"crmwatch/event"
 )
 
 // Defaults (the one source of them; the command line shows these).
@@ -189,7 +191,7 @@ func newAgents(o Options, hosts []simulate.Host, natsURL secret.URL) ([]*agent.A
 	out := make([]*agent.Agent, 0, len(hosts))
 	for _, h := range hosts {
 		a, err := agent.New(agent.Options{
-			NATS: natsURL, Name: h.Name, Roles: h.Roles, TraceDirs: []string{h.TraceDir},
+			NATS: natsURL, Name: h.Name, Roles: event.RoleStrings(h.Roles), TraceDirs: []string{h.TraceDir},
 			StateDir: filepath.Join(stateDir(o), h.Name), HeartbeatEvery: 5 * time.Second,
 			TraceControl: agent.TraceControl{Store: agent.TraceStoreFile, Dir: h.TraceDir},
 			Factories:    []collectors.Factory{tracefiles.NewFactory()}, Version: o.Version,
@@ -229,7 +231,7 @@ func printWelcome(o Options, srv *server.Server, hosts []simulate.Host, opName, 
 	fmt.Fprintf(w, "                   (saved in %s)\n", filepath.Join(o.DataDir, TokenFile))
 	fmt.Fprintf(w, "  simulated hosts:\n")
 	for _, h := range hosts {
-		fmt.Fprintf(w, "    %-10s %-40s %s\n", h.Name, strings.Join(h.Roles, ","), h.TraceDir)
+		fmt.Fprintf(w, "    %-10s %-40s %s\n", h.Name, strings.Join(event.RoleStrings(h.Roles), ","), h.TraceDir)
 	}
 	if o.Fault != "none" {
 		fmt.Fprintf(w, "The %s fault starts in %s. Then try:\n", o.Fault, o.FaultAfter)

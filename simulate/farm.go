@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"crmwatch/event"
 )
 
 // ErrClosed is returned by Run and Generate after the farm was closed (Run
@@ -76,7 +78,7 @@ func (f *Farm) Hosts() []Host {
 	out := make([]Host, len(f.hosts))
 	for i, h := range f.hosts {
 		out[i] = h.spec.Host
-		out[i].Roles = append([]string(nil), h.spec.Roles...)
+		out[i].Roles = append([]event.Role(nil), h.spec.Roles...)
 	}
 	return out
 }

@@ -81,7 +81,7 @@ func TestPublishConsume(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	reg := prometheus.NewRegistry()
-	pub, err := NewPublisher(PublisherOptions{JS: js, Names: names, MaxMessageBytes: 4 << 10, Registerer: reg})
+	pub, err := NewPublisher(PublisherOptions{JS: js, Names: names, MaxMessageBytes: 1 << 10, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestPublishConsume(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := testutil.ToFloat64(pub.m.messages); got < 3 {
-		t.Errorf("a 4 KiB limit should split 100 events into several messages, got %v", got)
+		t.Errorf("a 1 KiB limit should split 100 events into several messages, got %v", got)
 	}
 	rec := &recorder{fail: 1}
 	c, err := NewConsumer(ctx, ConsumerOptions{JS: js, Names: names, Handler: rec, RetryDelay: 50 * time.Millisecond, Registerer: reg})
