@@ -177,3 +177,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TraceDirectories is implemented by configs of collectors that follow
+// CRM trace folders: role discovery (--roles auto) reads the ServerRole
+// header of the files there.
+type TraceDirectories interface {
+	TraceDirectories() (dirs []string, pattern string)
+}

@@ -191,7 +191,7 @@ func newAgents(o Options, hosts []simulate.Host, natsURL secret.URL) ([]*agent.A
 	out := make([]*agent.Agent, 0, len(hosts))
 	for _, h := range hosts {
 		a, err := agent.New(agent.Options{
-			NATS: natsURL, Name: h.Name, Roles: event.RoleStrings(h.Roles), TraceDirs: []string{h.TraceDir},
+			NATS: natsURL, Name: h.Name, Roles: event.RoleStrings(h.Roles), Set: agent.TraceDirOverrides(h.TraceDir),
 			StateDir: filepath.Join(stateDir(o), h.Name), HeartbeatEvery: 5 * time.Second,
 			TraceControl: agent.TraceControl{Store: agent.TraceStoreFile, Dir: h.TraceDir},
 			Factories:    []collectors.Factory{tracefiles.NewFactory()}, Version: o.Version,

@@ -85,7 +85,7 @@ func (tf *traceFarm) startAgent(t *testing.T, host string) {
 	h := tf.hosts[host]
 	tc := tf.tc
 	tc.Store = agent.TraceStoreFile
-	a, err := agent.New(agent.Options{NATS: secret.MustURL(tf.natsURL), Name: h.Name, Roles: event.RoleStrings(h.Roles), TraceDirs: nil,
+	a, err := agent.New(agent.Options{NATS: secret.MustURL(tf.natsURL), Name: h.Name, Roles: event.RoleStrings(h.Roles),
 		StateDir: filepath.Join(tf.stateRoot, h.Name), HeartbeatEvery: 500 * time.Millisecond, TraceControl: withDir(tc, h.TraceDir)})
 	if err != nil {
 		t.Fatal(err)

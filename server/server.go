@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 
+	"crmwatch/collectors"
+	"crmwatch/event"
 	"crmwatch/rules"
 	"crmwatch/secret"
 	"crmwatch/store"
@@ -40,6 +42,8 @@ type Server struct {
 	reloadMu sync.Mutex          // one reload at a time
 	groups   map[string][]string // server groups of the overrides files
 	trace    *tracectl.Manager
+	plans    map[event.Role]collectors.Plan
+	planKV   *transport.Plans
 }
 
 // New validates the options; it touches neither disk nor network.
@@ -123,6 +127,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.trace = tm
 	s.mu.Unlock()
+	if err := s.startPlans(ctx, js); err != nil {
+		return err
+	}
 	s.setEngine(engine)
 	defer s.setEngine(nil)
 	consumer, err := transport.NewConsumer(ctx, transport.ConsumerOptions{
@@ -221,6 +228,7 @@ func (s *Server) startEngine(ctx context.Context, st store.Store, reg prometheus
 	}
 	rs := f.rules
 	s.setGroups(f.groups)
+	s.setPlans(f.plans)
 	engine := rules.NewEngine(rules.Options{Sender: st, Logger: s.o.Logger, Registerer: reg})
 	if err := engine.Load(rs); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
