@@ -93,6 +93,8 @@ type Agent struct {
 	configs map[string]collectors.Config // what runs (or will, before Run)
 	roles   discovery.Result
 	plan    collectors.Plan
+	// metricsAddr is where /metrics listens (after Run started it).
+	metricsAddr string
 }
 
 // New validates the options and the collector configuration; it reports
@@ -191,6 +193,14 @@ func (a *Agent) Collectors() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return sortedTypes(a.configs)
+}
+
+// MetricsAddr is the address /metrics listens on once Run started it
+// ("" before, or without MetricsListen).
+func (a *Agent) MetricsAddr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.metricsAddr
 }
 
 // Roles are the roles the agent announces, with how each was found.

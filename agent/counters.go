@@ -14,7 +14,7 @@ import (
 
 // counterExposition is the sink in front of the transport that also keeps
 // the last value of every counter sample the agent ships, exposed on its
-// /metrics as crmwatch_counter_value with exactly the labels
+// /metrics as crmwatch_perfcounter_value with exactly the labels
 // packs.CounterSeries gives (the ones `crmwatch pack export-prometheus`
 // rules select), so a Prometheus scraping the agents can evaluate the
 // packs' rules. A series not updated for three of its own intervals (at

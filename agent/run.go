@@ -111,6 +111,9 @@ func (a *Agent) addMetrics(g *run.Group, reg *prometheus.Registry) error {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	})
+	a.mu.Lock()
+	a.metricsAddr = ln.Addr().String()
+	a.mu.Unlock()
 	a.log.Info("agent metrics listening", "addr", ln.Addr().String())
 	return nil
 }
