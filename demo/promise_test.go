@@ -5,7 +5,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,17 +19,20 @@ import (
 // TestDemoPromise holds the demo to what the README promises a newcomer: on
 // the default fault timing, an error alert of the foundation rule is visible
 // through the API `crmwatch alerts list` uses within 15 s of the start, its
-// repeat count keeps growing, and cancelling (Ctrl-C) stops every part.
+// repeat count keeps growing, a counter threshold alert (SQL attentions on
+// the SQL server of the faulted organizations) follows within 30 s of the
+// start, and cancelling (Ctrl-C) stops every part.
 func TestDemoPromise(t *testing.T) {
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out bytes.Buffer
+	var buf syncBuffer
+	out := buf.String
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		done <- Run(ctx, Options{DataDir: dir, Listen: listen, NATSListen: freeAddr(t), Out: &out})
+		done <- Run(ctx, Options{DataDir: dir, Listen: listen, NATSListen: freeAddr(t), Out: &buf})
 	}()
 
 	cl := demoClient(t, dir, listen, done)
@@ -40,6 +45,16 @@ func TestDemoPromise(t *testing.T) {
 	waitForSQLAlert(t, cl, time.Now().Add(15*time.Second), func(a api.Alert) bool {
 		return a.ID == first.ID && a.RepeatCount > first.RepeatCount
 	})
+	// The simulated SQL server's counters cross the PAL threshold.
+	counter := waitForAlert(t, cl, "crm.sql.attention-rate", start.Add(30*time.Second), func(a api.Alert) bool {
+		return a.Severity == "critical" && slices.Contains(a.Hosts, "CRMSQL01")
+	})
+	if !strings.Contains(counter.Summary, "CRMSQL01") {
+		t.Errorf("counter alert summary %q does not name the host", counter.Summary)
+	}
+	if !strings.Contains(out(), "CRMSQL01") || !strings.Contains(out(), "/metrics") {
+		t.Errorf("the welcome does not list the SQL server and the agents' /metrics:\n%s", out())
+	}
 
 	cancel()
 	select {
@@ -84,8 +99,15 @@ func demoClient(t *testing.T, dir, listen string, done <-chan error) *client.Cli
 // satisfies ok, or fails at deadline.
 func waitForSQLAlert(t *testing.T, cl *client.Client, deadline time.Time, ok func(api.Alert) bool) api.Alert {
 	t.Helper()
+	return waitForAlert(t, cl, "crm.trace.sql-error", deadline, ok)
+}
+
+// waitForAlert polls alerts list until an alert of rule satisfies ok, or
+// fails at deadline.
+func waitForAlert(t *testing.T, cl *client.Client, rule string, deadline time.Time, ok func(api.Alert) bool) api.Alert {
+	t.Helper()
 	for {
-		as, err := cl.Alerts(context.Background(), client.AlertsQuery{Rule: "crm.trace.sql-error"})
+		as, err := cl.Alerts(context.Background(), client.AlertsQuery{Rule: rule})
 		if err == nil {
 			for _, a := range as {
 				if ok(a) {
@@ -94,8 +116,22 @@ func waitForSQLAlert(t *testing.T, cl *client.Client, deadline time.Time, ok fun
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no matching crm.trace.sql-error alert by the deadline (last error: %v, alerts: %+v)", err, as)
+			t.Fatalf("no matching %s alert by the deadline (last error: %v, alerts: %+v)", rule, err, as)
 		}
 		time.Sleep(200 * time.Millisecond) // polling the API with a deadline
 	}
 }
+
+// syncBuffer is a bytes.Buffer the demo writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

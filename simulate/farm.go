@@ -27,6 +27,10 @@ type Farm struct {
 	mu      sync.Mutex // one of Run, Generate, Close at a time
 	closed  bool
 	started time.Time
+	// counterHosts are the counter models of every host and SQL server
+	// (by lower-case name); sqlNames the SQL servers, sorted.
+	counterHosts map[string]*counterHost
+	sqlNames     []string
 }
 
 // host is one simulated server and its outputs.
@@ -70,6 +74,7 @@ func New(opts Options) (*Farm, error) {
 		tr.pollSettings()
 		f.hosts = append(f.hosts, &host{spec: spec, trace: tr, outs: []output{tr}})
 	}
+	f.newCounterHosts()
 	return f, nil
 }
 
