@@ -81,7 +81,9 @@ func (f *fakePDH) FormattedArray(h uintptr) ([]pdhItem, error) {
 
 func (f *fakePDH) CloseQuery(uintptr) error { f.closed = true; return nil }
 
-func paths(t *testing.T, ps ...string) []event.CounterPath {
+func paths(t *testing.T, ps ...string) []event.CounterPath { t.Helper(); return pathsB(t, ps...) }
+
+func pathsB(t testing.TB, ps ...string) []event.CounterPath {
 	t.Helper()
 	out := make([]event.CounterPath, len(ps))
 	for i, p := range ps {
