@@ -24,6 +24,7 @@ import (
 	"crmwatch/event"
 	"crmwatch/packs"
 	"crmwatch/packs/crm"
+	"crmwatch/secret"
 )
 
 // fixedSource is a host whose counters hold fixed values.
@@ -75,7 +76,7 @@ func TestMetricsEvaluateExportedRules(t *testing.T) {
 	}
 	slices.Sort(paths)
 	a, err := New(Options{
-		NATSURLs: []string{natsURL}, Name: "CRMAPP01", StateDir: t.TempDir(), MetricsListen: "127.0.0.1:0", HeartbeatEvery: time.Hour,
+		NATS: secret.MustURL(natsURL), Name: "CRMAPP01", StateDir: t.TempDir(), MetricsListen: "127.0.0.1:0", HeartbeatEvery: time.Hour,
 		Set: []Override{
 			{Key: "collectors.perfcounters.interval", Value: "1s", Flag: "test"},
 			{Key: "collectors.perfcounters.counters", Value: []any{map[string]any{"paths": toAny(paths)}}, Flag: "test"},

@@ -12,6 +12,7 @@ import (
 
 	"crmwatch/collectors"
 	"crmwatch/collectors/tracefiles"
+	"crmwatch/secret"
 	"crmwatch/transport"
 )
 
@@ -29,7 +30,7 @@ func TestRolesAuto(t *testing.T) {
 		}
 	}
 	header("CRMAPP01-w3wp(1#A)-CRMWeb-20261121-1.log", "AppServer, SdkServer")
-	a, err := New(Options{NATSURLs: []string{natsURL}, Name: "CRMAPP01", Roles: []string{"auto", "SqlServer"},
+	a, err := New(Options{NATS: secret.MustURL(natsURL), Name: "CRMAPP01", Roles: []string{"auto", "SqlServer"},
 		Set: TraceDirOverrides(dir), StateDir: t.TempDir(), HeartbeatEvery: 100 * time.Millisecond,
 		RediscoverEvery: 100 * time.Millisecond, Factories: []collectors.Factory{tracefiles.NewFactory()}})
 	if err != nil {
