@@ -49,20 +49,21 @@ func newAgentCmd() *cobra.Command {
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
 			o.Factories = agentFactories()
+			// Every problem at once: the flags' and the configuration's.
 			var errs []error
 			for i, s := range sets {
 				ov, err := agent.ParseSet(i+1, s)
-				errs = append(errs, err)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
 				o.Set = append(o.Set, ov)
 			}
 			ovs, err := short.Overrides()
 			errs = append(errs, err)
-			if err := errors.Join(errs...); err != nil {
-				return err
-			}
 			o.Set = append(o.Set, ovs...)
 			a, err := agent.New(o)
-			if err != nil {
+			if err := errors.Join(append(errs, err)...); err != nil {
 				return err
 			}
 			return a.Run(cmd.Context())
