@@ -123,6 +123,9 @@ func TestPackReloadReachesRunningAgent(t *testing.T) {
 	if len(reg.Agents) != 1 || !slices.Contains(reg.Agents[0].Packs, "extra 1.0.0") {
 		t.Fatalf("registration = %+v, want the agent applying extra 1.0.0", reg.Agents)
 	}
+	if got := reg.Agents[0].RoleFindings; !slices.Equal(got, []api.RoleFinding{{Role: "AppServer", How: "configured (--roles)"}}) {
+		t.Errorf("GET /api/v1/agents role_findings = %+v, want how the role was found", got)
+	}
 	started := reg.Agents[0]
 	// The rule on Errors is loaded, but no pack asks for the counter yet.
 	time.Sleep(2 * time.Second)
