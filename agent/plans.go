@@ -69,14 +69,14 @@ func (w *planWatch) run(ctx context.Context) error {
 // follow watches the bucket until ctx ends, reopening it while the centre
 // is unreachable; every update of a plan signals.
 func (w *planWatch) follow(ctx context.Context, signal func()) {
-	failing := false
+	failing := "" // the last reason logged: each new one is logged once
 	for ctx.Err() == nil {
-		err := w.watchOnce(ctx, signal)
+		err := transport.Explain(w.js.Conn(), w.watchOnce(ctx, signal))
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil && !failing {
-			failing = true
+		if err != nil && err.Error() != failing {
+			failing = err.Error()
 			w.a.log.Warn("cannot follow the packs' collection plans yet; retrying", "every", planRetry, "err", err)
 		}
 		t := time.NewTimer(planRetry)

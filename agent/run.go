@@ -52,8 +52,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer sup.stopAll()
 	a.setRoles(a.discover(runCtx, a.currentConfigs()))
 	if len(a.Roles().Findings) == 0 {
-		a.log.Warn("this agent has no CRM roles: rules for particular roles (most of the built-in pack) cannot apply to this host's events, and the packs ask it to collect nothing; pass --roles, e.g. --roles AppServer,AsyncService, or --roles auto",
-			"valid_roles", event.RoleNames())
+		a.log.Warn("this agent has no CRM roles: rules for particular roles (most of the built-in pack) cannot apply to this host's events; pass --roles, e.g. --roles AppServer,AsyncService",
+			"valid_roles", event.RoleNames(), "or", "--roles auto finds them from the trace headers and (on Windows) the CRM services")
 	}
 	if err := sup.apply(a.currentConfigs(), a.Roles().Roles()); err != nil {
 		return err

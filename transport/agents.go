@@ -46,8 +46,9 @@ type Registration struct {
 	Sources []collectors.SourceStatus `json:"sources,omitempty"`
 }
 
-// WarningNoRoles is the warning of an agent without roles.
-const WarningNoRoles = "no roles: role-scoped rules cannot apply; pass --roles (or --roles auto)"
+// WarningNoRoles is the warning of an agent with no roles (none given, none
+// discovered).
+const WarningNoRoles = "no roles: role-scoped rules cannot apply; pass --roles"
 
 // RoleFinding is one role of an agent and how it was found.
 type RoleFinding struct {
