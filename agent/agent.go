@@ -5,7 +5,12 @@
 //
 // Collectors come from an explicit registry of factories the caller passes
 // in (cmd/crmwatch passes the ones this build has), so the agent can be used
-// as a library and tests can run it in-process.
+// as a library and tests can run it in-process. The agent knows no
+// collector's settings: the config file and --set overrides are decoded by
+// each collector, and what the packs ask for the host's roles (a
+// collectors.Plan from the centre) is merged in by the collectors that take
+// plans; a new plan or new roles swap the affected collectors without a
+// restart.
 package agent
 
 import (
@@ -15,12 +20,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"sync"
 	"time"
 
 	"crmwatch/collectors"
+	"crmwatch/discovery"
+	"crmwatch/event"
 	"crmwatch/secret"
-	"crmwatch/tracing/otlp"
 	"crmwatch/transport"
 )
 
@@ -32,18 +38,14 @@ type Options struct {
 	NATS secret.URL
 	// Name is the host name reported with every event (default: os.Hostname).
 	Name string
-	// Roles are this host's CRM roles (see Roles).
+	// Roles are this host's CRM roles (event.Role names) and/or "auto",
+	// which discovers them (package discovery) and keeps the named ones.
 	Roles []string
 	// ConfigFile is the YAML file listing collectors (see File); optional.
 	ConfigFile string
-	// TraceDirs, when set, enable the tracefiles collector on these
-	// directories, overriding the config file.
-	TraceDirs []string
-	// OTLPEndpoint, when set, makes the tracefiles collector export what
-	// it tails to this OTLP/HTTP receiver too, with exactly OTLPHeaders
-	// (both replace the config file's otlp endpoint and headers).
-	OTLPEndpoint string
-	OTLPHeaders  []otlp.Header
+	// Set are overrides of the config file (--set KEY=VALUE and the
+	// --trace-dir/--otlp shortcuts, see Shortcuts), applied in order.
+	Set []Override
 	// StateDir keeps collector checkpoints (default: crmwatch-agent-state
 	// under the user's config dir).
 	StateDir string
@@ -54,6 +56,12 @@ type Options struct {
 	TraceControl TraceControl
 	// HeartbeatEvery is the registration refresh interval (default DefaultHeartbeat).
 	HeartbeatEvery time.Duration
+	// RediscoverEvery is how often --roles auto looks for roles again
+	// (default DefaultRediscover).
+	RediscoverEvery time.Duration
+	// Probe reads the Windows registry and services for --roles auto
+	// (default discovery.SystemProbe(): nil off Windows).
+	Probe discovery.Probe
 	// Factories are the collector types this build supports.
 	Factories []collectors.Factory
 	// Prefix names the NATS streams and buckets (default "crmwatch").
@@ -68,15 +76,25 @@ const (
 	DefaultNATSURL = "nats://127.0.0.1:4247"
 	// DefaultHeartbeat is how often the agent refreshes its registration.
 	DefaultHeartbeat = 10 * time.Second
+	// DefaultRediscover is how often --roles auto looks again.
+	DefaultRediscover = time.Minute
 )
 
 // Agent is a configured agent, ready to Run.
 type Agent struct {
-	o       Options
-	names   transport.Names
-	reg     *collectors.Registry
-	configs map[string]collectors.Config
-	log     *slog.Logger
+	o     Options
+	names transport.Names
+	reg   *collectors.Registry
+	spec  roleSpec
+	file  File // the config file with the overrides applied
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	configs map[string]collectors.Config // what runs (or will, before Run)
+	roles   discovery.Result
+	plan    collectors.Plan
+	// metricsAddr is where /metrics listens (after Run started it).
+	metricsAddr string
 }
 
 // New validates the options and the collector configuration; it reports
@@ -90,6 +108,12 @@ func New(o Options) (*Agent, error) {
 	}
 	if o.HeartbeatEvery <= 0 {
 		o.HeartbeatEvery = DefaultHeartbeat
+	}
+	if o.RediscoverEvery <= 0 {
+		o.RediscoverEvery = DefaultRediscover
+	}
+	if o.Probe == nil {
+		o.Probe = discovery.SystemProbe()
 	}
 	if o.Version == "" {
 		o.Version = "dev"
@@ -105,11 +129,10 @@ func New(o Options) (*Agent, error) {
 		}
 		o.Name = h
 	}
-	roles, err := ParseRoles(o.Roles...)
+	spec, err := parseRoleSpec(o.Roles...)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	o.Roles = append([]string{}, roles...) // [] rather than null in the registration
 	if o.StateDir == "" {
 		dir, err := os.UserConfigDir()
 		if err != nil {
@@ -125,51 +148,81 @@ func New(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	var configs map[string]collectors.Config
+	a := &Agent{o: o, names: names, reg: reg, spec: spec, log: o.Logger.With("component", "agent", "host", o.Name)}
 	file, err := ReadFile(o.ConfigFile)
 	if err != nil {
 		errs = append(errs, err)
+	} else if err := file.Apply(o.Set); err != nil {
+		errs = append(errs, err)
 	} else {
-		tc, err := resolveTraceControl(o.TraceControl, file, o.StateDir, o.TraceDirs)
+		if a.configs, err = file.Configs(reg, collectors.Plan{}); err != nil {
+			errs = append(errs, err)
+		}
+		tc, err := resolveTraceControl(o.TraceControl, file, o.StateDir, traceDirectories(a.configs))
 		if err != nil {
 			errs = append(errs, err)
 		}
-		o.TraceControl = tc
-		file.SetTraceDirs(o.TraceDirs)
-		if configs, err = file.Configs(reg); err != nil {
-			errs = append(errs, err)
-		} else if err := setOTLP(configs, o.OTLPEndpoint, o.OTLPHeaders); err != nil {
-			errs = append(errs, err)
-		}
+		a.o.TraceControl = tc
 	}
+	a.file = file
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
-	return &Agent{o: o, names: names, reg: reg, configs: configs, log: o.Logger.With("component", "agent", "host", o.Name)}, nil
+	return a, nil
+}
+
+// traceDirectories are the folders of the collectors that follow CRM
+// trace files, in type order (the first one is trace control's folder).
+func traceDirectories(configs map[string]collectors.Config) []string {
+	var out []string
+	for _, typ := range sortedTypes(configs) {
+		if td, ok := configs[typ].(collectors.TraceDirectories); ok {
+			dirs, _ := td.TraceDirectories()
+			out = append(out, dirs...)
+		}
+	}
+	return out
 }
 
 // Name is the host name the agent reports.
 func (a *Agent) Name() string { return a.o.Name }
 
-// Collectors lists the collector types that will run, sorted.
+// Collectors lists the collector types that run (or will run at start:
+// the ones the file and overrides enable), sorted.
 func (a *Agent) Collectors() []string {
-	out := make([]string, 0, len(a.configs))
-	for t := range a.configs {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return sortedTypes(a.configs)
+}
+
+// MetricsAddr is the address /metrics listens on once Run started it
+// ("" before, or without MetricsListen).
+func (a *Agent) MetricsAddr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.metricsAddr
+}
+
+// Roles are the roles the agent announces, with how each was found.
+func (a *Agent) Roles() discovery.Result {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.roles
 }
 
 // registration is what the agent tells the centre about itself, with what
 // the operator must fix: no roles, and every source a collector cannot read.
 func (a *Agent) registration(started, now time.Time, stopped bool, sources []collectors.SourceStatus) transport.Registration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	r := transport.Registration{
-		Name: a.o.Name, Roles: a.o.Roles, Version: a.o.Version, OS: runtime.GOOS + "/" + runtime.GOARCH,
-		Collectors: a.Collectors(), StartedAt: started, LastHeartbeat: now,
+		Name: a.o.Name, Roles: event.RoleStrings(a.roles.Roles()), RoleFindings: roleFindings(a.roles),
+		DiscoveryNotes: a.roles.Notes, Packs: a.plan.Packs,
+		Version: a.o.Version, OS: runtime.GOOS + "/" + runtime.GOARCH,
+		Collectors: sortedTypes(a.configs), StartedAt: started, LastHeartbeat: now,
 		HeartbeatEvery: a.o.HeartbeatEvery, Stopped: stopped, Sources: sources,
 	}
-	if len(a.o.Roles) == 0 {
+	if len(a.roles.Findings) == 0 {
 		r.Warnings = append(r.Warnings, transport.WarningNoRoles)
 	}
 	for _, s := range sources {

@@ -59,46 +59,28 @@ func ParseFile(data []byte) (File, error) {
 	return f, nil
 }
 
-// SetTraceDirs makes the command line's --trace-dir win over the file: it
-// enables the tracefiles collector with exactly these directories.
-func (f *File) SetTraceDirs(dirs []string) {
-	if len(dirs) == 0 {
-		return
-	}
-	if f.Collectors == nil {
-		f.Collectors = make(map[string]map[string]any)
-	}
-	body := f.Collectors[TraceFilesType]
-	if body == nil {
-		body = make(map[string]any)
-	}
-	body["dirs"] = dirs
-	f.Collectors[TraceFilesType] = body
-}
-
-// TraceFilesType is the trace-file collector's type, which --trace-dir configures.
-const TraceFilesType = "tracefiles"
-
-// Configs decodes every listed collector over its factory's defaults and
-// validates it. It reports every problem at once: unknown collector types,
-// undecodable bodies and each Validate error.
-func (f File) Configs(reg *collectors.Registry) (map[string]collectors.Config, error) {
-	types := make([]string, 0, len(f.Collectors))
-	for t := range f.Collectors {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	out := make(map[string]collectors.Config, len(types))
-	var errs []error
-	for _, typ := range types {
-		fac, ok := reg.Factory(typ)
-		if !ok {
-			errs = append(errs, fmt.Errorf("collectors.%s: unknown collector type (this agent has: %v)", typ, reg.Types()))
-			continue
-		}
-		cfg, err := decodeOver(fac.DefaultConfig(), f.Collectors[typ])
+// Configs decodes every listed collector over its factory's defaults,
+// adds what plan (the packs' collection for this host's roles) asks of
+// collectors that take plans, and validates each. A collector runs if the
+// file lists it or the plan asks it to collect something. It reports every
+// problem at once: unknown collector types, undecodable bodies and each
+// Validate error.
+func (f File) Configs(reg *collectors.Registry, plan collectors.Plan) (map[string]collectors.Config, error) {
+	out := make(map[string]collectors.Config, len(f.Collectors))
+	errs := []error{f.unknownTypes(reg)}
+	for _, typ := range reg.Types() {
+		fac, _ := reg.Factory(typ)
+		body, listed := f.Collectors[typ]
+		cfg, err := decodeOver(fac.DefaultConfig(), body)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("collectors.%s: %w", typ, err))
+			continue
+		}
+		asked := false
+		if p, ok := cfg.(collectors.Planned); ok && !plan.IsZero() {
+			asked = p.ApplyPlan(plan)
+		}
+		if !listed && !asked {
 			continue
 		}
 		if err := cfg.Validate(); err != nil {
@@ -111,6 +93,22 @@ func (f File) Configs(reg *collectors.Registry) (map[string]collectors.Config, e
 		return nil, err
 	}
 	return out, nil
+}
+
+// unknownTypes reports every collector type the registry does not have.
+func (f File) unknownTypes(reg *collectors.Registry) error {
+	types := make([]string, 0, len(f.Collectors))
+	for t := range f.Collectors {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	var errs []error
+	for _, typ := range types {
+		if _, ok := reg.Factory(typ); !ok {
+			errs = append(errs, fmt.Errorf("collectors.%s: unknown collector type (this agent has: %v)", typ, reg.Types()))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // decodeOver decodes body into cfg (a pointer), strictly, keeping defaults

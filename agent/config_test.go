@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"crmwatch/collectors"
+	"crmwatch/event"
 )
 
 // dirsFactory is a minimal collector type for config tests; the real
@@ -90,9 +91,12 @@ func TestConfigs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := ParseFile([]byte(tc.yaml))
 			if err == nil {
-				f.SetTraceDirs(tc.traceDirs)
+				ovs, _ := Shortcuts{TraceDirs: tc.traceDirs}.Overrides()
+				if err = f.Apply(ovs); err != nil {
+					t.Fatal(err)
+				}
 				var cfgs map[string]collectors.Config
-				cfgs, err = f.Configs(testRegistry(t))
+				cfgs, err = f.Configs(testRegistry(t), collectors.Plan{})
 				if err == nil {
 					got := map[string]*dirsConfig{}
 					for k, v := range cfgs {
@@ -121,17 +125,21 @@ func TestConfigs(t *testing.T) {
 	}
 }
 
-func TestParseRoles(t *testing.T) {
-	got, err := ParseRoles("appserver, AsyncService", "AppServer,sqlserver")
+func TestParseRoleSpec(t *testing.T) {
+	got, err := parseRoleSpec("appserver, AsyncService", "AppServer,sqlserver")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"AppServer", "AsyncService", "SqlServer"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("roles = %v, want %v", got, want)
+	want := []event.Role{event.RoleAppServer, event.RoleAsyncService, event.RoleSqlServer}
+	if !reflect.DeepEqual(got.configured, want) || got.auto {
+		t.Errorf("roles = %+v, want %v", got, want)
 	}
-	_, err = ParseRoles("AppServer,WebServer,auto")
-	if err == nil || !strings.Contains(err.Error(), `"WebServer"`) || !strings.Contains(err.Error(), "auto") {
+	got, err = parseRoleSpec("AppServer,WebServer,auto,Portal")
+	if err == nil || !strings.Contains(err.Error(), `"WebServer"`) || !strings.Contains(err.Error(), `"Portal"`) {
 		t.Errorf("err = %v, want both bad roles reported", err)
+	}
+	if !got.auto {
+		t.Error("auto not recognised")
 	}
 }
 
@@ -150,7 +158,8 @@ func TestNewReportsEveryProblem(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, w)
 		}
 	}
-	a, err := New(Options{Name: "h", StateDir: t.TempDir(), TraceDirs: []string{"/t"}, Factories: []collectors.Factory{dirsFactory{"tracefiles"}}})
+	ovs, _ := Shortcuts{TraceDirs: []string{"/t"}}.Overrides()
+	a, err := New(Options{Name: "h", StateDir: t.TempDir(), Set: ovs, Factories: []collectors.Factory{dirsFactory{"tracefiles"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +178,7 @@ func FuzzParseFile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_, _ = file.Configs(reg) // must not panic whatever the body
+		_, _ = file.Configs(reg, collectors.Plan{}) // must not panic whatever the body
 	})
 }
 

@@ -1,48 +1,64 @@
 package agent
 
 import (
-	"errors"
-	"fmt"
+	"context"
 	"strings"
 
+	"crmwatch/collectors"
+	"crmwatch/discovery"
 	"crmwatch/event"
+	"crmwatch/transport"
 )
 
-// Roles are CRM's own server-role names.
-var Roles = event.Roles
+// roleSpec is what --roles says: role names, and whether to discover
+// more ("auto").
+type roleSpec struct {
+	configured []event.Role
+	auto       bool
+}
 
-// ParseRoles accepts comma-separated role names (case-insensitive) and
-// returns them in CRM's spelling, without duplicates. Every unknown name is
-// reported.
-func ParseRoles(in ...string) ([]string, error) {
-	var out []string
-	var errs []error
-	seen := map[string]bool{}
+// parseRoleSpec accepts comma-separated CRM role names (any letter case)
+// and "auto". Every unknown name is reported.
+func parseRoleSpec(in ...string) (roleSpec, error) {
+	var spec roleSpec
+	var names []string
 	for _, s := range in {
-		for _, r := range strings.Split(s, ",") {
-			r = strings.TrimSpace(r)
-			if r == "" {
+		for _, n := range strings.Split(s, ",") {
+			if strings.EqualFold(strings.TrimSpace(n), "auto") {
+				spec.auto = true
 				continue
 			}
-			if strings.EqualFold(r, "auto") {
-				errs = append(errs, errors.New(`role "auto": automatic role discovery is not available in this agent; list the roles, e.g. --roles AppServer,AsyncService`))
-				continue
-			}
-			canon := ""
-			for _, k := range Roles {
-				if strings.EqualFold(k, r) {
-					canon = k
+			names = append(names, n)
+		}
+	}
+	rs, err := event.ParseRoles(names...)
+	spec.configured = rs
+	return spec, err
+}
+
+// discover runs role discovery over the trace directories the configured
+// collectors follow.
+func (a *Agent) discover(ctx context.Context, configs map[string]collectors.Config) discovery.Result {
+	o := discovery.Options{Configured: a.spec.configured, Auto: a.spec.auto, Probe: a.o.Probe, Logger: a.log}
+	if a.spec.auto {
+		for _, c := range configs {
+			if td, ok := c.(collectors.TraceDirectories); ok {
+				dirs, pattern := td.TraceDirectories()
+				o.TraceDirs = append(o.TraceDirs, dirs...)
+				if o.Pattern == "" {
+					o.Pattern = pattern
 				}
-			}
-			if canon == "" {
-				errs = append(errs, fmt.Errorf("unknown role %q (valid: %s)", r, strings.Join(Roles, ", ")))
-				continue
-			}
-			if !seen[canon] {
-				seen[canon] = true
-				out = append(out, canon)
 			}
 		}
 	}
-	return out, errors.Join(errs...)
+	return discovery.Discover(ctx, o)
+}
+
+// roleFindings converts findings for the registration.
+func roleFindings(r discovery.Result) []transport.RoleFinding {
+	out := make([]transport.RoleFinding, len(r.Findings))
+	for i, f := range r.Findings {
+		out[i] = transport.RoleFinding{Role: string(f.Role), How: f.How}
+	}
+	return out
 }

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,18 +16,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"crmwatch/collectors"
+	"crmwatch/event"
 	"crmwatch/transport"
 )
 
 // Run connects to the centre (in the background if it is down), runs every
 // collector and the heartbeat until ctx ends, then stops them all, writes a
 // last "stopped" registration and closes the connection. A collector that
-// fails stops the agent with its error.
+// fails stops the agent with its error. The collection plan the packs give
+// the host's roles arrives from the centre and is applied without a
+// restart (planWatch).
 func (a *Agent) Run(ctx context.Context) error {
-	if len(a.o.Roles) == 0 {
-		a.log.Warn("this agent has no CRM roles: rules for particular roles (most of the built-in pack) cannot apply to this host's events; pass --roles, e.g. --roles AppServer,AsyncService",
-			"valid_roles", Roles)
-	}
 	nc, err := transport.Connect(transport.ConnectOptions{URLs: transport.SplitURLs(a.o.NATS.Reveal()), Name: "crmwatch-agent " + a.o.Name, Logger: a.log})
 	if err != nil {
 		return err
@@ -46,30 +42,41 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cols, err := a.build(reg)
-	if err != nil {
-		return err
-	}
-	tc, err := a.newTraceController(js, pub, reg)
-	if err != nil {
-		return err
-	}
+	counters := newCounterExposition(pub)
+	reg.MustRegister(counters)
 
 	var g run.Group
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for typ, c := range cols {
-		g.Add(func() error {
-			if err := c.Run(runCtx, pub); err != nil {
-				return fmt.Errorf("collector %s: %w", typ, err)
-			}
-			return nil
-		}, func(error) { cancel() })
+	sup := newSupervisor(runCtx, a, counters, reg)
+	defer sup.stopAll()
+	a.setRoles(a.discover(runCtx, a.currentConfigs()))
+	if len(a.Roles().Findings) == 0 {
+		a.log.Warn("this agent has no CRM roles: rules for particular roles (most of the built-in pack) cannot apply to this host's events; pass --roles, e.g. --roles AppServer,AsyncService",
+			"valid_roles", event.RoleNames(), "or", "--roles auto finds them from the trace headers and (on Windows) the CRM services")
+	}
+	if err := sup.apply(a.currentConfigs(), a.Roles().Roles()); err != nil {
+		return err
+	}
+	// Trace control targets roles: it starts once they are known.
+	tc, err := a.newTraceController(js, pub, reg)
+	if err != nil {
+		return err
 	}
 	if tc != nil {
 		g.Add(func() error { return tc.Run(runCtx) }, func(error) { cancel() })
 	}
-	hb := &heartbeat{a: a, js: js, started: time.Now(), sources: sourcesOf(cols)}
+	hb := &heartbeat{a: a, js: js, started: time.Now(), sources: sup.sources, kick: make(chan struct{}, 1)}
+	pw := &planWatch{a: a, js: js, sup: sup, kick: hb.wake}
+	g.Add(func() error { return pw.run(runCtx) }, func(error) { cancel() })
+	g.Add(func() error {
+		select {
+		case err := <-sup.errc:
+			return err
+		case <-runCtx.Done():
+			return nil
+		}
+	}, func(error) { cancel() })
 	g.Add(func() error { return hb.run(runCtx) }, func(error) { cancel() })
 	if a.o.MetricsListen != "" {
 		if err := a.addMetrics(&g, reg); err != nil {
@@ -78,34 +85,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
 
-	a.log.Info("agent started", "nats", a.o.NATS, "roles", a.o.Roles, "collectors", a.Collectors())
+	a.log.Info("agent started", "nats", a.o.NATS, "roles", a.Roles().Roles(), "collectors", sup.types())
 	runErr := g.Run()
+	sup.stopAll()
 	hb.stopped(nc)
 	a.log.Info("agent stopped")
 	return runErr
-}
-
-// build creates one collector per configured type, each with its own
-// state directory and metrics labelled with its type.
-func (a *Agent) build(reg prometheus.Registerer) (map[string]collectors.Collector, error) {
-	out := make(map[string]collectors.Collector, len(a.configs))
-	for typ, cfg := range a.configs {
-		fac, _ := a.reg.Factory(typ)
-		dir := filepath.Join(a.o.StateDir, typ)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("collector %s: state directory: %w", typ, err)
-		}
-		c, err := fac.New(cfg, collectors.Settings{
-			Host: a.o.Name, Roles: a.o.Roles, StateDir: dir,
-			Logger:     a.log,
-			Registerer: prometheus.WrapRegistererWith(prometheus.Labels{"collector": typ}, reg),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("collector %s: %w", typ, err)
-		}
-		out[typ] = c
-	}
-	return out, nil
 }
 
 func (a *Agent) addMetrics(g *run.Group, reg *prometheus.Registry) error {
@@ -126,27 +111,11 @@ func (a *Agent) addMetrics(g *run.Group, reg *prometheus.Registry) error {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	})
+	a.mu.Lock()
+	a.metricsAddr = ln.Addr().String()
+	a.mu.Unlock()
 	a.log.Info("agent metrics listening", "addr", ln.Addr().String())
 	return nil
-}
-
-// sourcesOf collects the source statuses of the collectors that report
-// them, sorted by collector type, for each registration.
-func sourcesOf(cols map[string]collectors.Collector) func() []collectors.SourceStatus {
-	types := make([]string, 0, len(cols))
-	for t := range cols {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	return func() []collectors.SourceStatus {
-		var out []collectors.SourceStatus
-		for _, t := range types {
-			if sr, ok := cols[t].(collectors.StatusReporter); ok {
-				out = append(out, sr.SourceStatuses()...)
-			}
-		}
-		return out
-	}
 }
 
 // heartbeat keeps the agent's registration fresh. The bucket is created by
@@ -157,7 +126,8 @@ type heartbeat struct {
 	started time.Time
 	sources func() []collectors.SourceStatus
 	agents  *transport.Agents
-	failing string // the last failure logged, "" while heartbeats are delivered
+	failing string        // the last failure logged, "" while heartbeats are delivered
+	kick    chan struct{} // an early beat: roles or collectors changed
 }
 
 func (h *heartbeat) run(ctx context.Context) error {
@@ -169,7 +139,16 @@ func (h *heartbeat) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-h.kick:
 		}
+	}
+}
+
+// wake asks for a beat now (the registration changed).
+func (h *heartbeat) wake() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"crmwatch/collectors"
+	"crmwatch/event"
 	"crmwatch/tracing/settings"
 	"crmwatch/tracing/tracectl"
 )
@@ -122,6 +123,11 @@ func resolveTraceControl(flags TraceControl, f File, stateDir string, traceDirs 
 	return t, errors.Join(errs...)
 }
 
+// TraceFilesType is the trace-file collector's type, whose first directory
+// in the config file is trace control's folder when no collector
+// configuration names one.
+const TraceFilesType = "tracefiles"
+
 // firstConfiguredDir is the first directory of the tracefiles collector in
 // the config file, if any.
 func firstConfiguredDir(f File) string {
@@ -149,7 +155,7 @@ func (a *Agent) newTraceController(js jetstream.JetStream, sink collectors.Sink,
 		a.log.Warn("trace control has no trace folder: the disk guard and the confirmation by new trace files are off (pass --trace-dir)")
 	}
 	c, err := tracectl.NewController(tracectl.ControllerOptions{
-		Host: a.o.Name, Roles: a.o.Roles, JS: js, Names: a.names, Applier: ap, StateDir: a.o.StateDir,
+		Host: a.o.Name, Roles: event.RoleStrings(a.Roles().Roles()), JS: js, Names: a.names, Applier: ap, StateDir: a.o.StateDir,
 		TraceDir: t.Dir, Guard: t.guard(), Sink: sink, Registerer: reg, Logger: a.log,
 	})
 	if err != nil {

@@ -65,9 +65,16 @@ type AgentInfo struct {
 	// Status is AgentUp, AgentSilent (no heartbeat for three intervals) or
 	// AgentStopped (it shut down cleanly).
 	Status string `json:"status"`
-	// Roles are never null: [] for an agent started without --roles, which
-	// Warnings then names.
-	Roles         []string  `json:"roles"`
+	// Roles are never null: [] for an agent without roles, which Warnings
+	// then names.
+	Roles []string `json:"roles"`
+	// RoleFindings say how each role was found (configured, a Windows
+	// service, a trace file's ServerRole header, …).
+	RoleFindings []RoleFinding `json:"role_findings,omitempty"`
+	// DiscoveryNotes are what role discovery could not read or use.
+	DiscoveryNotes []string `json:"discovery_notes,omitempty"`
+	// Packs are the packs whose collection plan the agent applies.
+	Packs         []string  `json:"packs,omitempty"`
 	Version       string    `json:"version"`
 	Collectors    []string  `json:"collectors"`
 	StartedAt     time.Time `json:"started_at,omitzero"`
@@ -84,6 +91,12 @@ const (
 	AgentSilent  = "silent"
 	AgentStopped = "stopped"
 )
+
+// RoleFinding is one role of an agent and how it was found.
+type RoleFinding struct {
+	Role string `json:"role"`
+	How  string `json:"how"`
+}
 
 // AgentsResponse is the body of GET /api/v1/agents.
 type AgentsResponse struct {

@@ -1,9 +1,12 @@
 // Package demo runs everything on one machine: a crmwatch server with
 // embedded NATS and SQLite, a simulated CRM farm, and one in-process agent
-// per simulated host following that host's trace directory. After a few
-// seconds it injects a fault so an alert with a growing repeat count shows
-// up in `crmwatch alerts list`. Remote trace control works on the farm:
-// each host obeys the settings file its agent writes.
+// per simulated host following that host's trace directory and reading its
+// simulated performance counters (what the built-in pack asks for its
+// roles), one per simulated SQL server, and one for this machine with its
+// real counters. After a few seconds it injects a fault so alerts from
+// traces and from counter thresholds show up in `crmwatch alerts list`.
+// Remote trace control works on the farm: each host obeys the settings
+// file its agent writes.
 package demo
 
 import (
@@ -22,11 +25,14 @@ import (
 	"crmwatch/agent"
 	"crmwatch/alerts/orgs"
 	"crmwatch/collectors"
+	"crmwatch/collectors/perfcounters"
 	"crmwatch/collectors/tracefiles"
 	"crmwatch/secret"
 	"crmwatch/server"
 	"crmwatch/simulate"
 	"crmwatch/store/sqlstore"
+
+	"crmwatch/event"
 )
 
 // Defaults (the one source of them; the command line shows these).
@@ -34,6 +40,9 @@ const (
 	DefaultFault      = simulate.FaultSQLTimeouts
 	DefaultFaultAfter = 5 * time.Second
 	DefaultHosts      = 3
+	// DefaultCounterInterval is how often the demo's agents read counters
+	// (faster than the 15s of production, so alerts show within seconds).
+	DefaultCounterInterval = 5 * time.Second
 )
 
 // Options configure the demo.
@@ -149,7 +158,7 @@ func runFarm(ctx context.Context, o Options, srv *server.Server, farm *simulate.
 	if err != nil {
 		return err
 	}
-	agents, err := newAgents(o, farm.Hosts(), srv.NATSURL())
+	agents, err := newAgents(o, farm, srv.NATSURL())
 	if err != nil {
 		return err
 	}
@@ -186,24 +195,53 @@ func runFarm(ctx context.Context, o Options, srv *server.Server, farm *simulate.
 			return nil
 		}, func(error) { cancel() })
 	}
-	printWelcome(o, srv, farm.Hosts(), opName, tok.Reveal())
+	g.Add(func() error {
+		printWelcome(gctx, o, srv, farm, agents, opName, tok.Reveal())
+		<-gctx.Done()
+		return nil
+	}, func(error) { cancel() })
 	return g.Run()
 }
 
-func newAgents(o Options, hosts []simulate.Host, natsURL secret.URL) ([]*agent.Agent, error) {
-	out := make([]*agent.Agent, 0, len(hosts))
-	for _, h := range hosts {
+// newAgents builds an agent per simulated host (its trace folder and its
+// simulated counters), per simulated SQL server (counters only) and one
+// for this machine (its own counters, from /proc on Linux).
+func newAgents(o Options, farm *simulate.Farm, natsURL secret.URL) ([]*agent.Agent, error) {
+	interval := agent.Override{Key: "collectors.perfcounters.interval", Value: DefaultCounterInterval.String(), Flag: "demo"}
+	var out []*agent.Agent
+	add := func(name string, roles []event.Role, tc agent.TraceControl, set []agent.Override, facs ...collectors.Factory) error {
 		a, err := agent.New(agent.Options{
-			NATS: natsURL, Name: h.Name, Roles: h.Roles, TraceDirs: []string{h.TraceDir},
-			StateDir: filepath.Join(stateDir(o), h.Name), HeartbeatEvery: 5 * time.Second,
-			TraceControl: agent.TraceControl{Store: agent.TraceStoreFile, Dir: h.TraceDir},
-			Factories:    []collectors.Factory{tracefiles.NewFactory()}, Version: o.Version,
-			Logger: o.Logger,
+			NATS: natsURL, Name: name, Roles: event.RoleStrings(roles), Set: append(set, interval),
+			StateDir: filepath.Join(stateDir(o), name), HeartbeatEvery: 5 * time.Second, TraceControl: tc,
+			Factories: facs, Version: o.Version, Logger: o.Logger, MetricsListen: "127.0.0.1:0",
 		})
 		if err != nil {
-			return nil, fmt.Errorf("demo: agent for %s: %w", h.Name, err)
+			return fmt.Errorf("demo: agent for %s: %w", name, err)
 		}
 		out = append(out, a)
+		return nil
+	}
+	// Trace control only where there are trace files: the simulated CRM
+	// servers obey the settings file it writes.
+	off := agent.TraceControl{Store: agent.TraceStoreOff}
+	for _, h := range append(farm.Hosts(), farm.SQLServers()...) {
+		var set []agent.Override
+		tc := off
+		facs := []collectors.Factory{perfcounters.NewFactory(perfcounters.WithSource(farmSource(farm, h.Name)))}
+		if h.TraceDir != "" {
+			set = agent.TraceDirOverrides(h.TraceDir)
+			tc = agent.TraceControl{Store: agent.TraceStoreFile, Dir: h.TraceDir}
+			facs = append(facs, tracefiles.NewFactory())
+		}
+		if err := add(h.Name, h.Roles, tc, set, facs...); err != nil {
+			return nil, err
+		}
+	}
+	if local, ok := localHost(); ok {
+		set := []agent.Override{{Key: "collectors.perfcounters.counters", Value: []any{map[string]any{"paths": localCounters}}, Flag: "demo"}}
+		if err := add(local, nil, off, set, perfcounters.NewFactory()); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -224,7 +262,25 @@ func injectLater(ctx context.Context, farm *simulate.Farm, fault string, after t
 	return nil
 }
 
-func printWelcome(o Options, srv *server.Server, hosts []simulate.Host, opName, token string) {
+// printWelcome tells the operator where everything is, once the agents'
+// /metrics listen (or after a few seconds without them).
+func printWelcome(ctx context.Context, o Options, srv *server.Server, farm *simulate.Farm, agents []*agent.Agent, opName, token string) {
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end) && ctx.Err() == nil; {
+		ready := true
+		for _, a := range agents {
+			ready = ready && a.MetricsAddr() != ""
+		}
+		if ready {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // the agents start their listeners within milliseconds
+	}
+	metrics := map[string]string{}
+	for _, a := range agents {
+		if addr := a.MetricsAddr(); addr != "" {
+			metrics[a.Name()] = "http://" + addr + "/metrics"
+		}
+	}
 	w := o.Out
 	fmt.Fprintf(w, "crmwatch demo is running\n")
 	fmt.Fprintf(w, "  API:             http://%s/api/v1/alerts\n", srv.HTTPAddr())
@@ -232,9 +288,13 @@ func printWelcome(o Options, srv *server.Server, hosts []simulate.Host, opName, 
 	fmt.Fprintf(w, "  operator:        %s (admin)\n", opName)
 	fmt.Fprintf(w, "  token:           %s\n", token)
 	fmt.Fprintf(w, "                   (saved in %s)\n", filepath.Join(o.DataDir, TokenFile))
-	fmt.Fprintf(w, "  simulated hosts:\n")
-	for _, h := range hosts {
-		fmt.Fprintf(w, "    %-10s %-40s %s\n", h.Name, strings.Join(h.Roles, ","), h.TraceDir)
+	fmt.Fprintf(w, "  simulated hosts (trace folder; counters every %s on the agent's /metrics):\n", DefaultCounterInterval)
+	for _, h := range append(farm.Hosts(), farm.SQLServers()...) {
+		fmt.Fprintf(w, "    %-10s %-40s %s\n", h.Name, strings.Join(event.RoleStrings(h.Roles), ","), cmpOr(h.TraceDir, "(counters only)"))
+		fmt.Fprintf(w, "    %-10s %-40s %s\n", "", "", metrics[h.Name])
+	}
+	if local, ok := localHost(); ok && metrics[local] != "" {
+		fmt.Fprintf(w, "  this machine:    %s, real counters (no CRM role) on %s\n", local, metrics[local])
 	}
 	if o.Fault != "none" {
 		fmt.Fprintf(w, "The %s fault starts in %s. Then try:\n", o.Fault, o.FaultAfter)
@@ -263,6 +323,13 @@ func writeOrgNames(o Options, farm *simulate.Farm) (string, error) {
 		return "", fmt.Errorf("demo: write organization names: %w", err)
 	}
 	return p, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func farmDir(o Options) string  { return filepath.Join(o.DataDir, "demo-farm") }

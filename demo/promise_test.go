@@ -21,8 +21,10 @@ import (
 // the default fault timing, an error alert of the foundation rule is visible
 // through the API `crmwatch alerts list` uses within 15 s of the start, its
 // repeat count keeps growing, organizations carry their names, the fault's
-// alerts are grouped under at most 3 top-level alerts, and cancelling
-// (Ctrl-C) stops every part without a warning.
+// alerts are grouped under at most 3 top-level alerts, a counter threshold
+// alert (SQL attentions on the SQL server of the faulted organizations)
+// follows within 30 s of the start, and cancelling (Ctrl-C) stops every
+// part without a warning.
 func TestDemoPromise(t *testing.T) {
 	dir := t.TempDir()
 	listen := freeAddr(t)
@@ -50,6 +52,16 @@ func TestDemoPromise(t *testing.T) {
 		t.Errorf("organization names not shown beside %v: %v", first.Organizations, first.OrganizationNames)
 	}
 	checkFaultGrouped(t, cl)
+	// The simulated SQL server's counters cross the PAL threshold.
+	counter := waitForAlert(t, cl, "crm.sql.attention-rate", start.Add(30*time.Second), func(a api.Alert) bool {
+		return a.Severity == "critical" && slices.Contains(a.Hosts, "CRMSQL01")
+	})
+	if !strings.Contains(counter.Summary, "CRMSQL01") {
+		t.Errorf("counter alert summary %q does not name the host", counter.Summary)
+	}
+	if !strings.Contains(out.String(), "CRMSQL01") || !strings.Contains(out.String(), "/metrics") {
+		t.Errorf("the welcome does not list the SQL server and the agents' /metrics:\n%s", out.String())
+	}
 
 	cancel()
 	select {
@@ -151,8 +163,15 @@ func demoClient(t *testing.T, dir, listen string, done <-chan error) *client.Cli
 // satisfies ok, or fails at deadline.
 func waitForSQLAlert(t *testing.T, cl *client.Client, deadline time.Time, ok func(api.Alert) bool) api.Alert {
 	t.Helper()
+	return waitForAlert(t, cl, "crm.trace.sql-error", deadline, ok)
+}
+
+// waitForAlert polls alerts list until an alert of rule satisfies ok, or
+// fails at deadline.
+func waitForAlert(t *testing.T, cl *client.Client, rule string, deadline time.Time, ok func(api.Alert) bool) api.Alert {
+	t.Helper()
 	for {
-		page, err := cl.Alerts(context.Background(), client.AlertsQuery{Rule: "crm.trace.sql-error"})
+		page, err := cl.Alerts(context.Background(), client.AlertsQuery{Rule: rule})
 		as := page.Alerts
 		if err == nil {
 			for _, a := range as {
@@ -162,8 +181,9 @@ func waitForSQLAlert(t *testing.T, cl *client.Client, deadline time.Time, ok fun
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no matching crm.trace.sql-error alert by the deadline (last error: %v, alerts: %+v)", err, as)
+			t.Fatalf("no matching %s alert by the deadline (last error: %v, alerts: %+v)", rule, err, as)
 		}
 		time.Sleep(200 * time.Millisecond) // polling the API with a deadline
 	}
 }
+

@@ -42,7 +42,7 @@ func BenchmarkFaultToAlert(b *testing.B) {
 	}
 	defer f.Close()
 	a, err := agent.New(agent.Options{NATS: srv.NATSURL(), Name: "CRMAPP01", Roles: []string{"AppServer"},
-		TraceDirs: []string{dir}, StateDir: b.TempDir(), Factories: []collectors.Factory{tracefiles.NewFactory()}})
+		Set: agent.TraceDirOverrides(dir), StateDir: b.TempDir(), Factories: []collectors.Factory{tracefiles.NewFactory()}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"crmwatch/api"
 	"crmwatch/collectors"
 	"crmwatch/collectors/tracefiles"
+	"crmwatch/event"
 	"crmwatch/secret"
 	"crmwatch/server"
 	"crmwatch/simulate"
@@ -68,7 +69,7 @@ func startFarm(t *testing.T, n int, natsURL, prefix string, faults ...string) *f
 	g.Add(func() error { return farm.Run(ctx) }, func(error) { cancel() })
 	for _, h := range farm.Hosts() {
 		a, err := agent.New(agent.Options{
-			NATS: secret.MustURL(natsURL), Name: h.Name, Roles: h.Roles, TraceDirs: []string{h.TraceDir},
+			NATS: secret.MustURL(natsURL), Name: h.Name, Roles: event.RoleStrings(h.Roles), Set: agent.TraceDirOverrides(h.TraceDir),
 			StateDir: filepath.Join(state, h.Name), HeartbeatEvery: time.Second, Prefix: prefix,
 			Factories: []collectors.Factory{tracefiles.NewFactory()},
 		})

@@ -12,6 +12,7 @@ import (
 	"crmwatch/access"
 	"crmwatch/agent"
 	"crmwatch/api/client"
+	"crmwatch/event"
 	"crmwatch/secret"
 	"crmwatch/server"
 	"crmwatch/simulate"
@@ -84,7 +85,7 @@ func (tf *traceFarm) startAgent(t *testing.T, host string) {
 	h := tf.hosts[host]
 	tc := tf.tc
 	tc.Store = agent.TraceStoreFile
-	a, err := agent.New(agent.Options{NATS: secret.MustURL(tf.natsURL), Name: h.Name, Roles: h.Roles, TraceDirs: nil,
+	a, err := agent.New(agent.Options{NATS: secret.MustURL(tf.natsURL), Name: h.Name, Roles: event.RoleStrings(h.Roles),
 		StateDir: filepath.Join(tf.stateRoot, h.Name), HeartbeatEvery: 500 * time.Millisecond, TraceControl: withDir(tc, h.TraceDir)})
 	if err != nil {
 		t.Fatal(err)

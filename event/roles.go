@@ -1,8 +1,5 @@
 package event
 
-// Roles are CRM's own server-role names, the only ones agents announce and
-// packs use (the one list; agent.Roles and packs.Roles are this).
-var Roles = []string{
-	"AppServer", "HelpServer", "SdkServer", "AsyncService", "SandboxService",
-	"DeploymentService", "DiscoveryService", "EmailRouter", "SqlServer", "ReportingServer",
-}
+// Roles are the role names of AllRoles, for code that keeps roles as
+// strings (rule scopes, registrations); the one list is allRoles.
+var Roles = RoleNames()

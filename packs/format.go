@@ -1,7 +1,6 @@
 package packs
 
 import (
-	"crmwatch/event"
 	"crmwatch/rules"
 
 	"go.yaml.in/yaml/v3"
@@ -14,9 +13,6 @@ const (
 	FormatOverrides = "crmwatch.overrides/v1"
 	FormatTest      = "crmwatch.packtest/v1"
 )
-
-// Roles are CRM's own server-role names, the only ones packs may use.
-var Roles = event.Roles
 
 // Pack is a loaded, validated management pack.
 type Pack struct {

@@ -22,7 +22,9 @@ import (
 // CounterMetric is the one Prometheus metric performance-counter samples
 // are exposed under; the counter path is carried in labels, so the metric
 // name never depends on a counter name (which may hold %, /, \, ( or $).
-const CounterMetric = "crmwatch_counter_value"
+// Not "crmwatch_counter_value": promtool check metrics refuses a name
+// with "_counter_" in it (a type in the name).
+const CounterMetric = "crmwatch_perfcounter_value"
 
 // Labels of CounterMetric. The instance label is not called "instance":
 // Prometheus sets that label to the scrape target and would rename an

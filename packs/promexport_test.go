@@ -173,17 +173,17 @@ func TestCounterSeries(t *testing.T) {
 		want       string
 	}{
 		{"CRMAPP01", `\Processor(_Total)\% Processor Time`,
-			`crmwatch_counter_value{counter="% processor time",counter_instance="_total",host="CRMAPP01",object="processor"}`},
+			`crmwatch_perfcounter_value{counter="% processor time",counter_instance="_total",host="CRMAPP01",object="processor"}`},
 		{"", `\CRM Server(*)\Failed Organization Service Requests`,
-			`crmwatch_counter_value{counter="failed organization service requests",object="crm server"}`},
+			`crmwatch_perfcounter_value{counter="failed organization service requests",object="crm server"}`},
 		{"", `\Memory\Available MBytes`,
-			`crmwatch_counter_value{counter="available mbytes",counter_instance="",object="memory"}`},
+			`crmwatch_perfcounter_value{counter="available mbytes",counter_instance="",object="memory"}`},
 		{"", `\\CRMSQL01\MSSQL$CRM:Locks(_Total)\Lock Waits/sec`,
-			`crmwatch_counter_value{counter="lock waits/sec",counter_instance="_total",host="CRMSQL01",object="mssql$crm:locks"}`},
+			`crmwatch_perfcounter_value{counter="lock waits/sec",counter_instance="_total",host="CRMSQL01",object="mssql$crm:locks"}`},
 		{"CRMAPP02", `\Network Interface(Intel[R] PRO\1000)\Bytes Total/sec`,
-			`crmwatch_counter_value{counter="bytes total/sec",counter_instance="intel[r] pro\\1000",host="CRMAPP02",object="network interface"}`},
+			`crmwatch_perfcounter_value{counter="bytes total/sec",counter_instance="intel[r] pro\\1000",host="CRMAPP02",object="network interface"}`},
 		{"h", `\Process(svc (x86))\Handle "Count"`,
-			`crmwatch_counter_value{counter="handle \"count\"",counter_instance="svc (x86)",host="h",object="process"}`},
+			`crmwatch_perfcounter_value{counter="handle \"count\"",counter_instance="svc (x86)",host="h",object="process"}`},
 	}
 	for _, tc := range tests {
 		cp, err := event.ParseCounterPath(tc.path)

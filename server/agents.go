@@ -36,7 +36,11 @@ func agentInfos(regs []transport.Registration, now time.Time) []api.AgentInfo {
 	out := make([]api.AgentInfo, 0, len(regs))
 	for _, r := range regs {
 		a := api.AgentInfo{Host: r.Name, Status: api.AgentUp, Roles: r.Roles, Version: r.Version, Collectors: r.Collectors,
-			StartedAt: r.StartedAt, LastHeartbeat: r.LastHeartbeat, Warnings: slices.Clone(r.Warnings), Sources: r.Sources}
+			StartedAt: r.StartedAt, LastHeartbeat: r.LastHeartbeat, Warnings: slices.Clone(r.Warnings), Sources: r.Sources,
+			DiscoveryNotes: r.DiscoveryNotes, Packs: r.Packs}
+		for _, f := range r.RoleFindings {
+			a.RoleFindings = append(a.RoleFindings, api.RoleFinding{Role: f.Role, How: f.How})
+		}
 		every := r.HeartbeatEvery
 		if every <= 0 {
 			every = agent.DefaultHeartbeat

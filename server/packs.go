@@ -3,6 +3,9 @@ package server
 import (
 	"fmt"
 
+	"crmwatch/collectors"
+	"crmwatch/event"
+
 	"crmwatch/packs"
 	"crmwatch/packs/crm"
 	"crmwatch/rules"
@@ -14,6 +17,9 @@ type farm struct {
 	// groups are the server groups of the overrides files (name → host
 	// names); trace settings can target them.
 	groups map[string][]string
+	// plans are what the packs' collect: sections ask each role to
+	// collect (packs.Plans); agents get them through the packs bucket.
+	plans map[event.Role]collectors.Plan
 }
 
 // loadRules loads the built-in CRM pack, the packs in dirs and the
@@ -25,7 +31,8 @@ func loadRules(dirs, overrides []string) ([]rules.Rule, error) {
 	return f.rules, err
 }
 
-// loadFarm is loadRules plus the overrides files' server groups.
+// loadFarm is loadRules plus the overrides files' server groups and the
+// packs' per-role collection plans.
 func loadFarm(dirs, overrides []string) (farm, error) {
 	builtin, err := crm.Load()
 	if err != nil {
@@ -59,5 +66,6 @@ func loadFarm(dirs, overrides []string) (farm, error) {
 			f.groups[g] = append(f.groups[g], hosts...)
 		}
 	}
+	f.plans = packs.Plans(ps)
 	return f, nil
 }

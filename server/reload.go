@@ -19,6 +19,9 @@ const ReloadPath = "/api/v1/packs/reload"
 // ReloadResult is the body of a successful reload.
 type ReloadResult struct {
 	Rules int `json:"rules"`
+	// PlansChanged counts the roles whose collection plan changed and was
+	// published to the agents.
+	PlansChanged int `json:"plans_changed"`
 }
 
 // maxAuditDetail bounds the problems text kept in one audit entry.
@@ -69,8 +72,14 @@ func (s *Server) reload(ctx context.Context, by string, audit bool) (ReloadResul
 		s.log.Error("pack reload refused; the running rules stay", "by", by, "err", err)
 		return ReloadResult{}, fmt.Errorf("pack reload refused, the running rules stay in place: %w", err)
 	}
-	s.log.Info("rules reloaded", "by", by, "rules", len(rs))
-	return ReloadResult{Rules: len(rs)}, nil
+	s.setPlans(f.plans)
+	changed, err := s.publishPlans(ctx)
+	if err != nil {
+		s.log.Error("rules reloaded, but the agents did not get the new collection plans", "by", by, "err", err)
+		return ReloadResult{Rules: len(rs), PlansChanged: changed}, fmt.Errorf("rules reloaded (%d), but %w; reload again once NATS answers", len(rs), err)
+	}
+	s.log.Info("rules reloaded", "by", by, "rules", len(rs), "plans_changed", changed)
+	return ReloadResult{Rules: len(rs), PlansChanged: changed}, nil
 }
 
 func (s *Server) auditReload(ctx context.Context, st store.Auditor, by string, n int, err error) {

@@ -21,6 +21,8 @@ import (
 
 	"crmwatch/alerts"
 	"crmwatch/alerts/orgs"
+	"crmwatch/collectors"
+	"crmwatch/event"
 	"crmwatch/rules"
 	"crmwatch/secret"
 	"crmwatch/store"
@@ -48,6 +50,8 @@ type Server struct {
 	tellPeers func(by string)
 	agents    *transport.Directory
 	reloadMu  sync.Mutex // one reload at a time
+	plans     map[event.Role]collectors.Plan
+	planKV    *transport.Plans
 }
 
 // hostGroups is the server groups by lower-case host name.
@@ -144,6 +148,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.trace = tm
 	s.mu.Unlock()
+	if err := s.startPlans(ctx, js); err != nil {
+		return err
+	}
 	m, err := newEvalMetrics(reg)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -271,6 +278,7 @@ func (s *Server) startEngine(reg prometheus.Registerer, send alerts.SenderFunc) 
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.setGroups(f.groups)
+	s.setPlans(f.plans)
 	s.log.Info("rules engine ready", "rules", len(f.rules))
 	return engine, nil
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"crmwatch/agent"
+	"crmwatch/event"
 	"crmwatch/store"
 	"crmwatch/tracing/tracectl"
 )
@@ -28,14 +28,14 @@ func (s *Server) newTraceManager(js jetstream.JetStream, st store.Store) (*trace
 // checkRole accepts one CRM role name in any case and returns CRM's
 // spelling.
 func checkRole(name string) (string, error) {
-	roles, err := agent.ParseRoles(name)
+	roles, err := event.ParseRoles(name)
 	if err != nil {
 		return "", err
 	}
 	if len(roles) != 1 {
-		return "", fmt.Errorf("give exactly one role (valid: %s)", strings.Join(agent.Roles, ", "))
+		return "", fmt.Errorf("give exactly one role (valid: %s)", strings.Join(event.RoleNames(), ", "))
 	}
-	return roles[0], nil
+	return string(roles[0]), nil
 }
 
 // serverGroups are the groups of the loaded overrides files.

@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"crmwatch/event"
 )
 
 // ErrClosed is returned by Run and Generate after the farm was closed (Run
@@ -25,6 +27,10 @@ type Farm struct {
 	mu      sync.Mutex // one of Run, Generate, Close at a time
 	closed  bool
 	started time.Time
+	// counterHosts are the counter models of every host and SQL server
+	// (by lower-case name); sqlNames the SQL servers, sorted.
+	counterHosts map[string]*counterHost
+	sqlNames     []string
 }
 
 // host is one simulated server and its outputs.
@@ -68,6 +74,7 @@ func New(opts Options) (*Farm, error) {
 		tr.pollSettings()
 		f.hosts = append(f.hosts, &host{spec: spec, trace: tr, outs: []output{tr}})
 	}
+	f.newCounterHosts()
 	return f, nil
 }
 
@@ -76,7 +83,7 @@ func (f *Farm) Hosts() []Host {
 	out := make([]Host, len(f.hosts))
 	for i, h := range f.hosts {
 		out[i] = h.spec.Host
-		out[i].Roles = append([]string(nil), h.spec.Roles...)
+		out[i].Roles = append([]event.Role(nil), h.spec.Roles...)
 	}
 	return out
 }

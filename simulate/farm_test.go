@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"crmwatch/event"
 )
 
 // testStart is just before midnight so short runs cross a date change.
@@ -415,7 +417,7 @@ func TestHostsAreDeterministic(t *testing.T) {
 	f := newTestFarm(t, Options{Hosts: 7})
 	var got []string
 	for _, h := range f.Hosts() {
-		got = append(got, h.Name+":"+strings.Join(h.Roles, "+")+":"+h.CRMVersion)
+		got = append(got, h.Name+":"+strings.Join(event.RoleStrings(h.Roles), "+")+":"+h.CRMVersion)
 	}
 	want := []string{
 		"CRMAPP01:AppServer+SdkServer+DiscoveryService+HelpServer:8.2.0.749",

@@ -118,6 +118,12 @@ func (s *faultState) activeAt(name string, t time.Time) bool {
 	return ok && w.covers(t)
 }
 
+// window returns the fault's window, if it is configured.
+func (s *faultState) window(name string) (faultWindow, bool) {
+	w, ok := (*s.active.Load())[name]
+	return w, ok
+}
+
 // any reports whether any fault is configured (a fast path for the common
 // no-fault case).
 func (s *faultState) any() bool { return len(*s.active.Load()) > 0 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"crmwatch/event"
 )
 
 // This file is a strict checker of the trace format written from the CRM
@@ -125,7 +127,7 @@ func checkFile(t *testing.T, path string, opts Options, h Host) parsedFile {
 	}
 	wantCS := map[bool]string{true: "True", false: "False"}[opts.CallStack]
 	if got := pf.header; got[0] != pf.name || got[2] != opts.Categories || got[3] != wantCS ||
-		got[4] != h.Name || got[5] != h.CRMVersion || got[7] != h.ScaleGroup || got[8] != strings.Join(h.Roles, ", ") {
+		got[4] != h.Name || got[5] != h.CRMVersion || got[7] != h.ScaleGroup || got[8] != strings.Join(event.RoleStrings(h.Roles), ", ") {
 		t.Errorf("%s: header %q disagrees with options/host %+v", pf.name, got, h)
 	}
 	pf.records = checkRecords(t, pf, lines[len(headerRE):], len(headerRE), opts, h)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"crmwatch/event"
 )
 
 // ctxCheckEvery bounds how many items a host writes between checks of ctx,
@@ -48,7 +50,7 @@ func (f *Farm) Generate(n int) error {
 			if idle = (idle + 1) * (1 - min(k, 1)); idle == maxIdleSteps {
 				return fmt.Errorf("trace categories %q let nothing through of what this %s server writes "+
 					"(over %d records in a row dropped): widen the categories or inject a fault",
-					h.trace.live.categories, strings.Join(h.spec.Roles, "+"), maxSkips)
+					h.trace.live.categories, strings.Join(event.RoleStrings(h.spec.Roles), "+"), maxSkips)
 			}
 		}
 		return h.flush()

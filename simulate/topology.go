@@ -4,23 +4,26 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"crmwatch/event"
 )
 
-// CRM role names (the product's own, see DESIGN.md).
+// The CRM roles the simulated hosts run (event.Role is the one role type).
 const (
-	RoleAppServer         = "AppServer"
-	RoleSdkServer         = "SdkServer"
-	RoleDiscoveryService  = "DiscoveryService"
-	RoleHelpServer        = "HelpServer"
-	RoleAsyncService      = "AsyncService"
-	RoleSandboxService    = "SandboxService"
-	RoleDeploymentService = "DeploymentService"
+	RoleAppServer         = event.RoleAppServer
+	RoleSdkServer         = event.RoleSdkServer
+	RoleDiscoveryService  = event.RoleDiscoveryService
+	RoleHelpServer        = event.RoleHelpServer
+	RoleAsyncService      = event.RoleAsyncService
+	RoleSandboxService    = event.RoleSandboxService
+	RoleDeploymentService = event.RoleDeploymentService
+	RoleSqlServer         = event.RoleSqlServer
 )
 
 // Host is one simulated CRM server.
 type Host struct {
-	Name  string   // e.g. CRMAPP01
-	Roles []string // CRM role names
+	Name  string       // e.g. CRMAPP01
+	Roles []event.Role // CRM roles
 	// TraceDir is <Out>/<Name>/Trace, where its trace files are written.
 	TraceDir   string
 	CRMVersion string // as in the trace header, e.g. 8.2.0.749
@@ -59,13 +62,13 @@ var scaleGroupVersions = []*crmVersion{crm2016, crm2011, crm40, crm2013}
 // hostTemplate is one server shape, repeated per scale group.
 type hostTemplate struct {
 	prefix string
-	roles  []string
+	roles  []event.Role
 }
 
 var hostTemplates = []hostTemplate{
-	{"CRMAPP", []string{RoleAppServer, RoleSdkServer, RoleDiscoveryService, RoleHelpServer}},
-	{"CRMASYNC", []string{RoleAsyncService, RoleSandboxService}},
-	{"CRMDEP", []string{RoleDeploymentService}},
+	{"CRMAPP", []event.Role{RoleAppServer, RoleSdkServer, RoleDiscoveryService, RoleHelpServer}},
+	{"CRMASYNC", []event.Role{RoleAsyncService, RoleSandboxService}},
+	{"CRMDEP", []event.Role{RoleDeploymentService}},
 }
 
 // procKind is one traced application: a process plus the IIS application or
@@ -123,7 +126,7 @@ func buildHostSpec(out string, i int) hostSpec {
 	h := hostSpec{
 		Host: Host{
 			Name:       name,
-			Roles:      append([]string(nil), roles...),
+			Roles:      append([]event.Role(nil), roles...),
 			TraceDir:   filepath.Join(out, name, "Trace"),
 			CRMVersion: v.build,
 			ScaleGroup: fmt.Sprintf("SG%02d", g+1),
@@ -137,8 +140,8 @@ func buildHostSpec(out string, i int) hostSpec {
 
 // legacyRoles drops the roles CRM 4.0 did not have (the sandbox came with
 // CRM 2011).
-func legacyRoles(roles []string) []string {
-	out := make([]string, 0, len(roles))
+func legacyRoles(roles []event.Role) []event.Role {
+	out := make([]event.Role, 0, len(roles))
 	for _, r := range roles {
 		if r != RoleSandboxService {
 			out = append(out, r)
@@ -148,8 +151,8 @@ func legacyRoles(roles []string) []string {
 }
 
 // procsFor lists the traced applications a role mix runs, in a fixed order.
-func procsFor(roles []string) []procKind {
-	has := func(r string) bool {
+func procsFor(roles []event.Role) []procKind {
+	has := func(r event.Role) bool {
 		for _, x := range roles {
 			if x == r {
 				return true
@@ -177,4 +180,4 @@ func procsFor(roles []string) []procKind {
 }
 
 // roleList is the ServerRole header value.
-func roleList(roles []string) string { return strings.Join(roles, ", ") }
+func roleList(roles []event.Role) string { return strings.Join(event.RoleStrings(roles), ", ") }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"crmwatch/tracing"
+
+	"crmwatch/event"
 )
 
 // TestTracingParserReadsEverything cross-checks the simulator against the
@@ -68,7 +70,7 @@ func crossCheckFile(t *testing.T, path string, pf parsedFile, h Host) {
 		}
 	}
 	hdr := rd.Header()
-	if hdr.Categories != f0(pf.header, 2) || hdr.ComputerName != h.Name || hdr.CRMVersion != h.CRMVersion || hdr.ServerRole != strings.Join(h.Roles, ", ") {
+	if hdr.Categories != f0(pf.header, 2) || hdr.ComputerName != h.Name || hdr.CRMVersion != h.CRMVersion || hdr.ServerRole != strings.Join(event.RoleStrings(h.Roles), ", ") {
 		t.Errorf("%s: tracing header %+v", pf.name, hdr)
 	}
 	if st := rd.Stats(); st.Malformed != 0 {

@@ -19,9 +19,16 @@ import (
 // heartbeat interval.
 type Registration struct {
 	Name string `json:"name"`
-	// Roles are the host's CRM roles; empty (never null) when the agent was
-	// started without them, and Warnings then says so.
-	Roles   []string `json:"roles"`
+	// Roles are the host's CRM roles; empty (never null) when the agent
+	// has none, and Warnings then says so.
+	Roles []string `json:"roles"`
+	// RoleFindings say how each role was found: configured, a Windows
+	// service or registry key, a trace file's ServerRole header.
+	RoleFindings []RoleFinding `json:"role_findings,omitempty"`
+	// DiscoveryNotes are what role discovery could not read or use.
+	DiscoveryNotes []string `json:"discovery_notes,omitempty"`
+	// Packs are the packs whose collection plan the agent applies.
+	Packs   []string `json:"packs,omitempty"`
 	Version string   `json:"version"`
 	OS      string   `json:"os,omitempty"`
 	// Collectors are the collector types the agent runs.
@@ -39,8 +46,15 @@ type Registration struct {
 	Sources []collectors.SourceStatus `json:"sources,omitempty"`
 }
 
-// WarningNoRoles is the warning of an agent started without --roles.
+// WarningNoRoles is the warning of an agent with no roles (none given, none
+// discovered).
 const WarningNoRoles = "no roles: role-scoped rules cannot apply; pass --roles"
+
+// RoleFinding is one role of an agent and how it was found.
+type RoleFinding struct {
+	Role string `json:"role"`
+	How  string `json:"how"`
+}
 
 // Agents is the agents bucket.
 type Agents struct {

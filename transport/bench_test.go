@@ -12,16 +12,23 @@ import (
 // BenchmarkIngest measures the transport's path through an embedded NATS
 // server (fsync on every write, as in production): Publisher.Emit of
 // 100-event batches acknowledged by JetStream, then the Reader decoding them
-// in order. It reports events/s. (The server's end-to-end ingest, with the
+// in order. It reports events/s for the JSON codec (the baseline) and the
+// binary one in the same run. (The server's end-to-end ingest, with the
 // rules engine and the store, is BenchmarkIngest in package server.)
 func BenchmarkIngest(b *testing.B) {
+	for _, codec := range []string{CodecJSON, CodecBinary} {
+		b.Run("codec="+codec, func(b *testing.B) { benchIngestEvents(b, codec) })
+	}
+}
+
+func benchIngestEvents(b *testing.B, codec string) {
 	e, err := StartEmbedded(EmbeddedOptions{Listen: "127.0.0.1:0", StoreDir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer e.Shutdown()
 	_, _, js, names := connectTo(b, e)
-	pub, err := NewPublisher(PublisherOptions{JS: js, Names: names})
+	pub, err := NewPublisher(PublisherOptions{JS: js, Names: names, Codec: codec})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,11 +18,23 @@ const (
 	HeaderCodec = "Crmwatch-Codec"
 	// HeaderHost is the real (unsanitised) host name.
 	HeaderHost = "Crmwatch-Host"
-	codecJSON  = "json"
+	// codecJSON is what agents before the binary codec send (and what a
+	// missing header means); servers keep decoding it.
+	codecJSON = "json"
 )
 
-// encodeBatch encodes b (events only or samples only) as JSON.
-func encodeBatch(b event.Batch) ([]byte, error) {
+// Codecs a Publisher can write: CodecBinary (the default) or CodecJSON,
+// which servers older than the binary codec understand.
+const (
+	CodecBinary = codecBinary
+	CodecJSON   = codecJSON
+)
+
+// encodeBatch encodes b (events only or samples only) with codec.
+func encodeBatch(codec string, b event.Batch) ([]byte, error) {
+	if codec == codecBinary {
+		return encodeBinary(b), nil
+	}
 	data, err := json.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encode batch of host %q: %w", b.Host, err)
@@ -38,6 +50,8 @@ func decodeBatch(codec string, data []byte) (event.Batch, error) {
 		if err := json.Unmarshal(data, &b); err != nil {
 			return event.Batch{}, fmt.Errorf("decode batch: %w", err)
 		}
+	case codecBinary:
+		return decodeBinary(data)
 	default:
 		return event.Batch{}, fmt.Errorf("decode batch: unknown codec %q (agent newer than server? upgrade the server)", codec)
 	}

@@ -21,6 +21,9 @@ type PublisherOptions struct {
 	// MaxMessageBytes caps one message's payload (default 512 KiB, well under
 	// NATS' default 1 MiB max_payload); larger batches are split.
 	MaxMessageBytes int
+	// Codec is the payload encoding: CodecBinary (default) or CodecJSON
+	// (for a centre older than the binary codec).
+	Codec string
 	// AckTimeout bounds one publish attempt (default 5s).
 	AckTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait between attempts while the
@@ -51,6 +54,13 @@ func NewPublisher(o PublisherOptions) (*Publisher, error) {
 	}
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = 512 << 10
+	}
+	switch o.Codec {
+	case "":
+		o.Codec = CodecBinary
+	case CodecBinary, CodecJSON:
+	default:
+		return nil, fmt.Errorf("publisher: unknown codec %q (want %s or %s)", o.Codec, CodecBinary, CodecJSON)
 	}
 	if o.AckTimeout <= 0 {
 		o.AckTimeout = 5 * time.Second
@@ -121,7 +131,7 @@ type part struct {
 // split encodes b into payloads no larger than MaxMessageBytes, halving
 // batches that are too big.
 func (p *Publisher) split(b event.Batch) ([]part, error) {
-	data, err := encodeBatch(b)
+	data, err := encodeBatch(p.o.Codec, b)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +173,7 @@ func (p *Publisher) shrinkOne(b event.Batch) ([]part, error) {
 		fields["crmwatch_truncated"] = fmt.Sprintf("message cut from %d bytes", len(ev.Message))
 		ev.Message = ev.Message[:p.o.MaxMessageBytes/2]
 		ev.Fields = fields
-		data, err := encodeBatch(event.Batch{Host: b.Host, Events: []event.Event{ev}})
+		data, err := encodeBatch(p.o.Codec, event.Batch{Host: b.Host, Events: []event.Event{ev}})
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +199,7 @@ func (p *Publisher) publishAll(ctx context.Context, subject, host string, parts 
 // same Nats-Msg-Id, so an attempt whose ack was lost is not stored twice.
 func (p *Publisher) publish(ctx context.Context, subject, host string, pt part) error {
 	msg := &nats.Msg{Subject: subject, Data: pt.payload, Header: nats.Header{}}
-	msg.Header.Set(HeaderCodec, codecJSON)
+	msg.Header.Set(HeaderCodec, p.o.Codec)
 	msg.Header.Set(HeaderHost, host)
 	id := msgID(subject, pt.payload)
 	backoff := p.o.MinBackoff

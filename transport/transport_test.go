@@ -110,7 +110,7 @@ func TestPublishAndReadInOrder(t *testing.T) {
 	_, _, js, names := startNATS(t)
 	ctx := context.Background()
 	reg := prometheus.NewRegistry()
-	pub, err := NewPublisher(PublisherOptions{JS: js, Names: names, MaxMessageBytes: 4 << 10, Registerer: reg})
+	pub, err := NewPublisher(PublisherOptions{JS: js, Names: names, MaxMessageBytes: 1 << 10, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestPublishAndReadInOrder(t *testing.T) {
 	}
 	msgs := int(testutil.ToFloat64(pub.m.messages))
 	if msgs < 3 {
-		t.Errorf("a 4 KiB limit should split 100 events into several messages, got %d", msgs)
+		t.Errorf("a 1 KiB limit should split 100 events into several messages, got %d", msgs)
 	}
 	_, items := readAll(t, js, names.EventsStream(), 0, msgs-1) // one message carried the sample
 	var got []event.Event

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"crmwatch/agent"
 	"crmwatch/collectors"
+	"crmwatch/collectors/perfcounters"
 	"crmwatch/collectors/tracefiles"
 	"crmwatch/secret"
 	"crmwatch/tracing/tracectl"
@@ -14,36 +16,54 @@ import (
 
 // agentFactories are the collector types this build of the agent has.
 func agentFactories() []collectors.Factory {
-	return []collectors.Factory{tracefiles.NewFactory()}
+	return []collectors.Factory{tracefiles.NewFactory(), perfcounters.NewFactory()}
 }
 
 // newAgentCmd is crmwatch agent: the process on every CRM server.
 func newAgentCmd() *cobra.Command {
 	o := agent.Options{NATS: secret.MustURL(agent.DefaultNATSURL)}
-	var otlpHeaders []string
+	var sets []string
+	var short agent.Shortcuts
 	cmd := &cobra.Command{
 		Use:   "agent",
-		Short: "Run the crmwatch agent: collect traces and events on this CRM server and ship them to the centre",
+		Short: "Run the crmwatch agent: collect traces, counters and events on this CRM server and ship them to the centre",
 		Long: "Run the agent on a CRM server. It registers the host with the centre, heartbeats,\n" +
-			"and runs the collectors listed in --config (YAML: collectors: {tracefiles: {dirs: [...]}}).\n" +
-			"--trace-dir enables the trace-file collector without a config file. While the centre is\n" +
-			"unreachable the agent keeps retrying and its checkpoints stay put, so nothing is lost.\n" +
-			"--otlp also exports every tailed trace record (and a span per CRM request) to an\n" +
-			"OpenTelemetry receiver; a slow or dead receiver never holds up shipping to the centre.\n" +
+			"and runs the collectors listed in --config (YAML: collectors: {tracefiles: {dirs: [...]}})\n" +
+			"plus what the packs ask for its roles (counters, trace folders …), which the centre\n" +
+			"publishes and a pack reload updates without restarting the agent.\n" +
+			"--set collectors.TYPE.SETTING=VALUE changes any collector setting (repeatable; VALUE is\n" +
+			"YAML: 15s, 30, true, [a, b]); --trace-dir and --otlp are shortcuts for the trace-file\n" +
+			"collector's dirs and otlp.endpoint. --roles auto finds the CRM roles (Windows registry and\n" +
+			"services, the ServerRole header of the trace files) besides the ones listed.\n" +
+			"While the centre is unreachable the agent keeps retrying and its checkpoints stay put,\n" +
+			"so nothing is lost. --otlp also exports every tailed trace record (and a span per CRM\n" +
+			"request) to an OpenTelemetry receiver; a slow or dead receiver never holds up the centre.\n" +
 			"Remote trace control (`crmwatch trace set`) writes the CRM trace values (registry on\n" +
 			"Windows) and turns them back by itself at expiry or when the disk guard trips.",
+		Example: "  crmwatch agent --roles auto --trace-dir 'C:\\Program Files\\Microsoft Dynamics CRM\\Trace'\n" +
+			"  crmwatch agent --roles SqlServer --set collectors.perfcounters.interval=30s\n" +
+			"  crmwatch agent --roles AppServer --set collectors.perfcounters.source=none \\\n" +
+			"      --set 'collectors.perfcounters.prometheus=[{url: http://127.0.0.1:9182/metrics, mappings: [...]}]'",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
 			o.Factories = agentFactories()
-			hs, err := agent.ParseHeaders(otlpHeaders)
-			if err != nil {
-				return err
+			// Every problem at once: the flags' and the configuration's.
+			var errs []error
+			for i, s := range sets {
+				ov, err := agent.ParseSet(i+1, s)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				o.Set = append(o.Set, ov)
 			}
-			o.OTLPHeaders = hs
+			ovs, err := short.Overrides()
+			errs = append(errs, err)
+			o.Set = append(o.Set, ovs...)
 			a, err := agent.New(o)
-			if err != nil {
+			if err := errors.Join(append(errs, err)...); err != nil {
 				return err
 			}
 			return a.Run(cmd.Context())
@@ -52,13 +72,14 @@ func newAgentCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.Var(&o.NATS, "nats", "comma-separated nats:// or tls:// URLs of the centre's NATS (the server's --nats-listen); may carry credentials, never printed")
 	f.StringVar(&o.Name, "name", "", "host name reported with every event (default: this machine's host name)")
-	f.StringSliceVar(&o.Roles, "roles", nil, "this host's CRM roles, e.g. AppServer,AsyncService")
+	f.StringSliceVar(&o.Roles, "roles", nil, "this host's CRM roles, e.g. AppServer,AsyncService; auto discovers them (and keeps the ones listed)")
 	f.StringVar(&o.ConfigFile, "config", "", "agent configuration file (YAML)")
-	f.StringArrayVar(&o.TraceDirs, "trace-dir", nil, "CRM trace directory to follow (repeatable; overrides the config file)")
-	f.StringVar(&o.OTLPEndpoint, "otlp", "", "also export trace records to this OTLP/HTTP receiver, e.g. http://otel-collector:4318 (overrides the config file)")
-	f.StringArrayVar(&otlpHeaders, "otlp-header", nil, "HTTP header NAME=VALUE for --otlp (repeatable; never printed; replaces the file's otlp headers)")
+	f.StringArrayVar(&sets, "set", nil, "collectors.TYPE.SETTING=VALUE over the config file (repeatable), e.g. collectors.perfcounters.interval=15s")
+	f.StringArrayVar(&short.TraceDirs, "trace-dir", nil, "CRM trace directory to follow (repeatable): shortcut for --set collectors.tracefiles.dirs=[...]")
+	f.StringVar(&short.OTLP, "otlp", "", "also export trace records to this OTLP/HTTP receiver, e.g. http://otel-collector:4318: shortcut for --set collectors.tracefiles.otlp.endpoint=URL")
+	f.StringArrayVar(&short.OTLPHeaders, "otlp-header", nil, "HTTP header NAME=VALUE for --otlp (repeatable; never printed; replaces the file's otlp headers)")
 	f.StringVar(&o.StateDir, "state", "", "directory for collector checkpoints (default: crmwatch-agent-state in the user config dir)")
-	f.StringVar(&o.MetricsListen, "metrics-listen", "", "address for the agent's own /metrics (default: off)")
+	f.StringVar(&o.MetricsListen, "metrics-listen", "", "address for the agent's own /metrics, with crmwatch_perfcounter_value for every counter it ships (default: off)")
 	f.DurationVar(&o.HeartbeatEvery, "heartbeat", agent.DefaultHeartbeat, "heartbeat interval")
 	tc := &o.TraceControl
 	f.StringVar(&tc.Store, "trace-settings", "", "where remote trace control writes the CRM trace values: registry (default on Windows), file (default elsewhere) or off")

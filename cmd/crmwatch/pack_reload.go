@@ -28,7 +28,8 @@ func newPackReloadCmd() *cobra.Command {
 			if conn.json {
 				return printJSONTo(cmd.OutOrStdout(), res)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rules reloaded: %s running\n", count(res.Rules, "rule"))
+			fmt.Fprintf(cmd.OutOrStdout(), "rules reloaded: %s running; collection plans changed for %s (agents apply them without a restart)\n",
+				count(res.Rules, "rule"), count(res.PlansChanged, "role"))
 			return nil
 		},
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"crmwatch/simulate"
+
+	"crmwatch/event"
 )
 
 // newSimulateCmd is `crmwatch simulate`: a realistic, deterministic CRM
@@ -84,7 +86,7 @@ func runSimulate(ctx context.Context, w io.Writer, opts simulate.Options, durati
 	}
 	fmt.Fprintf(w, "simulated CRM farm writing to %s\n", opts.Out)
 	for _, h := range farm.Hosts() {
-		fmt.Fprintf(w, "  %-11s CRM %-14s %s  %s\n", h.Name, h.CRMVersion, h.TraceDir, strings.Join(h.Roles, ","))
+		fmt.Fprintf(w, "  %-11s CRM %-14s %s  %s\n", h.Name, h.CRMVersion, h.TraceDir, strings.Join(event.RoleStrings(h.Roles), ","))
 	}
 	start := time.Now()
 	if records > 0 {

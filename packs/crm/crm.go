@@ -15,7 +15,7 @@ import (
 
 // FS holds the pack (pack.yaml, rules/, collect/) and its unit tests (tests/).
 //
-//go:embed pack.yaml rules/*.yaml tests/*.yaml
+//go:embed pack.yaml rules/*.yaml tests/*.yaml collect/*.yaml
 var FS embed.FS
 
 // Dir is the label the built-in pack is loaded under.

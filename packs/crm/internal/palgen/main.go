@@ -59,7 +59,26 @@ func run(palDir, out string) error {
 			return err
 		}
 	}
-	return nil
+	roles, err := packRoles(filepath.Join(out, "pack.yaml"))
+	if err != nil {
+		return err
+	}
+	return writeCollect(out, files, roles)
+}
+
+// packRoles reads the pack's roles, which a rule without roles applies to.
+func packRoles(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var pf struct {
+		Roles []string `yaml:"roles"`
+	}
+	if err := yaml.Unmarshal(data, &pf); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return pf.Roles, nil
 }
 
 // packParams reads the parameter defaults from pack.yaml (the one source of

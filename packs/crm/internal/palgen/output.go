@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -199,4 +200,49 @@ func thresholdSeries[C any](r rule, w, c float64, mk func(at, sev string) C) ([]
 		checks = append(checks, mk(fmt.Sprintf("%ds", 15*(len(values)-1)+5), "critical"))
 	}
 	return values, checks
+}
+
+// writeCollect writes collect/gen-counters.yaml: every counter a generated
+// rule watches, collected on the roles of that rule (a rule without roles:
+// the pack's roles) at the pack's default interval. Agents read them
+// because the server publishes the packs' collect: sections per role.
+func writeCollect(dir string, files map[string]*output, packRoles []string) error {
+	var order []string
+	byRoles := map[string][]string{}
+	seen := map[string]bool{}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, r := range files[n].rules {
+			roles := r.roles
+			if len(roles) == 0 {
+				roles = packRoles
+			}
+			k := strings.Join(roles, ", ")
+			if seen[k+"|"+r.counter] {
+				continue
+			}
+			seen[k+"|"+r.counter] = true
+			if _, ok := byRoles[k]; !ok {
+				order = append(order, k)
+			}
+			byRoles[k] = append(byRoles[k], r.counter)
+		}
+	}
+	var b strings.Builder
+	b.WriteString(header + "# The counters the generated rules watch, per role (PAL's SampleInterval: the\n" +
+		"# collector's default interval, 15s).\ncollect:\n")
+	for _, k := range order {
+		fmt.Fprintf(&b, "  - roles: [%s]\n    counters:\n      - paths:\n", k)
+		for _, c := range byRoles[k] {
+			fmt.Fprintf(&b, "          - %s\n", q(c))
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "collect"), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "collect", "gen-counters.yaml"), []byte(b.String()), 0o644)
 }

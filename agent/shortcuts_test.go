@@ -42,12 +42,12 @@ func TestOTLPFlags(t *testing.T) {
 				Headers: map[string]otlp.Secret{"Authorization": "Bearer " + headerSecret, "X-Tenant": "a=b"}}},
 		{name: "with --trace-dir only", dirs: []string{"/t"}, endpoint: "http://flag:4318",
 			want: tracefiles.OTLPConfig{Endpoint: "http://flag:4318", Headers: map[string]otlp.Secret{}}},
-		{name: "no trace collector", endpoint: "http://flag:4318", wantErrs: []string{"--otlp: the tracefiles collector is not enabled"}},
-		{name: "header without --otlp", dirs: []string{"/t"}, headers: []string{"A=b"}, wantErrs: []string{"--otlp-header: needs --otlp"}},
+		{name: "no trace collector", endpoint: "http://flag:4318", wantErrs: []string{"collectors.tracefiles: dirs: required"}},
+		{name: "header without --otlp", dirs: []string{"/t"}, headers: []string{"A=b"}, wantErrs: []string{"otlp.headers: set without otlp.endpoint (pass --otlp URL"}},
 		{name: "bad header flag", dirs: []string{"/t"}, endpoint: "http://flag:4318", headers: []string{headerSecret, "=" + headerSecret},
 			wantErrs: []string{"--otlp-header #1: want NAME=VALUE", "--otlp-header #2"}},
 		{name: "bad URL", dirs: []string{"/t"}, endpoint: "ftp://flag", headers: []string{"Bad Name=" + headerSecret},
-			wantErrs: []string{"--otlp: collectors.tracefiles:", "scheme", `header name "Bad Name"`}},
+			wantErrs: []string{"collectors.tracefiles:", "scheme", `header name "Bad Name"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfgFile := ""
@@ -55,11 +55,11 @@ func TestOTLPFlags(t *testing.T) {
 				cfgFile = filepath.Join(t.TempDir(), "agent.yaml")
 				writeFile(t, cfgFile, tc.yaml)
 			}
-			hs, err := ParseHeaders(tc.headers)
+			ovs, err := Shortcuts{TraceDirs: tc.dirs, OTLP: tc.endpoint, OTLPHeaders: tc.headers}.Overrides()
 			var a *Agent
 			if err == nil {
-				a, err = New(Options{Name: "h", StateDir: t.TempDir(), ConfigFile: cfgFile, TraceDirs: tc.dirs,
-					OTLPEndpoint: tc.endpoint, OTLPHeaders: hs, Factories: []collectors.Factory{tracefiles.NewFactory()}})
+				a, err = New(Options{Name: "h", StateDir: t.TempDir(), ConfigFile: cfgFile, Set: ovs,
+					Factories: []collectors.Factory{tracefiles.NewFactory()}})
 			}
 			if len(tc.wantErrs) > 0 {
 				if err == nil {
@@ -78,7 +78,7 @@ func TestOTLPFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := a.configs[TraceFilesType].(*tracefiles.Config).OTLP
+			got := a.configs[tracefiles.Type].(*tracefiles.Config).OTLP
 			if got.Endpoint != tc.want.Endpoint || got.MinLevel != tc.want.MinLevel || len(got.Headers) != len(tc.want.Headers) {
 				t.Fatalf("otlp = %+v, want %+v", got, tc.want)
 			}
@@ -137,14 +137,13 @@ func TestRunExportsOTLPBesideJetStream(t *testing.T) {
 	defer srv.Close()
 	cfgFile := filepath.Join(t.TempDir(), "agent.yaml")
 	writeFile(t, cfgFile, "collectors:\n  tracefiles:\n    dirs: [/replaced/by/trace-dir]\n    poll_interval: 20ms\n    idle_flush: 50ms\n    start_at: beginning\n    otlp: {flush_interval: 100ms, gzip: false}\n")
-	hs, err := ParseHeaders([]string{"X-Api-Key=" + headerSecret})
+	dir := t.TempDir()
+	ovs, err := Shortcuts{TraceDirs: []string{dir}, OTLP: srv.URL, OTLPHeaders: []string{"X-Api-Key=" + headerSecret}}.Overrides()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	a, err := New(Options{NATS: secret.MustURL(natsURL), Name: "crm02", ConfigFile: cfgFile, TraceDirs: []string{dir},
-		OTLPEndpoint: srv.URL, OTLPHeaders: hs, StateDir: t.TempDir(), HeartbeatEvery: time.Hour,
-		Factories: []collectors.Factory{tracefiles.NewFactory()}})
+	a, err := New(Options{NATS: secret.MustURL(natsURL), Name: "crm02", ConfigFile: cfgFile, Set: ovs,
+		StateDir: t.TempDir(), HeartbeatEvery: time.Hour, Factories: []collectors.Factory{tracefiles.NewFactory()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,22 +187,29 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// FuzzParseHeaders: any flag value parses or fails without panicking, a
-// parsed header round-trips, and an error quotes nothing of the flag.
-func FuzzParseHeaders(f *testing.F) {
+// FuzzShortcutHeaders: any --otlp-header value parses or fails without
+// panicking, a parsed header keeps its value, and an error quotes nothing
+// of the flag.
+func FuzzShortcutHeaders(f *testing.F) {
 	for _, s := range []string{"X-Api-Key=abc", "Authorization=Bearer a=b", "novalue", "=x", " = ", "A="} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, flag string) {
-		hs, err := ParseHeaders([]string{flag})
+		ovs, err := Shortcuts{OTLPHeaders: []string{flag}}.Overrides()
 		if err != nil {
 			if want := "--otlp-header #1: want NAME=VALUE (the value is not shown)"; err.Error() != want {
 				t.Errorf("error %q, want the fixed message that quotes nothing", err)
 			}
 			return
 		}
-		if len(hs) != 1 || hs[0].Name == "" || !strings.HasSuffix(flag, "="+string(hs[0].Value)) {
-			t.Errorf("%q parsed to %d headers", flag, len(hs))
+		hs := ovs[0].Value.(map[string]any)
+		if len(hs) != 1 {
+			t.Fatalf("%q parsed to %d headers", flag, len(hs))
+		}
+		for name, v := range hs {
+			if name == "" || !strings.HasSuffix(flag, "="+v.(string)) {
+				t.Errorf("%q parsed to %q=%q", flag, name, v)
+			}
 		}
 	})
 }
