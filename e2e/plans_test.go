@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -86,7 +87,7 @@ collect:
 func TestPackReloadReachesRunningAgent(t *testing.T) {
 	packDir := filepath.Join(t.TempDir(), "extra")
 	extraPack(t, packDir, "1.0.0", `\Extra Queue\Length`)
-	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATSListen: "127.0.0.1:0", PackDirs: []string{packDir}})
+	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATSListen: "127.0.0.1:0", PackDirs: []string{packDir}, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	defer sp.stop()
 	token := adminToken(t, sp.srv)
 

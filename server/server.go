@@ -148,9 +148,6 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.trace = tm
 	s.mu.Unlock()
-	if err := s.startPlans(ctx, js); err != nil {
-		return err
-	}
 	m, err := newEvalMetrics(reg)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -166,6 +163,9 @@ func (s *Server) Run(ctx context.Context) error {
 	ev.engine = engine
 	s.setEngine(engine)
 	defer s.setEngine(nil)
+	if err := s.startPlans(ctx, js); err != nil { // after the engine: it sets the plans the packs define
+		return err
+	}
 	nudges, err := s.subscribeNudges(nc, ev)
 	if err != nil {
 		return err

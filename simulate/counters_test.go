@@ -28,7 +28,7 @@ func (r *raised) Send(_ context.Context, cs []alerts.Change) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range cs {
-		if c.Kind != alerts.ChangeRaised && c.Kind != alerts.ChangeSeverityChanged {
+		if c.Kind != alerts.ChangeRaised && c.Kind != alerts.ChangeSeverityChanged && c.Kind != alerts.ChangeReopened {
 			continue
 		}
 		r.got[c.Alert.Rule+" "+strings.Join(c.Alert.Hosts, ",")+" "+string(c.Alert.Severity)] = true

@@ -18,7 +18,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
-	_ "modernc.org/sqlite"             // registers driver "sqlite"
+	"modernc.org/sqlite"               // registers driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"crmwatch/alerts"
 	"crmwatch/store"
@@ -149,7 +150,7 @@ func (s *Store) connect(ctx context.Context) error {
 		}
 		w.SetMaxOpenConns(1)
 		s.writer = w
-		if err := w.PingContext(ctx); err != nil {
+		if err := pingUnlocked(ctx, w); err != nil {
 			w.Close() //nolint:errcheck
 			return fmt.Errorf("store %s: open: %w (check the path is writable)", s.dsn, err)
 		}
@@ -188,6 +189,26 @@ func (s *Store) checkSchema(ctx context.Context) error {
 		return fmt.Errorf("%w at %s (no crmwatch tables in its schema)", ErrNoStore, s.dsn)
 	}
 	return nil
+}
+
+// pingUnlocked opens the first connection, which switches the file to
+// WAL. Two processes (or a server and `crmwatch operators`) opening a new
+// file at once can find it locked for that switch, which SQLite's busy
+// timeout does not cover: try again for a few seconds.
+func pingUnlocked(ctx context.Context, db *sql.DB) error {
+	var err error
+	for wait := 10 * time.Millisecond; ; wait *= 2 {
+		err = db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || wait > 2*time.Second {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Engine reports "sqlite" or "postgres".
