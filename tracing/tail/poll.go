@@ -65,7 +65,10 @@ func (t *Tailer) poll(ctx context.Context) (more bool, err error) {
 	}
 	t.work = work
 	for _, r := range work {
-		if r.truncated && r.f == nil && !r.searched && r.size > r.readPos && len(t.opts.RotatedPatterns) > 0 {
+		// Whatever was written between the last stat and the truncation is
+		// in the rotated copy only, so it is searched even when this lineage
+		// had read all it had seen; the copy's size says what is left.
+		if r.truncated && r.f == nil && !r.searched && len(t.opts.RotatedPatterns) > 0 {
 			t.recoverRunning(r)
 		}
 		m, err := t.advance(ctx, r)
