@@ -1,22 +1,15 @@
 package e2e
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net"
-	"os"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"crmwatch/alerts"
 	"crmwatch/api"
 	"crmwatch/secret"
 	"crmwatch/server"
 	"crmwatch/simulate"
-	"crmwatch/transport"
+	"crmwatch/transport/natstest"
 )
 
 // TestSQLTimeoutsRaiseOneConsolidatedAlert is the product's promise in one
@@ -86,24 +79,11 @@ func TestSQLTimeoutsRaiseOneConsolidatedAlert(t *testing.T) {
 }
 
 // TestExternalNATS runs the same path through the machine's own NATS
-// (nats-server 2.9 at 127.0.0.1:4222), the way a farm with its own NATS
-// cluster runs, with a unique stream and bucket prefix removed afterwards.
+// (127.0.0.1:4222), the way a farm with its own NATS cluster runs, under a
+// unique stream and bucket prefix removed afterwards.
 func TestExternalNATS(t *testing.T) {
-	const url = "nats://127.0.0.1:4222"
-	if c, err := net.DialTimeout("tcp", "127.0.0.1:4222", time.Second); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but no NATS answers at %s: %v", url, err)
-		}
-		t.Skipf("no NATS at %s (%v); start nats-server -js to run this test", url, err)
-	} else {
-		c.Close()
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	prefix := "e2e-" + hex.EncodeToString(b)
-	t.Cleanup(func() { teardown(t, url, prefix) })
-
-	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATS: secret.MustURL(url), Prefix: prefix})
+	url, prefix := natstest.Prefix(t, "e2e")
+	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATS: secret.MustURL(url), Prefix: prefix, StreamMaxBytes: natstest.StreamMaxBytes})
 	defer sp.stop()
 	token := adminToken(t, sp.srv)
 	fp := startFarm(t, 2, url, prefix, simulate.FaultSQLTimeouts)
@@ -121,20 +101,4 @@ func TestExternalNATS(t *testing.T) {
 		a, ok := find(sqlErrorAlerts(t, sp.srv, token), first.ID)
 		return ok && a.RepeatCount > first.RepeatCount
 	})
-}
-
-func teardown(t *testing.T, url, prefix string) {
-	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{url}, WaitFirst: true})
-	if err != nil {
-		t.Errorf("cleanup: %v", err)
-		return
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	names, _ := transport.NewNames(prefix)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := transport.Teardown(ctx, js, names); err != nil {
-		t.Errorf("cleanup of %s streams and buckets: %v", prefix, err)
-	}
 }

@@ -60,6 +60,9 @@ type Options struct {
 	// LeaseTTL is how long the evaluator role stays with a server that
 	// stopped renewing it (a crash) before another takes over (default 10s).
 	LeaseTTL time.Duration
+	// StreamMaxBytes caps each JetStream stream (default 1 GiB; -1 no
+	// limit). JetStream reserves it from its storage budget at creation.
+	StreamMaxBytes int64
 	// HTTP bounds the API server's connections (DefaultHTTPLimits).
 	HTTP HTTPLimits
 	// OrgNames is a file naming organizations (GUID → display name; see
@@ -148,6 +151,9 @@ func (o Options) Validate() error {
 	}
 	if _, err := transport.NewNames(o.Prefix); err != nil {
 		errs = append(errs, err)
+	}
+	if o.StreamMaxBytes < -1 || o.StreamMaxBytes > 0 && o.StreamMaxBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("--stream-max-bytes %d: write -1 (no limit) or at least 1MiB (default 1GiB)", o.StreamMaxBytes))
 	}
 	for _, d := range o.PackDirs {
 		if d == "" {

@@ -128,7 +128,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: JetStream: %w", err)
 	}
-	limits := transport.StreamLimits{LeaseTTL: s.o.LeaseTTL}
+	limits := transport.StreamLimits{LeaseTTL: s.o.LeaseTTL, MaxBytes: s.o.StreamMaxBytes}
 	if err := transport.Setup(ctx, js, s.names, limits); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}

@@ -149,6 +149,8 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{NATS: secret.MustURL("http://a:4222")}, []string{`--nats "http://a:4222"`, "not nats:// or tls://"}},
 		{Options{NATS: secret.MustURL("nats://a:4222,nats://b:4222"), Store: secret.MustURL("postgres://u@h:5432/db")}, nil},
 		{Options{Prefix: "x.y"}, []string{"x.y"}},
+		{Options{StreamMaxBytes: 4096}, []string{"--stream-max-bytes 4096", "at least 1MiB"}},
+		{Options{StreamMaxBytes: -1}, nil},
 	} {
 		err := tc.o.withDefaults().Validate()
 		if len(tc.want) == 0 {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"crmwatch/store"
 	"crmwatch/store/sqlstore/pgtest"
 	"crmwatch/transport"
+	"crmwatch/transport/natstest"
 )
 
 // seqPack raises one alert per sequence-numbered record (message
@@ -171,21 +171,7 @@ func TestTwoServersOneTruth(t *testing.T) {
 // server (127.0.0.1:4222) under a prefix of its own.
 func TestTwoServersOnTheMachinesNATS(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	const url = "nats://127.0.0.1:4222"
-	nc, err := transport.Connect(transport.ConnectOptions{URLs: []string{url}, WaitFirst: true})
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("the machine's NATS at %s is required under CI: %v", url, err)
-		}
-		t.Skipf("the machine's NATS at %s is not running: %v", url, err)
-	}
-	defer nc.Close()
-	prefix := fmt.Sprintf("spine%d", time.Now().UnixNano()%1e9)
-	t.Cleanup(func() {
-		js, _ := jetstream.New(nc)
-		names, _ := transport.NewNames(prefix)
-		_ = transport.Teardown(context.Background(), js, names)
-	})
+	url, prefix := natstest.Prefix(t, "spine")
 	runTwoServers(t, url, prefix, dsn)
 }
 
@@ -196,7 +182,7 @@ func runTwoServers(t *testing.T, natsURL, prefix, dsn string) {
 	packs := seqPackDir(t)
 	start := func() (*Server, func() error) {
 		srv, stop, err := Start(ctx, Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NATS: secret.MustURL(natsURL), Store: secret.MustURL(dsn),
-			Prefix: prefix, PackDirs: []string{packs}, TickEvery: 50 * time.Millisecond, LeaseTTL: 2 * time.Second,
+			Prefix: prefix, StreamMaxBytes: natstest.StreamMaxBytes, PackDirs: []string{packs}, TickEvery: 50 * time.Millisecond, LeaseTTL: 2 * time.Second,
 			Logger: testLogger(t)})
 		if err != nil {
 			t.Fatal(err)

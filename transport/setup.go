@@ -95,7 +95,7 @@ func BucketConfigs(n Names, l StreamLimits) []jetstream.KeyValueConfig {
 func Setup(ctx context.Context, js jetstream.JetStream, n Names, l StreamLimits) error {
 	for _, sc := range StreamConfigs(n, l) {
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return fmt.Errorf("create stream %s: %w (does the NATS account have JetStream enabled?)", sc.Name, err)
+			return streamSetupError(sc, err)
 		}
 	}
 	for _, kc := range BucketConfigs(n, l) {
@@ -104,6 +104,41 @@ func Setup(ctx context.Context, js jetstream.JetStream, n Names, l StreamLimits)
 		}
 	}
 	return nil
+}
+
+// jsInsufficientResources is JetStream's "insufficient storage resources
+// available" (10047): the server reserves each stream's MaxBytes from its
+// storage budget (by default 75 % of the disk free when it started).
+const jsInsufficientResources jetstream.ErrorCode = 10047
+
+// streamSetupError says what to do about the two failures an operator can
+// fix: no JetStream for the account, and a storage budget smaller than the
+// reservations.
+func streamSetupError(sc jetstream.StreamConfig, err error) error {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode {
+		case jsInsufficientResources:
+			return fmt.Errorf("create stream %s: %w: JetStream cannot reserve %s for it (each of the %d streams reserves its size limit); "+
+				"free disk on the NATS server, raise its max_file_store, or lower --stream-max-bytes", sc.Name, err, sizeText(sc.MaxBytes), len(StreamConfigs(Names{}, StreamLimits{})))
+		case jetstream.JSErrCodeJetStreamNotEnabledForAccount, jetstream.JSErrCodeJetStreamNotEnabled:
+			return fmt.Errorf("create stream %s: %w: start nats-server with -js (JetStream) or enable JetStream for the account crmwatch connects as", sc.Name, err)
+		}
+	}
+	return fmt.Errorf("create stream %s: %w", sc.Name, err)
+}
+
+// sizeText is "1 GiB", "64 MiB" or "123 bytes".
+func sizeText(n int64) string {
+	switch {
+	case n < 0:
+		return "no limit"
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // Teardown deletes the streams and buckets of n. Tests against a shared
