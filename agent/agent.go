@@ -222,7 +222,8 @@ func (a *Agent) registration(started, now time.Time, stopped bool, sources []col
 		Collectors: sortedTypes(a.configs), StartedAt: started, LastHeartbeat: now,
 		HeartbeatEvery: a.o.HeartbeatEvery, Stopped: stopped, Sources: sources,
 	}
-	if len(a.roles.Findings) == 0 {
+	r.RolesNone = a.spec.none
+	if len(a.roles.Findings) == 0 && !a.spec.none {
 		r.Warnings = append(r.Warnings, transport.WarningNoRoles)
 	}
 	for _, s := range sources {

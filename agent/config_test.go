@@ -141,6 +141,14 @@ func TestParseRoleSpec(t *testing.T) {
 	if !got.auto {
 		t.Error("auto not recognised")
 	}
+	if got, err = parseRoleSpec("None"); err != nil || !got.none || len(got.configured) != 0 {
+		t.Errorf("none: %+v, %v", got, err)
+	}
+	for _, in := range []string{"none,AppServer", "auto,none"} {
+		if _, err := parseRoleSpec(in); err == nil || !strings.Contains(err.Error(), "--roles none means this host has no CRM roles") {
+			t.Errorf("%q: err = %v", in, err)
+		}
+	}
 }
 
 func TestNewReportsEveryProblem(t *testing.T) {

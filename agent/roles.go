@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"crmwatch/collectors"
@@ -15,24 +16,34 @@ import (
 type roleSpec struct {
 	configured []event.Role
 	auto       bool
+	// none is "--roles none": a host deliberately without CRM roles (the
+	// monitoring host itself, a host watched only for its counters), so
+	// having none is not a mistake to warn about.
+	none bool
 }
 
-// parseRoleSpec accepts comma-separated CRM role names (any letter case)
-// and "auto". Every unknown name is reported.
+// parseRoleSpec accepts comma-separated CRM role names (any letter case),
+// "auto", or "none" alone. Every unknown name is reported.
 func parseRoleSpec(in ...string) (roleSpec, error) {
 	var spec roleSpec
 	var names []string
 	for _, s := range in {
 		for _, n := range strings.Split(s, ",") {
-			if strings.EqualFold(strings.TrimSpace(n), "auto") {
+			switch {
+			case strings.EqualFold(strings.TrimSpace(n), "auto"):
 				spec.auto = true
-				continue
+			case strings.EqualFold(strings.TrimSpace(n), "none"):
+				spec.none = true
+			default:
+				names = append(names, n)
 			}
-			names = append(names, n)
 		}
 	}
 	rs, err := event.ParseRoles(names...)
 	spec.configured = rs
+	if spec.none && (spec.auto || len(names) > 0) {
+		return spec, errors.Join(err, errors.New(`--roles none means this host has no CRM roles: give it alone, or name the roles (or "auto") without it`))
+	}
 	return spec, err
 }
 

@@ -51,7 +51,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	sup := newSupervisor(runCtx, a, counters, reg)
 	defer sup.stopAll()
 	a.setRoles(a.discover(runCtx, a.currentConfigs()))
-	if len(a.Roles().Findings) == 0 {
+	if a.spec.none {
+		a.log.Info("no CRM roles (--roles none): only the rules for every role (agent availability, the agent's own guards) apply to this host, and there is no CRM tracing to control")
+	} else if len(a.Roles().Findings) == 0 {
 		a.log.Warn("this agent has no CRM roles: rules for particular roles (most of the built-in pack) cannot apply to this host's events; pass --roles, e.g. --roles AppServer,AsyncService",
 			"valid_roles", event.RoleNames(), "or", "--roles auto finds them from the trace headers and (on Windows) the CRM services")
 	}

@@ -142,6 +142,10 @@ func firstConfiguredDir(f File) string {
 // newTraceController builds the agent's trace controller (nil when off).
 func (a *Agent) newTraceController(js jetstream.JetStream, sink collectors.Sink, reg prometheus.Registerer) (*tracectl.Controller, error) {
 	t := a.o.TraceControl
+	if a.spec.none {
+		// No CRM roles, so no CRM platform tracing to control.
+		return nil, nil
+	}
 	var ap tracectl.Applier
 	switch t.Store {
 	case TraceStoreOff:

@@ -210,8 +210,12 @@ func newAgents(o Options, farm *simulate.Farm, natsURL secret.URL) ([]*agent.Age
 	interval := agent.Override{Key: "collectors.perfcounters.interval", Value: DefaultCounterInterval.String(), Flag: "demo"}
 	var out []*agent.Agent
 	add := func(name string, roles []event.Role, tc agent.TraceControl, set []agent.Override, facs ...collectors.Factory) error {
+		names := event.RoleStrings(roles)
+		if len(names) == 0 {
+			names = []string{"none"}
+		}
 		a, err := agent.New(agent.Options{
-			NATS: natsURL, Name: name, Roles: event.RoleStrings(roles), Set: append(set, interval),
+			NATS: natsURL, Name: name, Roles: names, Set: append(set, interval),
 			StateDir: filepath.Join(stateDir(o), name), HeartbeatEvery: 5 * time.Second, TraceControl: tc,
 			Factories: facs, Version: o.Version, Logger: o.Logger, MetricsListen: "127.0.0.1:0",
 		})
@@ -239,6 +243,7 @@ func newAgents(o Options, farm *simulate.Farm, natsURL secret.URL) ([]*agent.Age
 	}
 	if local, ok := localHost(); ok {
 		set := []agent.Override{{Key: "collectors.perfcounters.counters", Value: []any{map[string]any{"paths": localCounters}}, Flag: "demo"}}
+		// This machine is no CRM server: it has no roles on purpose (none).
 		if err := add(local, nil, off, set, perfcounters.NewFactory()); err != nil {
 			return nil, err
 		}

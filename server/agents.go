@@ -51,7 +51,7 @@ func agentInfos(regs []transport.Registration, now time.Time) []api.AgentInfo {
 		case now.Sub(r.LastHeartbeat) > silentAfter*every:
 			a.Status = api.AgentSilent
 		}
-		if len(r.Roles) == 0 && !slices.Contains(a.Warnings, transport.WarningNoRoles) {
+		if len(r.Roles) == 0 && !r.RolesNone && !slices.Contains(a.Warnings, transport.WarningNoRoles) {
 			a.Warnings = append([]string{transport.WarningNoRoles}, a.Warnings...)
 		}
 		out = append(out, a)

@@ -22,6 +22,9 @@ type Registration struct {
 	// Roles are the host's CRM roles; empty (never null) when the agent
 	// has none, and Warnings then says so.
 	Roles []string `json:"roles"`
+	// RolesNone says the operator declared the host to have no CRM roles
+	// (--roles none): no warning is due.
+	RolesNone bool `json:"roles_none,omitempty"`
 	// RoleFindings say how each role was found: configured, a Windows
 	// service or registry key, a trace file's ServerRole header.
 	RoleFindings []RoleFinding `json:"role_findings,omitempty"`

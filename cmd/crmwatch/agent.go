@@ -72,7 +72,7 @@ func newAgentCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.Var(&o.NATS, "nats", "comma-separated nats:// or tls:// URLs of the centre's NATS (the server's --nats-listen); may carry credentials, never printed")
 	f.StringVar(&o.Name, "name", "", "host name reported with every event (default: this machine's host name)")
-	f.StringSliceVar(&o.Roles, "roles", nil, "this host's CRM roles, e.g. AppServer,AsyncService; auto discovers them (and keeps the ones listed)")
+	f.StringSliceVar(&o.Roles, "roles", nil, "this host's CRM roles, e.g. AppServer,AsyncService; auto discovers them (and keeps the ones listed); none for a host that has no CRM roles")
 	f.StringVar(&o.ConfigFile, "config", "", "agent configuration file (YAML)")
 	f.StringArrayVar(&sets, "set", nil, "collectors.TYPE.SETTING=VALUE over the config file (repeatable), e.g. collectors.perfcounters.interval=15s")
 	f.StringArrayVar(&short.TraceDirs, "trace-dir", nil, "CRM trace directory to follow (repeatable): shortcut for --set collectors.tracefiles.dirs=[...]")

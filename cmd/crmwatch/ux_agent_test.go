@@ -221,3 +221,34 @@ func TestAgentNATSAddressErrors(t *testing.T) {
 		t.Errorf("no scheme: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// --roles none declares a host without CRM roles (the monitoring host in the
+// demo): no warning in the log, in the registration or in agents list.
+func TestAgentRolesNoneIsNotWarned(t *testing.T) {
+	t.Setenv("CRMWATCH_URL", "")
+	t.Setenv("CRMWATCH_TOKEN", "")
+	ts := startTestServer(t, server.Options{})
+	ag := runBackground("agent", "--nats", ts.srv.NATSURL().Reveal(), "--name", "MONHOST01", "--roles", "none",
+		"--state", t.TempDir(), "--heartbeat", "200ms", "--metrics-listen", "127.0.0.1:0")
+	defer ag.stop(t)
+	eventually(t, 20*time.Second, "registration", func() bool {
+		_, ok := ts.agent(t, "MONHOST01")
+		return ok
+	})
+	if a, _ := ts.agent(t, "MONHOST01"); hasWarning(a, transport.WarningNoRoles) {
+		t.Errorf("warnings %v for a host declared --roles none", a.Warnings)
+	}
+	logs := ag.err.String()
+	if strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "no CRM roles (--roles none)") {
+		t.Errorf("agent log:\n%s", logs)
+	}
+	list := runRoot(t, "agents", "list", "--url", ts.url, "--token", ts.token)
+	if list.code != 0 || strings.Contains(list.stdout, "no roles:") || !strings.Contains(list.stdout, "MONHOST01") {
+		t.Errorf("agents list (exit %d):\n%s%s", list.code, list.stdout, list.stderr)
+	}
+
+	bad := runRoot(t, "agent", "--nats", ts.srv.NATSURL().Reveal(), "--name", "X", "--roles", "none,AppServer", "--state", t.TempDir())
+	if bad.code == 0 || !strings.Contains(bad.stderr, "--roles none means this host has no CRM roles") {
+		t.Errorf("--roles none,AppServer: exit %d, %s", bad.code, bad.stderr)
+	}
+}

@@ -61,8 +61,11 @@ func (c *collector) Run(ctx context.Context, sink collectors.Sink) error {
 	switch {
 	case paths > 0 && c.source == nil:
 		c.log.Warn("no counter source on this system; only Prometheus targets are read", "paths", paths, "source", c.cfg.Source)
+	case paths == 0 && len(c.cfg.Prometheus) == 0 && !c.cfg.planned:
+		// At every start, before the server's plan for the roles arrives.
+		c.log.Info("no counter paths yet: waiting for the packs' collection plan for this host's roles")
 	case paths == 0 && len(c.cfg.Prometheus) == 0:
-		c.log.Warn("nothing to collect yet: no counter paths (from the packs for this host's roles, or counters:) and no prometheus targets")
+		c.log.Warn("nothing to collect: the packs ask no counters of this host's roles, and no counters: or prometheus: targets are configured")
 	default:
 		c.log.Info("collecting counters", "paths", paths, "groups", len(groups), "prometheus_targets", len(c.cfg.Prometheus))
 	}

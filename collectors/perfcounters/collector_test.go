@@ -2,6 +2,7 @@ package perfcounters
 
 import (
 	"context"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -168,3 +169,42 @@ func TestSourceNotOnThisSystem(t *testing.T) {
 		t.Error("source pdh off Windows must be refused with a message")
 	}
 }
+
+// Before the server's plan arrives an empty collector only says it waits;
+// once a plan asked for nothing it warns that nothing will be collected.
+func TestEmptyCollectorWaitsForThePlanThenWarns(t *testing.T) {
+	run := func(cfg *Config) string {
+		var logs strings.Builder
+		var mu sync.Mutex
+		log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logs.Write(p)
+		}), nil))
+		c, err := NewFactory(WithSource(func() (Source, error) { return &mapSource{}, nil })).
+			New(cfg, collectors.Settings{Host: "CRMAPP01", Registerer: prometheus.NewRegistry(), Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = c.Run(ctx, collectors.SinkFunc(func(context.Context, event.Batch) error { return nil }))
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.String()
+	}
+	got := run(DefaultConfig())
+	if !strings.Contains(got, "level=INFO") || !strings.Contains(got, "waiting for the packs' collection plan") || strings.Contains(got, "level=WARN") {
+		t.Errorf("before a plan: %s", got)
+	}
+	cfg := DefaultConfig()
+	cfg.ApplyPlan(collectors.Plan{Traces: []collectors.TraceSource{{Directory: "x"}}})
+	got = run(cfg)
+	if !strings.Contains(got, "level=WARN") || !strings.Contains(got, "nothing to collect") {
+		t.Errorf("after a plan that asks no counters: %s", got)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

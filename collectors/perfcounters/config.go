@@ -36,6 +36,10 @@ type Config struct {
 	// Prometheus are exporters (windows_exporter, node_exporter, …) whose
 	// text format is scraped and mapped onto counter paths.
 	Prometheus []ScrapeConfig `yaml:"prometheus"`
+
+	// planned is set once a collection plan was applied, so Run can tell
+	// "waiting for the plan" (normal at start) from "nothing asked".
+	planned bool
 }
 
 // CounterSet is a list of counter paths read every Interval (0: the
@@ -201,6 +205,7 @@ func (m *Mapping) scale() float64 {
 // collectors.Planned); the operator's sets stay. It reports whether the
 // plan asks for counters.
 func (c *Config) ApplyPlan(p collectors.Plan) bool {
+	c.planned = true
 	for _, cs := range p.Counters {
 		if len(cs.Paths) > 0 {
 			c.Counters = append(c.Counters, CounterSet{Paths: slices.Clone(cs.Paths), Interval: cs.Interval})
