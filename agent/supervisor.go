@@ -48,7 +48,7 @@ func (s *supervisor) apply(configs map[string]collectors.Config, roles []event.R
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for typ, r := range s.running {
-		if cfg, ok := configs[typ]; ok && reflect.DeepEqual(cfg, r.cfg) {
+		if cfg, ok := configs[typ]; ok && sameConfig(cfg, r.cfg) {
 			continue
 		}
 		r.stop()
@@ -98,6 +98,15 @@ func (s *supervisor) start(typ string, cfg collectors.Config, roles []event.Role
 		}
 	}()
 	return r, nil
+}
+
+// sameConfig compares configurations; a config holding secrets (whose
+// values reflect cannot compare) says itself whether it is unchanged.
+func sameConfig(a, b collectors.Config) bool {
+	if eq, ok := a.(interface{ Equal(collectors.Config) bool }); ok {
+		return eq.Equal(b)
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 // stop ends the collector, waits for it and removes its metrics (its

@@ -105,3 +105,15 @@ func (r *Registry) Types() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Volatile is implemented by collectors whose observations cannot be read
+// again once received (SNMP traps; live events without a bookmark): a
+// source with a checkpoint can wait for the centre, these cannot. The agent
+// gives such a collector a sink backed by its bounded disk spool, so Emit
+// returns once the batch is on disk and the spool sends it, in order, when
+// the centre is reachable.
+type Volatile interface {
+	// Volatile reports whether this instance's observations are
+	// volatile (a collector may be so in one mode only).
+	Volatile() bool
+}

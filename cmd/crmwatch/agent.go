@@ -9,6 +9,7 @@ import (
 	"crmwatch/agent"
 	"crmwatch/collectors"
 	"crmwatch/collectors/perfcounters"
+	"crmwatch/collectors/snmptrap"
 	"crmwatch/collectors/tracefiles"
 	"crmwatch/secret"
 	"crmwatch/tracing/tracectl"
@@ -16,7 +17,7 @@ import (
 
 // agentFactories are the collector types this build of the agent has.
 func agentFactories() []collectors.Factory {
-	return []collectors.Factory{tracefiles.NewFactory(), perfcounters.NewFactory()}
+	return []collectors.Factory{tracefiles.NewFactory(), perfcounters.NewFactory(), snmptrap.NewFactory()}
 }
 
 // newAgentCmd is crmwatch agent: the process on every CRM server.

@@ -90,6 +90,7 @@ func newRootCmd() *cobra.Command {
 		newOperatorsCmd(),
 		newAuditCmd(),
 		newPackCmd(),
+		newSNMPCmd(),
 	)
 	return root
 }
