@@ -84,6 +84,7 @@ func newRootCmd() *cobra.Command {
 		newSimulateCmd(),
 		newDemoCmd(),
 		newTraceCmd(),
+		newEventsCmd(),
 		newAlertsCmd(),
 		newMaintenanceCmd(),
 		newSilenceCmd(),

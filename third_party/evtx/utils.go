@@ -1,0 +1,7 @@
+package evtx
+
+import "github.com/davecgh/go-spew/spew"
+
+func Debug(arg interface{}) {
+	spew.Dump(arg)
+}
