@@ -8,6 +8,7 @@ import (
 
 	"crmwatch/agent"
 	"crmwatch/collectors"
+	"crmwatch/collectors/eventlog"
 	"crmwatch/collectors/perfcounters"
 	"crmwatch/collectors/snmptrap"
 	"crmwatch/collectors/tracefiles"
@@ -17,7 +18,7 @@ import (
 
 // agentFactories are the collector types this build of the agent has.
 func agentFactories() []collectors.Factory {
-	return []collectors.Factory{tracefiles.NewFactory(), perfcounters.NewFactory(), snmptrap.NewFactory()}
+	return []collectors.Factory{tracefiles.NewFactory(), perfcounters.NewFactory(), snmptrap.NewFactory(), eventlog.NewFactory()}
 }
 
 // newAgentCmd is crmwatch agent: the process on every CRM server.

@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"crmwatch/agent"
+	"crmwatch/collectors"
+	"crmwatch/collectors/eventlog"
 )
 
 const eventXMLDir = "../../collectors/eventlog/testdata/xml/"
@@ -105,5 +109,30 @@ func TestEventsStats(t *testing.T) {
 	}
 	if r := runRoot(t, "events", "stats", "--top", "0", eventXMLDir); r.code != 1 || !strings.Contains(r.stderr, "--top 0: want 1 or more") {
 		t.Errorf("--top 0: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// TestAgentAcceptsEventLog: collectors.eventlog is a collector of the
+// agent (it was refused as unknown before); its mistakes are reported.
+func TestAgentAcceptsEventLog(t *testing.T) {
+	reg, err := collectors.NewRegistry(agentFactories()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := agent.ParseFile([]byte("collectors:\n  eventlog:\n    live: false\n    drop_dir: /var/lib/crmwatch/drop\n    min_level: info\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgs, err := f.Configs(reg, collectors.Plan{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := cfgs["eventlog"].(*eventlog.Config); !ok || c.DropDir != "/var/lib/crmwatch/drop" || c.MinLevel != "info" {
+		t.Errorf("eventlog config %#v", cfgs["eventlog"])
+	}
+	f, _ = agent.ParseFile([]byte("collectors:\n  eventlog:\n    live: false\n    batch_size: 0\n"))
+	if _, err := f.Configs(reg, collectors.Plan{}); err == nil || !strings.Contains(err.Error(), "collectors.eventlog") ||
+		!strings.Contains(err.Error(), "nothing to read: set drop_dir") || !strings.Contains(err.Error(), "batch_size 0") {
+		t.Errorf("mistakes: %v", err)
 	}
 }
