@@ -285,35 +285,67 @@ func (v *evaluator) commit(ctx context.Context, moved map[string]uint64) error {
 	}
 	v.suppressNew(time.Now())
 	c := store.Commit{Epoch: v.epoch, Changes: v.pending, Positions: maps.Clone(v.positions), Marks: marks}
-	backoff, logged := 100*time.Millisecond, false
-	for {
+	var done []alerts.Committed
+	stored, err := retryCommit(ctx, v.log, len(c.Changes), func(cctx context.Context) error {
 		start := time.Now()
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		done, err := v.st.Commit(cctx, c)
-		cancel()
+		var err error
+		done, err = v.st.Commit(cctx, c)
 		v.m.commitSeconds.Observe(time.Since(start).Seconds())
+		if err != nil {
+			v.m.commitErrors.Inc()
+		}
+		return err
+	})
+	if err != nil || !stored {
+		return err
+	}
+	v.pending = v.pending[:0]
+	v.marks.Committed()
+	for s, seq := range v.positions {
+		v.m.position.WithLabelValues(s).Set(float64(seq))
+	}
+	v.publish.enqueue(done)
+	return nil
+}
+
+// commitTimeout bounds one commit attempt. An attempt that ran out of time
+// gives the next one twice as long, up to maxCommitTimeout: a store that is
+// only slow (thousands of changes after an outage, on a busy disk) then
+// takes the batch, instead of being retried with the same too-short
+// deadline for ever, while a dead connection still fails in bounded time.
+var commitTimeout = 30 * time.Second
+
+const maxCommitTimeout = 10 * time.Minute
+
+// retryCommit runs commit until it succeeds (stored), is fenced (the
+// error), or ctx ends between attempts (not stored, no error: the next
+// term reads the batch again). An attempt in flight is not interrupted by a
+// stop.
+func retryCommit(ctx context.Context, log *slog.Logger, changes int, commit func(context.Context) error) (stored bool, err error) {
+	backoff, timeout, logged := 100*time.Millisecond, commitTimeout, false
+	for {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		err := commit(cctx)
+		expired := errors.Is(cctx.Err(), context.DeadlineExceeded)
+		cancel()
 		if err == nil {
 			if logged {
-				v.log.Info("alert changes committed again")
+				log.Info("alert changes committed again", "changes", changes)
 			}
-			v.pending = v.pending[:0]
-			v.marks.Committed()
-			for s, seq := range v.positions {
-				v.m.position.WithLabelValues(s).Set(float64(seq))
-			}
-			v.publish.enqueue(done)
-			return nil
+			return true, nil
 		}
-		v.m.commitErrors.Inc()
 		if errors.Is(err, store.ErrFenced) {
-			return err
+			return false, err
+		}
+		if expired {
+			timeout = min(timeout*2, maxCommitTimeout)
 		}
 		if !logged {
-			v.log.Warn("alert changes not committed yet; reading stops until the store takes them", "changes", len(c.Changes), "err", err)
+			log.Warn("alert changes not committed yet; reading stops until the store takes them", "changes", changes, "err", err, "next_timeout", timeout)
 			logged = true
 		}
 		if !sleepCtx(ctx, backoff) {
-			return nil // stopping: nothing of this batch is stored, the next term reads it again
+			return false, nil
 		}
 		backoff = min(backoff*2, 10*time.Second)
 	}

@@ -26,7 +26,7 @@ func (s *Store) Commit(ctx context.Context, c store.Commit) ([]alerts.Committed,
 		}
 	}
 	var out []alerts.Committed
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inCachedTx(ctx, func(tx *cachedTx) error {
 		out = out[:0]
 		if c.Epoch != 0 {
 			if err := s.checkFence(ctx, tx, c.Epoch); err != nil {
@@ -75,7 +75,7 @@ func validateChange(c *alerts.Change) error {
 
 // mergeOne applies one engine change; cache holds alerts already read or
 // written in this transaction.
-func (s *Store) mergeOne(ctx context.Context, tx *sql.Tx, cache map[string]*alerts.Alert, c *alerts.Change) (alerts.Committed, error) {
+func (s *Store) mergeOne(ctx context.Context, tx sqlTx, cache map[string]*alerts.Alert, c *alerts.Change) (alerts.Committed, error) {
 	cur, ok := cache[c.Alert.ID]
 	if !ok {
 		a, err := s.lockAlert(ctx, tx, c.Alert.ID)
@@ -127,7 +127,7 @@ func (s *Store) Act(ctx context.Context, id string, x alerts.Action) (alerts.Com
 		return alerts.Committed{}, err
 	}
 	var out alerts.Committed
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inCachedTx(ctx, func(tx *cachedTx) error {
 		cur, err := s.lockAlert(ctx, tx, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("alert %q: %w", id, store.ErrNotFound)
@@ -149,7 +149,7 @@ func (s *Store) Act(ctx context.Context, id string, x alerts.Action) (alerts.Com
 		if x.Kind == alerts.ChangeAssigned {
 			detail = h.Note
 		}
-		if err := auditTx(ctx, tx, store.AuditEntry{At: x.At, Actor: x.By, Action: AuditAction(x.Kind), Target: id, Detail: detail}); err != nil {
+		if err := auditTx(ctx, tx.Tx, store.AuditEntry{At: x.At, Actor: x.By, Action: AuditAction(x.Kind), Target: id, Detail: detail}); err != nil {
 			return err
 		}
 		out, err = s.enqueue(ctx, tx, alerts.Committed{Kind: x.Kind, Alert: next, At: x.At, By: x.By, Note: x.Note})
@@ -180,14 +180,14 @@ func AuditAction(k alerts.ChangeKind) string {
 
 // lockAlert reads one alert inside a write transaction, locking its row
 // on PostgreSQL (SQLite's single writer already serialises).
-func (s *Store) lockAlert(ctx context.Context, tx *sql.Tx, id string) (alerts.Alert, error) {
+func (s *Store) lockAlert(ctx context.Context, tx sqlTx, id string) (alerts.Alert, error) {
 	row := tx.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`+s.dialect.lockRow, id)
 	return scanAlert(row)
 }
 
 // writeAlert inserts next or updates it over cur, and keeps the host and
 // organization indexes in step when their lists changed.
-func (s *Store) writeAlert(ctx context.Context, tx *sql.Tx, cur, next *alerts.Alert) error {
+func (s *Store) writeAlert(ctx context.Context, tx sqlTx, cur, next *alerts.Alert) error {
 	hosts, err := jsonList(next.Hosts)
 	if err != nil {
 		return err
@@ -235,7 +235,7 @@ func (s *Store) writeAlert(ctx context.Context, tx *sql.Tx, cur, next *alerts.Al
 // indexValues rewrites one of the alert's lookup tables (alert_hosts,
 // alert_orgs); it runs only when the list changed, so repeats cost no
 // extra statements.
-func indexValues(ctx context.Context, tx *sql.Tx, table, column, id string, values []string, existed bool) error {
+func indexValues(ctx context.Context, tx sqlTx, table, column, id string, values []string, existed bool) error {
 	if existed {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE alert_id = $1`, id); err != nil {
 			return fmt.Errorf("reindex %s: %w", table, err)
@@ -254,7 +254,7 @@ func indexValues(ctx context.Context, tx *sql.Tx, table, column, id string, valu
 	return nil
 }
 
-func insertHistory(ctx context.Context, tx *sql.Tx, id string, h *alerts.HistoryEntry) error {
+func insertHistory(ctx context.Context, tx sqlTx, id string, h *alerts.HistoryEntry) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO alert_history (alert_id, at, kind, actor, state, severity, note)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, nanos(h.At), string(h.Kind), clean(h.By), string(h.State), string(h.Severity), clean(h.Note)); err != nil {
 		return fmt.Errorf("append history: %w", err)
@@ -265,7 +265,7 @@ func insertHistory(ctx context.Context, tx *sql.Tx, id string, h *alerts.History
 // keepEvents numbers the change's events among all the alert's events
 // (before of them were counted already, total after this change) and
 // stores those the StoredEvents bound keeps, dropping older middle ones.
-func (s *Store) keepEvents(ctx context.Context, tx *sql.Tx, c *alerts.Change, before, total int64) error {
+func (s *Store) keepEvents(ctx context.Context, tx sqlTx, c *alerts.Change, before, total int64) error {
 	if len(c.Events) == 0 {
 		return nil
 	}
@@ -299,7 +299,7 @@ func (s *Store) keepEvents(ctx context.Context, tx *sql.Tx, c *alerts.Change, be
 	return nil
 }
 
-func (s *Store) savePositions(ctx context.Context, tx *sql.Tx, pos map[string]uint64) error {
+func (s *Store) savePositions(ctx context.Context, tx sqlTx, pos map[string]uint64) error {
 	for _, stream := range slices.Sorted(maps.Keys(pos)) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO stream_positions (stream, seq) VALUES ($1, $2)
 			ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq`, stream, int64(pos[stream])); err != nil {
@@ -309,7 +309,7 @@ func (s *Store) savePositions(ctx context.Context, tx *sql.Tx, pos map[string]ui
 	return nil
 }
 
-func (s *Store) saveMarks(ctx context.Context, tx *sql.Tx, marks map[string]string) error {
+func (s *Store) saveMarks(ctx context.Context, tx sqlTx, marks map[string]string) error {
 	now := nanos(s.opts.Now())
 	for _, k := range slices.Sorted(maps.Keys(marks)) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_marks (mark_key, value, updated_at) VALUES ($1, $2, $3)

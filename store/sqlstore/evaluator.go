@@ -36,7 +36,7 @@ func (s *Store) Fence(ctx context.Context, holder string, epoch int64) error {
 
 // checkFence holds the evaluator row for the transaction and refuses a
 // commit under any epoch but the recorded one.
-func (s *Store) checkFence(ctx context.Context, tx *sql.Tx, epoch int64) error {
+func (s *Store) checkFence(ctx context.Context, tx sqlTx, epoch int64) error {
 	var cur int64
 	err := tx.QueryRowContext(ctx, `SELECT epoch FROM evaluator WHERE id = 1`+s.dialect.lockRow).Scan(&cur)
 	switch {

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -13,7 +12,7 @@ import (
 // enqueue writes a committed change to the outbox and returns it with its
 // number. The number comes from the outbox's own sequence, so changes are
 // numbered in the order their transactions wrote them.
-func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, c alerts.Committed) (alerts.Committed, error) {
+func (s *Store) enqueue(ctx context.Context, tx sqlTx, c alerts.Committed) (alerts.Committed, error) {
 	data, err := json.Marshal(&c)
 	if err != nil {
 		return c, fmt.Errorf("encode committed change: %w", err)

@@ -79,6 +79,7 @@ type Store struct {
 	opts    Options
 	writer  *sql.DB
 	reader  *sql.DB
+	stmts   *stmtCache // SQLite only
 	log     *slog.Logger
 }
 
@@ -150,6 +151,7 @@ func (s *Store) connect(ctx context.Context) error {
 		}
 		w.SetMaxOpenConns(1)
 		s.writer = w
+		s.stmts = newStmtCache(w)
 		if err := pingUnlocked(ctx, w); err != nil {
 			w.Close() //nolint:errcheck
 			return fmt.Errorf("store %s: open: %w (check the path is writable)", s.dsn, err)
@@ -217,6 +219,9 @@ func (s *Store) Engine() string { return s.dsn.Engine }
 // Close releases the connections.
 func (s *Store) Close() error {
 	var errs []error
+	if s.stmts != nil {
+		s.stmts.close()
+	}
 	if s.reader != nil && s.reader != s.writer {
 		errs = append(errs, s.reader.Close())
 	}
