@@ -24,6 +24,7 @@ import (
 	"crmwatch/event"
 	"crmwatch/packs"
 	"crmwatch/packs/crm"
+	"crmwatch/packs/promexport"
 	"crmwatch/secret"
 )
 
@@ -111,11 +112,11 @@ func TestMetricsEvaluateExportedRules(t *testing.T) {
 	}
 
 	series := scrapedSeries(t, page, a.MetricsAddr())
-	rulesFile, err := packs.ExportPrometheus([]*packs.Pack{mustBuiltin(t)}, packs.ExportOptions{})
+	rulesFile, err := promexport.Export([]*packs.Pack{mustBuiltin(t)}, promexport.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var exported packs.PromRuleFile
+	var exported promexport.RuleFile
 	if err := yaml.Unmarshal(rulesFile, &exported); err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +236,7 @@ var tmplRef = regexp.MustCompile(`\{\{\s*\$labels\.([a-z_]+)\s*\}\}|\{\{\s*\$val
 // expectAll expects every exported alert of rule id (each severity) to
 // fire for the one scraped series its selector matches, with the
 // annotations rendered as Prometheus renders them.
-func expectAll(t *testing.T, f packs.PromRuleFile, id string, series []scraped) alertTest {
+func expectAll(t *testing.T, f promexport.RuleFile, id string, series []scraped) alertTest {
 	t.Helper()
 	var out alertTest
 	for _, g := range f.Groups {

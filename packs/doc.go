@@ -7,8 +7,10 @@
 // bad input, and checks each file against a JSON Schema embedded in the
 // binary before decoding it strictly. Operators layer overrides (per host,
 // server group or role) on a pack without editing it; Effective resolves the
-// rules one target sees. The package also runs pack unit tests (RunTests) and
-// exports threshold and trend rules as a Prometheus rule file.
+// rules one target sees. What reads loaded packs lives beside it: the unit-test
+// runner (packs/packtest), the Prometheus rule exporter (packs/promexport).
+// CounterSeries, the one counter-to-metric mapping, stays here because both
+// the agent's /metrics and the exporter use it.
 //
 // The pack format is documented in docs/packs.md.
 package packs

@@ -10,11 +10,11 @@ import (
 // FuzzParseOverrides feeds arbitrary overrides files, checked against a real
 // pack: the loader returns an *Overrides or Problems, never panics.
 func FuzzParseOverrides(f *testing.F) {
-	p, err := LoadDir("testdata/promexport/pack")
+	p, err := LoadDir("promexport/testdata/pack")
 	if err != nil {
 		f.Fatal(err)
 	}
-	if seed, err := os.ReadFile("testdata/promexport/overrides.yaml"); err == nil {
+	if seed, err := os.ReadFile("promexport/testdata/overrides.yaml"); err == nil {
 		f.Add(seed)
 	}
 	f.Add([]byte("format: crmwatch.overrides/v1\noverrides:\n  - host: CRMAPP01\n    rule: '*'\n    enabled: false\n"))

@@ -298,16 +298,3 @@ func overrideNumber(v any, params Params) (float64, error) {
 	}
 	return 0, fmt.Errorf("level %v is not a number", v)
 }
-
-// loadTestOverrides parses a test case's overrides files (relative to it).
-func loadTestOverrides(fsys fs.FS, testFile string, names []string, ps []*Pack) ([]*Overrides, error) {
-	var out []*Overrides
-	for _, n := range names {
-		ov, err := ParseOverrides(fsys, path.Join(path.Dir(testFile), n), ps)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ov)
-	}
-	return out, nil
-}

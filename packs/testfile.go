@@ -6,7 +6,6 @@ import (
 	"math"
 	"path"
 	"slices"
-	"time"
 
 	"crmwatch/event"
 	"crmwatch/rules"
@@ -149,9 +148,9 @@ func ParseTestFile(fsys fs.FS, name string) (*TestFile, error) {
 	return tf, nil
 }
 
-// packDirs returns the pack directories of the file, relative to fsys
+// PackDirs returns the pack directories of the file, relative to fsys
 // (default: the parent of the directory holding the file).
-func (tf *TestFile) packDirs() []string {
+func (tf *TestFile) PackDirs() []string {
 	base := path.Dir(tf.Name)
 	if len(tf.Packs) == 0 {
 		return []string{path.Dir(base)}
@@ -162,6 +161,3 @@ func (tf *TestFile) packDirs() []string {
 	}
 	return out
 }
-
-// defaultTick is how often the runner calls Engine.Tick, like the server.
-const defaultTick = 15 * time.Second

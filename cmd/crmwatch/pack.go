@@ -13,6 +13,8 @@ import (
 
 	"crmwatch/packs"
 	"crmwatch/packs/crm"
+	"crmwatch/packs/packtest"
+	"crmwatch/packs/promexport"
 )
 
 // newPackCmd is crmwatch pack: the promtool of management packs.
@@ -96,7 +98,7 @@ func newPackTestCmd() *cobra.Command {
 		Short: "Run pack unit tests (inputs at relative times, expected alerts)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var all []packs.TestResult
+			var all []packtest.Result
 			failed := 0
 			for _, f := range args {
 				abs, err := filepath.Abs(f)
@@ -110,7 +112,7 @@ func newPackTestCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				res, err := packs.RunTestFile(cmd.Context(), os.DirFS(root), filepath.ToSlash(rel))
+				res, err := packtest.RunFile(cmd.Context(), os.DirFS(root), filepath.ToSlash(rel))
 				if err != nil {
 					return fmt.Errorf("%s: %w", f, err)
 				}
@@ -198,7 +200,7 @@ func newPackExportPrometheusCmd() *cobra.Command {
 	var (
 		overrides []string
 		out       string
-		opts      packs.ExportOptions
+		opts      promexport.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "export-prometheus DIR",
@@ -216,7 +218,7 @@ func newPackExportPrometheusCmd() *cobra.Command {
 			if opts.Overrides, err = packs.LoadOverridesFiles(overrides, []*packs.Pack{p}); err != nil {
 				return err
 			}
-			data, err := packs.ExportPrometheus([]*packs.Pack{p}, opts)
+			data, err := promexport.Export([]*packs.Pack{p}, opts)
 			if err != nil {
 				return err
 			}

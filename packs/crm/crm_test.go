@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"crmwatch/packs"
+	"crmwatch/packs/packtest"
 )
 
 func TestLoadBuiltin(t *testing.T) {
@@ -32,7 +33,7 @@ func TestPackTests(t *testing.T) {
 	}
 	covered := map[string]bool{}
 	for _, name := range names {
-		res, err := packs.RunTestFile(context.Background(), fsys, name)
+		res, err := packtest.RunFile(context.Background(), fsys, name)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -1,4 +1,8 @@
-package packs
+// Package promexport writes the threshold and trend rules of loaded packs
+// as a Prometheus rule file over packs.CounterSeries, so a farm that already
+// runs Prometheus can alert on the agents' /metrics with the packs' rules
+// (crmwatch pack export-prometheus; docs/packs.md).
+package promexport
 
 import (
 	"bytes"
@@ -16,92 +20,18 @@ import (
 
 	"crmwatch/alerts"
 	"crmwatch/event"
+	"crmwatch/packs"
 	"crmwatch/rules"
 )
 
-// CounterMetric is the one Prometheus metric performance-counter samples
-// are exposed under; the counter path is carried in labels, so the metric
-// name never depends on a counter name (which may hold %, /, \, ( or $).
-// Not "crmwatch_counter_value": promtool check metrics refuses a name
-// with "_counter_" in it (a type in the name).
-const CounterMetric = "crmwatch_perfcounter_value"
-
-// Labels of CounterMetric. The instance label is not called "instance":
-// Prometheus sets that label to the scrape target and would rename an
-// exposed "instance" to "exported_instance".
-const (
-	LabelHost     = "host"
-	LabelObject   = "object"
-	LabelCounter  = "counter"
-	LabelInstance = "counter_instance"
-)
-
-// DefaultSampleInterval is the counter sample interval when no collect:
-// entry of a pack names the counter (PAL's SampleInterval; the default of
-// CounterSet.Interval).
-const DefaultSampleInterval = 15 * time.Second
-
-// MetricLabel is one label of a series, or one equality matcher.
-type MetricLabel struct {
-	Name, Value string
-}
-
-// CounterSeries is THE mapping from a counter path to a Prometheus series,
-// shared by whatever exposes samples and by ExportPrometheus, so the two
-// cannot drift apart. It returns CounterMetric and labels sorted by name:
-//
-//   - object, counter and counter_instance hold the path's parts in lower
-//     case: PDH names are case-insensitive and the rules engine compares them
-//     case-insensitively, so one canonical spelling makes equality exact;
-//   - counter_instance is "" for single-instance objects (Prometheus treats
-//     an empty label as absent, and the matcher counter_instance="" selects
-//     exactly those series) and is left out for the wildcard instance "*",
-//     so every instance matches and is its own series;
-//   - host is host as given (the agent's name, as on every event), else the
-//     path's \\MACHINE part; left out when both are empty (a rule selects
-//     every host).
-//
-// A collector exposing a sample calls CounterSeries(sample.Host, path) with
-// a concrete instance and sets the gauge to the sample's value.
-func CounterSeries(host string, cp event.CounterPath) (string, []MetricLabel) {
-	ls := make([]MetricLabel, 0, 4)
-	ls = append(ls, MetricLabel{LabelCounter, strings.ToLower(cp.Counter)})
-	if cp.Instance != "*" {
-		ls = append(ls, MetricLabel{LabelInstance, strings.ToLower(cp.Instance)})
-	}
-	if host = cmp.Or(host, cp.Machine); host != "" {
-		ls = append(ls, MetricLabel{LabelHost, host})
-	}
-	ls = append(ls, MetricLabel{LabelObject, strings.ToLower(cp.Object)})
-	return CounterMetric, ls
-}
-
-// Selector formats a PromQL series selector, metric{a="x",b="y"}; label
-// values are quoted as PromQL string literals (Go escaping: \\, \", \n, …).
-func Selector(metric string, labels []MetricLabel) string {
-	var b strings.Builder
-	b.WriteString(metric)
-	b.WriteByte('{')
-	for i, l := range labels {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(l.Name)
-		b.WriteByte('=')
-		b.WriteString(strconv.Quote(l.Value))
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
-// ExportOptions tune ExportPrometheus.
-type ExportOptions struct {
+// Options tune Export.
+type Options struct {
 	// Overrides: only untargeted entries and their parameters are applied
 	// (one rule file serves the whole farm; the server also applies host,
-	// group and role overrides, see FarmRules).
-	Overrides []*Overrides
+	// group and role overrides, see packs.FarmRules).
+	Overrides []*packs.Overrides
 	// SampleInterval is assumed for counters no collect: entry names
-	// (default DefaultSampleInterval). It turns consecutive into for: and
+	// (default packs.DefaultSampleInterval). It turns consecutive into for: and
 	// sets the trend windows.
 	SampleInterval time.Duration
 	// EvalInterval is the rule groups' evaluation interval (default
@@ -109,20 +39,20 @@ type ExportOptions struct {
 	EvalInterval time.Duration
 }
 
-// PromRuleFile is the Prometheus rule-file shape ExportPrometheus writes.
-type PromRuleFile struct {
-	Groups []PromGroup `yaml:"groups"`
+// RuleFile is the Prometheus rule-file shape Export writes.
+type RuleFile struct {
+	Groups []Group `yaml:"groups"`
 }
 
-// PromGroup is one rule group; ExportPrometheus writes one per pack.
-type PromGroup struct {
-	Name     string      `yaml:"name"`
-	Interval string      `yaml:"interval,omitempty"`
-	Rules    []PromAlert `yaml:"rules"`
+// Group is one rule group; Export writes one per pack.
+type Group struct {
+	Name     string  `yaml:"name"`
+	Interval string  `yaml:"interval,omitempty"`
+	Rules    []Alert `yaml:"rules"`
 }
 
-// PromAlert is one alerting rule.
-type PromAlert struct {
+// Alert is one alerting rule.
+type Alert struct {
 	Alert       string            `yaml:"alert"`
 	Expr        string            `yaml:"expr"`
 	For         string            `yaml:"for,omitempty"`
@@ -140,24 +70,24 @@ var notExpressible = map[rules.Kind]string{
 	rules.KindCorrelation: "counts events across hosts and organizations",
 }
 
-// ExportPrometheus writes the threshold and trend rules of the packs, after
+// Export writes the threshold and trend rules of the packs, after
 // parameters and untargeted overrides, as a Prometheus rule file over
-// CounterSeries. Rules of other kinds and disabled rules are listed in a
+// packs.CounterSeries. Rules of other kinds and disabled rules are listed in a
 // comment at the top. The output is deterministic: packs by name, rules by
 // alert name, rule id and severity.
-func ExportPrometheus(ps []*Pack, opts ExportOptions) ([]byte, error) {
-	opts.SampleInterval = cmp.Or(opts.SampleInterval, DefaultSampleInterval)
+func Export(ps []*packs.Pack, opts Options) ([]byte, error) {
+	opts.SampleInterval = cmp.Or(opts.SampleInterval, packs.DefaultSampleInterval)
 	opts.EvalInterval = cmp.Or(opts.EvalInterval, opts.SampleInterval)
 	if opts.SampleInterval < time.Millisecond || opts.EvalInterval < time.Millisecond {
 		return nil, fmt.Errorf("export: sample and evaluation intervals must be at least 1ms")
 	}
 	ps = slices.Clone(ps)
-	slices.SortFunc(ps, func(a, b *Pack) int { return strings.Compare(a.Name, b.Name) })
-	var file PromRuleFile
+	slices.SortFunc(ps, func(a, b *packs.Pack) int { return strings.Compare(a.Name, b.Name) })
+	var file RuleFile
 	var head bytes.Buffer
 	head.WriteString("# Prometheus alerting rules exported by crmwatch pack export-prometheus.\n")
 	fmt.Fprintf(&head, "# Series: %s{%s, %s, %s, %s}, names in lower case (docs/packs.md §6).\n",
-		CounterMetric, LabelHost, LabelObject, LabelCounter, LabelInstance)
+		packs.CounterMetric, packs.LabelHost, packs.LabelObject, packs.LabelCounter, packs.LabelInstance)
 	head.WriteString("# Rule roles are not expressed: a rule applies to every host exposing its counter.\n")
 	if names := overrideNames(opts.Overrides); names != "" {
 		fmt.Fprintf(&head, "# Untargeted overrides applied from: %s\n", names)
@@ -183,7 +113,7 @@ func ExportPrometheus(ps []*Pack, opts ExportOptions) ([]byte, error) {
 	return append(head.Bytes(), body.Bytes()...), nil
 }
 
-func overrideNames(ovs []*Overrides) string {
+func overrideNames(ovs []*packs.Overrides) string {
 	var names []string
 	for _, ov := range ovs {
 		names = append(names, filepath.Base(ov.File))
@@ -204,12 +134,12 @@ func writeSkipped(w *bytes.Buffer, skips []skipped) {
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // exportPack resolves one pack's farm rules and converts them.
-func exportPack(p *Pack, opts ExportOptions) (PromGroup, []skipped, error) {
-	rs, err := Effective(p, opts.Overrides, Target{})
+func exportPack(p *packs.Pack, opts Options) (Group, []skipped, error) {
+	rs, err := packs.Effective(p, opts.Overrides, packs.Target{})
 	if err != nil {
-		return PromGroup{}, nil, fmt.Errorf("export pack %s: %w", p.Name, err)
+		return Group{}, nil, fmt.Errorf("export pack %s: %w", p.Name, err)
 	}
-	g := PromGroup{Name: "crmwatch." + p.Name, Interval: promDuration(opts.EvalInterval)}
+	g := Group{Name: "crmwatch." + p.Name, Interval: promDuration(opts.EvalInterval)}
 	var skips []skipped
 	for i := range rs {
 		r := &rs[i]
@@ -217,7 +147,7 @@ func exportPack(p *Pack, opts ExportOptions) (PromGroup, []skipped, error) {
 			skips = append(skips, skipped{r.ID, "disabled"})
 			continue
 		}
-		var out []PromAlert
+		var out []Alert
 		switch r.Kind {
 		case rules.KindThreshold:
 			out, err = thresholdAlerts(p, r, opts)
@@ -228,11 +158,11 @@ func exportPack(p *Pack, opts ExportOptions) (PromGroup, []skipped, error) {
 			continue
 		}
 		if err != nil {
-			return PromGroup{}, nil, fmt.Errorf("export pack %s: rule %q: %w", p.Name, r.ID, err)
+			return Group{}, nil, fmt.Errorf("export pack %s: rule %q: %w", p.Name, r.ID, err)
 		}
 		g.Rules = append(g.Rules, out...)
 	}
-	slices.SortFunc(g.Rules, func(a, b PromAlert) int {
+	slices.SortFunc(g.Rules, func(a, b Alert) int {
 		return cmp.Or(strings.Compare(a.Alert, b.Alert), strings.Compare(a.Labels["rule_id"], b.Labels["rule_id"]),
 			alerts.Severity(a.Labels["severity"]).Rank()-alerts.Severity(b.Labels["severity"]).Rank())
 	})
@@ -242,7 +172,7 @@ func exportPack(p *Pack, opts ExportOptions) (PromGroup, []skipped, error) {
 
 // sampleInterval is the interval of the pack's collect: entry naming the
 // counter for one of the rule's roles, else the default.
-func sampleInterval(p *Pack, r *rules.Rule, cp event.CounterPath, def time.Duration) time.Duration {
+func sampleInterval(p *packs.Pack, r *rules.Rule, cp event.CounterPath, def time.Duration) time.Duration {
 	for _, c := range p.Collect {
 		if !slices.ContainsFunc(c.Roles, func(role string) bool { return slices.Contains(r.Roles, role) }) {
 			continue
@@ -272,16 +202,16 @@ func ruleSelector(counter string) (event.CounterPath, string, error) {
 	if err != nil {
 		return cp, "", err
 	}
-	return cp, Selector(CounterSeries("", cp)), nil
+	return cp, packs.Selector(packs.CounterSeries("", cp)), nil
 }
 
 // base fills what every alert of a rule shares.
-func base(p *Pack, r *rules.Rule, cp event.CounterPath, sev alerts.Severity) PromAlert {
+func base(p *packs.Pack, r *rules.Rule, cp event.CounterPath, sev alerts.Severity) Alert {
 	desc := r.Description
 	if desc == "" {
 		desc = "crmwatch " + string(r.Kind) + " rule on " + cp.String()
 	}
-	return PromAlert{
+	return Alert{
 		Alert:  alertName(r.ID),
 		Labels: map[string]string{"severity": string(sev), "rule_id": r.ID, "pack": p.Name},
 		Annotations: map[string]string{
@@ -334,7 +264,7 @@ func thresholdValue(sel string, t *rules.Threshold) string {
 // period and the consecutive-th one, that much later, fires it. A
 // recovery value past the lowest level keeps the lowest alert firing until
 // the value passes it (hysteresis over the ALERTS series).
-func thresholdAlerts(p *Pack, r *rules.Rule, opts ExportOptions) ([]PromAlert, error) {
+func thresholdAlerts(p *packs.Pack, r *rules.Rule, opts Options) ([]Alert, error) {
 	t := r.Threshold
 	cp, sel, err := ruleSelector(t.Counter)
 	if err != nil {
@@ -349,7 +279,7 @@ func thresholdAlerts(p *Pack, r *rules.Rule, opts ExportOptions) ([]PromAlert, e
 	if n := cmp.Or(t.Consecutive, rules.DefaultConsecutive); n > 1 {
 		forDur = time.Duration(n-1) * sampleInterval(p, r, cp, opts.SampleInterval)
 	}
-	var out []PromAlert
+	var out []Alert
 	lowest := true
 	for _, lv := range []struct {
 		sev alerts.Severity
@@ -378,7 +308,7 @@ func thresholdAlerts(p *Pack, r *rules.Rule, opts ExportOptions) ([]PromAlert, e
 // until N samples passed without a rise, as the engine does); the capped
 // critical when it rose in each of the last N intervals, written as a chain
 // of offset comparisons between consecutive samples.
-func trendAlerts(p *Pack, r *rules.Rule, opts ExportOptions) ([]PromAlert, error) {
+func trendAlerts(p *packs.Pack, r *rules.Rule, opts Options) ([]Alert, error) {
 	t := r.Trend
 	cp, sel, err := ruleSelector(t.Counter)
 	if err != nil {
@@ -389,7 +319,7 @@ func trendAlerts(p *Pack, r *rules.Rule, opts ExportOptions) ([]PromAlert, error
 	warn := base(p, r, cp, alerts.SeverityWarning)
 	// "sel and …" so that $value is the counter's value, as in the engine.
 	warn.Expr = sel + " and increase(" + sel + "[" + promDuration(time.Duration(n)*iv) + "]) > 0"
-	out := []PromAlert{warn}
+	out := []Alert{warn}
 	top := min(alerts.SeverityCritical.Rank(), cmp.Or(t.MaxSeverity, rules.DefaultTrendMax).Rank())
 	if top <= alerts.SeverityWarning.Rank() {
 		return out, nil
@@ -450,8 +380,8 @@ func templateLiteral(s string) string {
 // summaryFields maps the summary fields a counter alert has to Prometheus
 // template variables; other fields have no value in a counter alert.
 var summaryFields = map[string][]string{
-	"Host":     {"$labels", LabelHost},
-	"Instance": {"$labels", LabelInstance},
+	"Host":     {"$labels", packs.LabelHost},
+	"Instance": {"$labels", packs.LabelInstance},
 	"Value":    {"$value"},
 }
 

@@ -1,4 +1,4 @@
-package packs_test
+package promexport_test
 
 import (
 	"bytes"
@@ -18,14 +18,15 @@ import (
 	"crmwatch/event"
 	"crmwatch/packs"
 	"crmwatch/packs/crm"
+	"crmwatch/packs/promexport"
 	"crmwatch/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 const (
-	promtestDir       = "testdata/promexport/pack"
-	promtestOverrides = "testdata/promexport/overrides.yaml"
+	promtestDir       = "testdata/pack"
+	promtestOverrides = "testdata/overrides.yaml"
 )
 
 // loadPromtest loads the export test pack and, if asked, its overrides.
@@ -59,15 +60,15 @@ func TestExportPrometheusGolden(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p, ovs := loadPromtest(t, tc.overrides)
-			got, err := packs.ExportPrometheus([]*packs.Pack{p}, packs.ExportOptions{Overrides: ovs, SampleInterval: tc.sample, EvalInterval: tc.eval})
+			got, err := promexport.Export([]*packs.Pack{p}, promexport.Options{Overrides: ovs, SampleInterval: tc.sample, EvalInterval: tc.eval})
 			if err != nil {
 				t.Fatal(err)
 			}
-			again, _ := packs.ExportPrometheus([]*packs.Pack{p}, packs.ExportOptions{Overrides: ovs, SampleInterval: tc.sample, EvalInterval: tc.eval})
+			again, _ := promexport.Export([]*packs.Pack{p}, promexport.Options{Overrides: ovs, SampleInterval: tc.sample, EvalInterval: tc.eval})
 			if !bytes.Equal(got, again) {
 				t.Fatal("two exports of the same pack differ; the output must be deterministic")
 			}
-			golden := filepath.Join("testdata", "promexport", tc.golden)
+			golden := filepath.Join("testdata", tc.golden)
 			if *update {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {
 					t.Fatal(err)
@@ -86,7 +87,7 @@ func TestExportPrometheusGolden(t *testing.T) {
 
 func TestExportPrometheusContent(t *testing.T) {
 	p, ovs := loadPromtest(t, true)
-	out, err := packs.ExportPrometheus([]*packs.Pack{p}, packs.ExportOptions{Overrides: ovs})
+	out, err := promexport.Export([]*packs.Pack{p}, promexport.Options{Overrides: ovs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,16 +134,16 @@ func TestExportPrometheusContent(t *testing.T) {
 	}
 }
 
-func parseExport(t testing.TB, data []byte) packs.PromRuleFile {
+func parseExport(t testing.TB, data []byte) promexport.RuleFile {
 	t.Helper()
-	var f packs.PromRuleFile
+	var f promexport.RuleFile
 	if err := yaml.Unmarshal(data, &f); err != nil {
 		t.Fatalf("exported file is not YAML: %v", err)
 	}
 	return f
 }
 
-func findAlert(t testing.TB, f packs.PromRuleFile, name, severity string) packs.PromAlert {
+func findAlert(t testing.TB, f promexport.RuleFile, name, severity string) promexport.Alert {
 	t.Helper()
 	for _, g := range f.Groups {
 		for _, a := range g.Rules {
@@ -152,10 +153,10 @@ func findAlert(t testing.TB, f packs.PromRuleFile, name, severity string) packs.
 		}
 	}
 	t.Fatalf("no alert %s with severity %s", name, severity)
-	return packs.PromAlert{}
+	return promexport.Alert{}
 }
 
-func countAlerts(f packs.PromRuleFile, name string) int {
+func countAlerts(f promexport.RuleFile, name string) int {
 	n := 0
 	for _, g := range f.Groups {
 		for _, a := range g.Rules {
@@ -165,35 +166,6 @@ func countAlerts(f packs.PromRuleFile, name string) int {
 		}
 	}
 	return n
-}
-
-func TestCounterSeries(t *testing.T) {
-	tests := []struct {
-		host, path string
-		want       string
-	}{
-		{"CRMAPP01", `\Processor(_Total)\% Processor Time`,
-			`crmwatch_perfcounter_value{counter="% processor time",counter_instance="_total",host="CRMAPP01",object="processor"}`},
-		{"", `\CRM Server(*)\Failed Organization Service Requests`,
-			`crmwatch_perfcounter_value{counter="failed organization service requests",object="crm server"}`},
-		{"", `\Memory\Available MBytes`,
-			`crmwatch_perfcounter_value{counter="available mbytes",counter_instance="",object="memory"}`},
-		{"", `\\CRMSQL01\MSSQL$CRM:Locks(_Total)\Lock Waits/sec`,
-			`crmwatch_perfcounter_value{counter="lock waits/sec",counter_instance="_total",host="CRMSQL01",object="mssql$crm:locks"}`},
-		{"CRMAPP02", `\Network Interface(Intel[R] PRO\1000)\Bytes Total/sec`,
-			`crmwatch_perfcounter_value{counter="bytes total/sec",counter_instance="intel[r] pro\\1000",host="CRMAPP02",object="network interface"}`},
-		{"h", `\Process(svc (x86))\Handle "Count"`,
-			`crmwatch_perfcounter_value{counter="handle \"count\"",counter_instance="svc (x86)",host="h",object="process"}`},
-	}
-	for _, tc := range tests {
-		cp, err := event.ParseCounterPath(tc.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := packs.Selector(packs.CounterSeries(tc.host, cp)); got != tc.want {
-			t.Errorf("CounterSeries(%q, %s):\n got %s\nwant %s", tc.host, tc.path, got, tc.want)
-		}
-	}
 }
 
 // summaryPack is a one-rule pack whose summary is text.
@@ -217,7 +189,7 @@ func exportSummary(t testing.TB, text string) (string, bool) {
 	if err != nil {
 		return "", false // the engine refuses the template itself
 	}
-	out, err := packs.ExportPrometheus([]*packs.Pack{p}, packs.ExportOptions{})
+	out, err := promexport.Export([]*packs.Pack{p}, promexport.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,29 +251,16 @@ func TestExportPrometheusErrors(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		opts packs.ExportOptions
+		opts promexport.Options
 		want string
 	}{
-		{"interval below 1ms", packs.ExportOptions{SampleInterval: time.Microsecond}, "at least 1ms"},
-		{"override breaks the level order", packs.ExportOptions{Overrides: []*packs.Overrides{ov}}, `export pack promtest`},
+		{"interval below 1ms", promexport.Options{SampleInterval: time.Microsecond}, "at least 1ms"},
+		{"override breaks the level order", promexport.Options{Overrides: []*packs.Overrides{ov}}, `export pack promtest`},
 	}
 	for _, tc := range tests {
-		_, err := packs.ExportPrometheus([]*packs.Pack{p}, tc.opts)
+		_, err := promexport.Export([]*packs.Pack{p}, tc.opts)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
-		}
-	}
-}
-
-func BenchmarkLoadBuiltinPack(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		p, err := crm.Load()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := packs.FarmRules(p, nil); err != nil {
-			b.Fatal(err)
 		}
 	}
 }
@@ -313,7 +272,7 @@ func BenchmarkExportPrometheus(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := packs.ExportPrometheus([]*packs.Pack{p}, packs.ExportOptions{}); err != nil {
+		if _, err := promexport.Export([]*packs.Pack{p}, promexport.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -373,7 +332,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 	}{{"builtin crm pack", builtin, nil}, {"promtest pack with overrides", p, ovs}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := packs.ExportPrometheus([]*packs.Pack{tc.p}, packs.ExportOptions{Overrides: tc.ovs})
+			out, err := promexport.Export([]*packs.Pack{tc.p}, promexport.Options{Overrides: tc.ovs})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -483,7 +442,7 @@ func cmpOr(a, b string) string {
 // promtool test rules.
 func (s scenario) run(tests ...promTest) {
 	s.t.Helper()
-	out, err := packs.ExportPrometheus([]*packs.Pack{s.p}, packs.ExportOptions{Overrides: s.ovs})
+	out, err := promexport.Export([]*packs.Pack{s.p}, promexport.Options{Overrides: s.ovs})
 	if err != nil {
 		s.t.Fatal(err)
 	}

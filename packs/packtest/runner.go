@@ -1,4 +1,9 @@
-package packs
+// Package packtest runs pack unit tests (format crmwatch.packtest/v1, parsed
+// by packs.ParseTestFile): each case feeds events, samples and heartbeats at
+// virtual times to a real rules engine loaded with the packs' farm rules and
+// compares the alerts it raises with the expected ones. It is what
+// `crmwatch pack test` runs, as `promtool test rules` does for Prometheus.
+package packtest
 
 import (
 	"cmp"
@@ -8,55 +13,60 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"path"
 	"slices"
 	"strings"
 	"time"
 
 	"crmwatch/alerts"
 	"crmwatch/event"
+	"crmwatch/packs"
 	"crmwatch/rules"
 )
+
+// defaultTick is how often the runner calls Engine.Tick, like the server.
+const defaultTick = 15 * time.Second
 
 // testStart is the virtual time a test's "at: 0s" stands for.
 var testStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// TestResult is the outcome of one test case.
-type TestResult struct {
+// Result is the outcome of one test case.
+type Result struct {
 	File     string   `json:"file"`
 	Name     string   `json:"name"`
 	Failures []string `json:"failures,omitempty"`
 }
 
 // Passed reports whether the test case met every expectation.
-func (r TestResult) Passed() bool { return len(r.Failures) == 0 }
+func (r Result) Passed() bool { return len(r.Failures) == 0 }
 
-// RunTestFile parses a test file in fsys and runs each case against the
+// RunFile parses a test file in fsys and runs each case against the
 // packs it names (loaded from the same fsys) with a real rules engine in
 // virtual time. An error means the file or its packs could not be used.
-func RunTestFile(ctx context.Context, fsys fs.FS, name string) ([]TestResult, error) {
-	tf, err := ParseTestFile(fsys, name)
+func RunFile(ctx context.Context, fsys fs.FS, name string) ([]Result, error) {
+	tf, err := packs.ParseTestFile(fsys, name)
 	if err != nil {
 		return nil, err
 	}
-	var ps []*Pack
-	for _, dir := range tf.packDirs() {
+	var ps []*packs.Pack
+	for _, dir := range tf.PackDirs() {
 		sub, err := fs.Sub(fsys, dir)
 		if err != nil {
 			return nil, fmt.Errorf("%s: pack %s: %w", name, dir, err)
 		}
-		p, err := Load(sub, dir)
+		p, err := packs.Load(sub, dir)
 		if err != nil {
 			return nil, err
 		}
 		ps = append(ps, p)
 	}
-	var out []TestResult
+	var out []Result
 	for _, tc := range tf.Tests {
-		ovs, err := loadTestOverrides(fsys, name, tc.Overrides, ps)
+		ovs, err := loadOverrides(fsys, name, tc.Overrides, ps)
 		if err != nil {
 			return nil, err
 		}
-		res := TestResult{File: name, Name: tc.Name}
+		res := Result{File: name, Name: tc.Name}
 		res.Failures, err = runCase(ctx, ps, ovs, tc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: test %q: %w", name, tc.Name, err)
@@ -71,16 +81,16 @@ func RunTestFile(ctx context.Context, fsys fs.FS, name string) ([]TestResult, er
 type step struct {
 	at    time.Duration
 	order int
-	hb    *TestHeartbeat
+	hb    *packs.TestHeartbeat
 	ev    *event.Event
 	s     *event.Sample
-	eval  *TestEval
+	eval  *packs.TestEval
 }
 
-func runCase(ctx context.Context, ps []*Pack, ovs []*Overrides, tc TestCase) ([]string, error) {
+func runCase(ctx context.Context, ps []*packs.Pack, ovs []*packs.Overrides, tc packs.TestCase) ([]string, error) {
 	var rs []rules.Rule
 	for _, p := range ps {
-		eff, err := FarmRules(p, ovs)
+		eff, err := packs.FarmRules(p, ovs)
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +109,7 @@ func runCase(ctx context.Context, ps []*Pack, ovs []*Overrides, tc TestCase) ([]
 		now := testStart.Add(at)
 		var evs []event.Event
 		var ss []event.Sample
-		var evals []*TestEval
+		var evals []*packs.TestEval
 		tick := false
 		for ; i < len(steps) && steps[i].at == at; i++ {
 			st := steps[i]
@@ -138,7 +148,7 @@ func runCase(ctx context.Context, ps []*Pack, ovs []*Overrides, tc TestCase) ([]
 }
 
 // timeline expands the test's inputs into ordered steps.
-func timeline(tc TestCase) []step {
+func timeline(tc packs.TestCase) []step {
 	var steps []step
 	last := time.Duration(0)
 	for _, e := range tc.Eval {
@@ -233,9 +243,9 @@ func (r *recorder) at(prev, now time.Time, only []string) []alerts.Alert {
 // compareAlerts matches expected to actual alerts and describes every
 // difference as a diff: "-" expected but missing, "+" present but not
 // expected.
-func compareAlerts(ev *TestEval, actual []alerts.Alert) []string {
+func compareAlerts(ev *packs.TestEval, actual []alerts.Alert) []string {
 	used := make([]bool, len(actual))
-	var missing []TestAlert
+	var missing []packs.TestAlert
 	for _, want := range ev.Alerts {
 		found := false
 		for i, a := range actual {
@@ -268,7 +278,7 @@ func compareAlerts(ev *TestEval, actual []alerts.Alert) []string {
 	return []string{b.String()}
 }
 
-func alertMatches(w TestAlert, a alerts.Alert) bool {
+func alertMatches(w packs.TestAlert, a alerts.Alert) bool {
 	if w.Rule != a.Rule || w.Severity != string(a.Severity) {
 		return false
 	}
@@ -299,7 +309,7 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(x, y)
 }
 
-func formatExpected(w TestAlert) string {
+func formatExpected(w packs.TestAlert) string {
 	s := fmt.Sprintf("{rule: %s, severity: %s", w.Rule, w.Severity)
 	if w.State != "" {
 		s += ", state: " + w.State
@@ -329,4 +339,17 @@ func formatActual(a alerts.Alert) string {
 		s += fmt.Sprintf(", fields: %v", a.Fields)
 	}
 	return s + fmt.Sprintf(", summary: %q}", a.Summary)
+}
+
+// loadOverrides parses a test case's overrides files (relative to it).
+func loadOverrides(fsys fs.FS, testFile string, names []string, ps []*packs.Pack) ([]*packs.Overrides, error) {
+	var out []*packs.Overrides
+	for _, n := range names {
+		ov, err := packs.ParseOverrides(fsys, path.Join(path.Dir(testFile), n), ps)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ov)
+	}
+	return out, nil
 }
