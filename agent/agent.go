@@ -155,6 +155,9 @@ func New(o Options) (*Agent, error) {
 	} else if err := file.Apply(o.Set); err != nil {
 		errs = append(errs, err)
 	} else {
+		if _, err := file.spoolMaxBytes(); err != nil {
+			errs = append(errs, err)
+		}
 		if a.configs, err = file.Configs(reg, collectors.Plan{}); err != nil {
 			errs = append(errs, err)
 		}

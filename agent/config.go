@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"crmwatch/agent/spool"
 	"crmwatch/collectors"
 )
 
@@ -30,6 +31,29 @@ type File struct {
 	// TraceControl configures remote trace control (see TraceControl);
 	// command-line flags win over it.
 	TraceControl *TraceControl `yaml:"trace_control"`
+	// Spool bounds the disk spool of collectors whose observations cannot
+	// be read again (see Spool).
+	Spool *Spool `yaml:"spool"`
+}
+
+// Spool configures the agent's disk spool (package agent/spool) in
+// <state>/spool: SNMP traps and other volatile observations wait there
+// while the centre is unreachable.
+type Spool struct {
+	// MaxMB bounds it on disk (default 256; 1–65536). When full it drops
+	// verbose, then info, then warning events, never error or critical.
+	MaxMB int `yaml:"max_mb"`
+}
+
+// spoolMaxBytes is the configured bound, or the default.
+func (f File) spoolMaxBytes() (int64, error) {
+	if f.Spool == nil || f.Spool.MaxMB == 0 {
+		return spool.DefaultMaxBytes, nil
+	}
+	if f.Spool.MaxMB < 1 || f.Spool.MaxMB > 65536 {
+		return 0, fmt.Errorf("spool.max_mb %d: want 1 to 65536 (MiB on disk)", f.Spool.MaxMB)
+	}
+	return int64(f.Spool.MaxMB) << 20, nil
 }
 
 // ReadFile reads and parses path; an empty path is an empty file.

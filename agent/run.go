@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -15,6 +16,7 @@ import (
 	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"crmwatch/agent/spool"
 	"crmwatch/collectors"
 	"crmwatch/event"
 	"crmwatch/transport"
@@ -44,12 +46,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	counters := newCounterExposition(pub)
 	reg.MustRegister(counters)
+	maxBytes, _ := a.file.spoolMaxBytes() // checked by New
+	sp, err := spool.Open(spool.Options{Dir: filepath.Join(a.o.StateDir, "spool"), MaxBytes: maxBytes, Next: counters,
+		Logger: a.log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	defer sp.Close()
 
 	var g run.Group
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sup := newSupervisor(runCtx, a, counters, reg)
+	sup := newSupervisor(runCtx, a, sinks{direct: counters, volatile: sp}, reg)
 	defer sup.stopAll()
+	g.Add(func() error { return sp.Run(runCtx) }, func(error) { cancel() })
 	a.setRoles(a.discover(runCtx, a.currentConfigs()))
 	if a.spec.none {
 		a.log.Info("no CRM roles (--roles none): only the rules for every role (agent availability, the agent's own guards) apply to this host, and there is no CRM tracing to control")

@@ -28,7 +28,8 @@ func freeUDPPort(t *testing.T) string {
 }
 
 // TestSNMPTrapCollectorInAgent: the agent accepts the snmptrap collector
-// in its config file, a trap reaches the events stream, and the
+// in its config file, a trap reaches the events stream through the disk
+// spool, and the
 // collector's own metrics are on the agent's /metrics with its label.
 func TestSNMPTrapCollectorInAgent(t *testing.T) {
 	natsURL, js, names := startJetStream(t)
@@ -91,12 +92,30 @@ func TestSNMPTrapCollectorInAgent(t *testing.T) {
 	page := string(scrape(t, "http://"+a.MetricsAddr()+"/metrics"))
 	for _, want := range []string{`crmwatch_snmptrap_traps_total{collector="snmptrap",version="2c"}`,
 		`crmwatch_snmptrap_rejected_total{collector="snmptrap",reason="authentication"} 0`,
-		`crmwatch_snmptrap_dropped_total{collector="snmptrap",level="error"} 0`} {
+		`crmwatch_snmptrap_dropped_total{collector="snmptrap",level="error"} 0`,
+		// Traps go through the disk spool (a collectors.Volatile collector).
+		`crmwatch_spool_dropped_events_total{level="critical"} 0`, `crmwatch_spool_bytes`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	if strings.Contains(page, "crmwatch_spool_sent_observations_total 0") {
+		t.Error("the trap event did not go through the spool")
+	}
 	if strings.Contains(page, "c0mm-marker") {
 		t.Error("the community is on /metrics")
+	}
+}
+
+func TestSpoolSizeIsChecked(t *testing.T) {
+	cfg := t.TempDir() + "/agent.yaml"
+	writeFile(t, cfg, "spool:\n  max_mb: 0\n")
+	if _, err := New(Options{Name: "h", ConfigFile: cfg, StateDir: t.TempDir()}); err != nil {
+		t.Errorf("max_mb 0 is the default: %v", err)
+	}
+	writeFile(t, cfg, "spool:\n  max_mb: -3\n")
+	_, err := New(Options{Name: "h", ConfigFile: cfg, StateDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "spool.max_mb -3: want 1 to 65536") {
+		t.Errorf("a bad spool size is named: %v", err)
 	}
 }

@@ -21,7 +21,7 @@ import (
 // checkpoint on the way out — and its successor starts from there.
 type supervisor struct {
 	a    *Agent
-	sink collectors.Sink
+	sink sinks
 	reg  prometheus.Registerer
 	ctx  context.Context
 	errc chan error // the first collector failure stops the agent
@@ -38,7 +38,22 @@ type running struct {
 	metric *trackingRegisterer
 }
 
-func newSupervisor(ctx context.Context, a *Agent, sink collectors.Sink, reg prometheus.Registerer) *supervisor {
+// sinks are where collectors hand their batches: straight to the
+// transport for collectors that can read their source again (their
+// checkpoint waits for the acknowledgement), through the disk spool for
+// volatile ones (collectors.Volatile).
+type sinks struct {
+	direct, volatile collectors.Sink
+}
+
+func (s sinks) For(c collectors.Collector) collectors.Sink {
+	if v, ok := c.(collectors.Volatile); ok && v.Volatile() && s.volatile != nil {
+		return s.volatile
+	}
+	return s.direct
+}
+
+func newSupervisor(ctx context.Context, a *Agent, sink sinks, reg prometheus.Registerer) *supervisor {
 	return &supervisor{a: a, sink: sink, reg: reg, ctx: ctx, errc: make(chan error, 1), running: map[string]*running{}}
 }
 
@@ -90,7 +105,7 @@ func (s *supervisor) start(typ string, cfg collectors.Config, roles []event.Role
 	r := &running{c: c, cfg: cfg, cancel: cancel, done: make(chan struct{}), metric: tr}
 	go func() {
 		defer close(r.done)
-		if err := c.Run(ctx, s.sink); err != nil && ctx.Err() == nil {
+		if err := c.Run(ctx, s.sink.For(c)); err != nil && ctx.Err() == nil {
 			select {
 			case s.errc <- fmt.Errorf("collector %s: %w", typ, err):
 			default:

@@ -48,7 +48,7 @@ func TestSupervisorSwapsOnlyChanged(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := newSupervisor(ctx, a, collectors.SinkFunc(func(context.Context, event.Batch) error { return nil }), reg)
+	s := newSupervisor(ctx, a, sinks{direct: collectors.SinkFunc(func(context.Context, event.Batch) error { return nil })}, reg)
 	defer s.stopAll()
 	cfg := func(interval string) *dirsConfig { return &dirsConfig{Dirs: []string{"/t"}, Interval: interval} }
 	steps := []struct {

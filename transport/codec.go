@@ -75,3 +75,12 @@ func msgID(subject string, payload []byte) string {
 	var sum [sha256.Size]byte
 	return hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
+
+// EncodeBatch encodes a batch of events only or samples only in the wire
+// codec cwb/1 (for the agent's disk spool, which stores what it will
+// publish in the form it is published).
+func EncodeBatch(b event.Batch) []byte { return encodeBinary(b) }
+
+// DecodeBinaryBatch decodes what EncodeBatch wrote; it refuses malformed
+// input without panicking (FuzzDecodeBatch).
+func DecodeBinaryBatch(data []byte) (event.Batch, error) { return decodeBinary(data) }
