@@ -154,8 +154,12 @@ func TestOrderedAfterOutageAndAcrossRestart(t *testing.T) {
 	if len(got) != 4000 {
 		t.Fatalf("%d events, want 4000 exactly once", len(got))
 	}
-	time.Sleep(50 * time.Millisecond)
-	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	var segs []string
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if segs, _ = filepath.Glob(filepath.Join(dir, "*.seg")); len(segs) == 1 {
+			break
+		}
+	}
 	if len(segs) != 1 {
 		t.Errorf("sent segments are deleted: %v", segs)
 	}
