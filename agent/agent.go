@@ -14,6 +14,7 @@
 package agent
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"crmwatch/certs"
 	"crmwatch/collectors"
 	"crmwatch/discovery"
 	"crmwatch/event"
@@ -36,6 +38,12 @@ type Options struct {
 	// (default nats://127.0.0.1:4247, the server's embedded NATS). A
 	// secret: the URLs may carry credentials.
 	NATS secret.URL
+	// CA is the PEM file the centre's NATS certificate must chain to
+	// ("" uses $CRMWATCH_CA, then the system roots).
+	CA string
+	// InsecureSkipVerify is refused: an agent that trusts any certificate
+	// would hand its data, and its credential's use, to whoever answers.
+	InsecureSkipVerify bool
 	// Name is the host name reported with every event (default: os.Hostname).
 	Name string
 	// Roles are this host's CRM roles (event.Role names) and/or "auto",
@@ -87,6 +95,7 @@ type Agent struct {
 	reg   *collectors.Registry
 	spec  roleSpec
 	file  File // the config file with the overrides applied
+	tls   *tls.Config
 	log   *slog.Logger
 
 	mu      sync.Mutex
@@ -122,6 +131,13 @@ func New(o Options) (*Agent, error) {
 	if err := transport.CheckURLs("--nats", o.NATS); err != nil {
 		errs = append(errs, err)
 	}
+	if o.InsecureSkipVerify {
+		errs = append(errs, fmt.Errorf("--insecure-skip-verify is refused for the agent: it would ship this host's data to anyone answering in the centre's name; pass the centre's CA with --ca FILE or %s", certs.EnvCA))
+	}
+	tlsCfg, err := certs.ClientConfig(certs.ClientOptions{CAFile: o.CA})
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if o.Name == "" {
 		h, err := os.Hostname()
 		if err != nil {
@@ -148,7 +164,7 @@ func New(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{o: o, names: names, reg: reg, spec: spec, log: o.Logger.With("component", "agent", "host", o.Name)}
+	a := &Agent{o: o, names: names, reg: reg, spec: spec, tls: tlsCfg, log: o.Logger.With("component", "agent", "host", o.Name)}
 	file, err := ReadFile(o.ConfigFile)
 	if err != nil {
 		errs = append(errs, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"crmwatch/agent/spool"
+	"crmwatch/certs"
 	"crmwatch/collectors"
 	"crmwatch/event"
 	"crmwatch/transport"
@@ -29,7 +31,7 @@ import (
 // the host's roles arrives from the centre and is applied without a
 // restart (planWatch).
 func (a *Agent) Run(ctx context.Context) error {
-	nc, err := transport.Connect(transport.ConnectOptions{URLs: transport.SplitURLs(a.o.NATS.Reveal()), Name: "crmwatch-agent " + a.o.Name, Logger: a.log})
+	nc, err := transport.Connect(transport.ConnectOptions{URLs: transport.SplitURLs(a.o.NATS.Reveal()), Name: "crmwatch-agent " + a.o.Name, TLS: a.tls, CAFile: a.caFile(), Logger: a.log})
 	if err != nil {
 		return err
 	}
@@ -103,6 +105,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	hb.stopped(nc)
 	a.log.Info("agent stopped")
 	return runErr
+}
+
+// caFile is the CA file the agent verifies the centre with, for messages.
+func (a *Agent) caFile() string {
+	if a.o.CA != "" {
+		return a.o.CA
+	}
+	return os.Getenv(certs.EnvCA)
 }
 
 func (a *Agent) addMetrics(g *run.Group, reg *prometheus.Registry) error {

@@ -65,6 +65,9 @@ type Options struct {
 	StreamMaxBytes int64
 	// HTTP bounds the API server's connections (DefaultHTTPLimits).
 	HTTP HTTPLimits
+	// TLS serves the HTTP API over HTTPS and the embedded NATS over TLS
+	// (off by default: plain loopback, as the demo uses).
+	TLS TLSOptions
 	// OrgNames is a file naming organizations (GUID → display name; see
 	// alerts/orgs) shown beside their GUIDs.
 	OrgNames string
@@ -155,6 +158,7 @@ func (o Options) Validate() error {
 	if o.StreamMaxBytes < -1 || o.StreamMaxBytes > 0 && o.StreamMaxBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("--stream-max-bytes %d: write -1 (no limit) or at least 1MiB (default 1GiB)", o.StreamMaxBytes))
 	}
+	errs = append(errs, o.TLS.validate()...)
 	for _, d := range o.PackDirs {
 		if d == "" {
 			errs = append(errs, errors.New("--packs: empty directory name"))
@@ -167,5 +171,36 @@ func (o Options) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// TLSOptions choose the server's certificate: Mode "auto" keeps a private CA
+// and a server certificate in <data>/tls (created once, reused on restart),
+// or CertFile and KeyFile name the operator's own PEM files.
+type TLSOptions struct {
+	// Mode is "" (CertFile/KeyFile, or no TLS when they are empty) or "auto".
+	Mode     string
+	CertFile string
+	KeyFile  string
+}
+
+// TLSAuto is the --tls value that creates a private CA.
+const TLSAuto = "auto"
+
+// enabled reports whether the server serves TLS.
+func (t TLSOptions) enabled() bool { return t.Mode != "" || t.CertFile != "" || t.KeyFile != "" }
+
+func (t TLSOptions) validate() []error {
+	var errs []error
+	switch {
+	case t.Mode != "" && t.Mode != TLSAuto:
+		errs = append(errs, fmt.Errorf("--tls %q: the only value is auto (a private CA in <data>/tls); give your own certificate with --tls-cert and --tls-key", t.Mode))
+	case t.Mode == TLSAuto && (t.CertFile != "" || t.KeyFile != ""):
+		errs = append(errs, errors.New("--tls auto and --tls-cert/--tls-key exclude each other: choose the private CA or your own certificate"))
+	case t.Mode == "" && (t.CertFile == "") != (t.KeyFile == ""):
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together: give both (PEM certificate chain and its unencrypted key)"))
+	}
+	return errs
+}
+
+func (o Options) tlsDir() string { return filepath.Join(o.DataDir, "tls") }
 
 func (o Options) natsStoreDir() string { return filepath.Join(o.DataDir, "nats") }

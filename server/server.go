@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 
 	"crmwatch/alerts"
 	"crmwatch/alerts/orgs"
+	"crmwatch/certs"
 	"crmwatch/collectors"
 	"crmwatch/event"
 	"crmwatch/rules"
@@ -52,6 +55,10 @@ type Server struct {
 	reloadMu  sync.Mutex // one reload at a time
 	plans     map[event.Role]collectors.Plan
 	planKV    *transport.Plans
+	// tls is the server's certificate (nil: plain HTTP and NATS); caFile
+	// the private CA of --tls auto. Both are set before Run starts parts.
+	tls    *tls.Config
+	caFile string
 }
 
 // hostGroups is the server groups by lower-case host name.
@@ -96,6 +103,9 @@ func (s *Server) Run(ctx context.Context) error {
 			return fmt.Errorf("server: %w", err)
 		}
 		defer release()
+	}
+	if err := s.loadTLS(); err != nil {
+		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(promcollectors.NewGoCollector(), promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}))
@@ -185,7 +195,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.httpAddr, s.st = ln.Addr().String(), st
 	s.mu.Unlock()
 	close(s.started)
-	s.log.Info("server started", "http", ln.Addr().String(), "nats", s.NATSURL(), "store", s.o.storeName(), "instance", holder)
+	s.log.Info("server started", "http", ln.Addr().String(), "api", s.URL(), "nats", s.NATSURL(), "store", s.o.storeName(), "instance", holder)
 	err = s.supervise(ctx, parts{evaluator: ev, publisher: pub, agents: agents, beats: ev.beats, trace: tm, ln: ln, http: srv})
 	s.log.Info("server stopped")
 	return err
@@ -242,28 +252,74 @@ func instanceName() string {
 func (s *Server) startNATS() (*nats.Conn, func(), error) {
 	urls := transport.SplitURLs(s.o.NATS.Reveal())
 	stop := func() {}
+	co := transport.ConnectOptions{Name: "crmwatch-server", WaitFirst: true, Logger: s.log}
 	if s.o.embedded() {
 		e, err := transport.StartEmbedded(transport.EmbeddedOptions{
 			Listen: s.o.NATSListen, StoreDir: s.o.natsStoreDir(), SyncInterval: s.o.NATSSyncInterval,
-			Logger: s.o.Logger.With("component", "nats"),
+			TLS: s.tls, Logger: s.o.Logger.With("component", "nats"),
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("server: %w", err)
 		}
-		urls, stop = []string{e.ClientURL()}, e.Shutdown
+		// The server's own connection is in-process: no port, no TLS
+		// (a tls:// URL would make the client ask for it).
+		urls, stop, co.InProcess = []string{e.ClientURL()}, e.Shutdown, e
+		co.URLs = []string{"nats://" + strings.TrimPrefix(strings.TrimPrefix(e.ClientURL(), "tls://"), "nats://")}
+	} else {
+		co.URLs = urls
 	}
-	nc, err := transport.Connect(transport.ConnectOptions{URLs: urls, Name: "crmwatch-server", WaitFirst: true, Logger: s.log})
+	nc, err := transport.Connect(co)
 	if err != nil {
 		stop()
 		return nil, nil, fmt.Errorf("server: %w", err)
 	}
 	s.mu.Lock()
 	s.natsURL, _ = secret.ParseURL(urls[0]) // it dialled, so it parses
-	if s.o.embedded() {
-		s.natsURL, _ = secret.ParseURL(nc.ConnectedUrl())
-	}
 	s.mu.Unlock()
 	return nc, stop, nil
+}
+
+// loadTLS resolves the server's certificate (creating the private CA of
+// --tls auto) before anything listens.
+func (s *Server) loadTLS() error {
+	if !s.o.TLS.enabled() {
+		return nil
+	}
+	p := certs.Pair{CertFile: s.o.TLS.CertFile, KeyFile: s.o.TLS.KeyFile}
+	if s.o.TLS.Mode == TLSAuto {
+		var err error
+		if p, err = certs.Auto(s.o.tlsDir(), listenHosts(s.o.Listen, s.o.NATSListen)); err != nil {
+			return fmt.Errorf("server: --tls auto: %w", err)
+		}
+	}
+	cfg, err := certs.ServerConfig(p)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.tls, s.caFile = cfg, p.CAFile
+	return nil
+}
+
+// listenHosts are the hosts of listen addresses, for the certificate.
+func listenHosts(addrs ...string) []string {
+	var out []string
+	for _, a := range addrs {
+		if h, _, err := net.SplitHostPort(a); err == nil && h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// CAFile is the CA clients need with --tls auto ("" otherwise).
+func (s *Server) CAFile() string { return s.caFile }
+
+// URL is the API's base URL, http:// or https:// (valid after Started).
+func (s *Server) URL() string {
+	if s.tls != nil {
+		return "https://" + s.HTTPAddr()
+	}
+	return "http://" + s.HTTPAddr()
 }
 
 // startEngine loads the packs' rules into an idle engine; the evaluator
@@ -294,5 +350,8 @@ func (s *Server) startHTTP(st store.Store, pub *changePublisher, nc *nats.Conn, 
 		return nil, nil, err
 	}
 	ln = limitListener(ln, s.o.HTTP.MaxConns)
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+	}
 	return ln, s.o.HTTP.server(h), nil
 }

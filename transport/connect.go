@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"crmwatch/certs"
 	"crmwatch/secret"
 )
 
@@ -25,7 +27,23 @@ type ConnectOptions struct {
 	// it (agents) the connection is returned immediately and keeps trying in
 	// the background, so an agent starts while the centre is down.
 	WaitFirst bool
-	Logger    *slog.Logger
+	// InProcess connects to an embedded server without a socket; URLs are
+	// then only for the logs.
+	InProcess nats.InProcessConnProvider
+	// TLS verifies the server of tls:// URLs and of nats:// URLs whose
+	// server requires TLS; nil uses the system roots.
+	TLS *tls.Config
+	// Key authenticates with a NATS user key (an enrolled agent, the
+	// crmwatch server); nil connects without.
+	Key *UserKey
+	// InboxPrefix replaces _INBOX for reply subjects (an agent may only
+	// subscribe below Names.InboxPrefix of its host).
+	InboxPrefix string
+	// CAFile names the CA behind TLS, for messages only.
+	CAFile string
+	// RequireTLS refuses a server that does not offer TLS.
+	RequireTLS bool
+	Logger     *slog.Logger
 }
 
 // SplitURLs splits comma-separated URL lists and drops empty entries.
@@ -47,7 +65,7 @@ func SplitURLs(in ...string) []string {
 // that a crash would lose.
 func Connect(o ConnectOptions) (*nats.Conn, error) {
 	urls := SplitURLs(o.URLs...)
-	if len(urls) == 0 {
+	if len(urls) == 0 && o.InProcess == nil {
 		return nil, errors.New("no NATS URL given (use --nats nats://host:4222[,nats://host2:4222])")
 	}
 	log := o.Logger
@@ -75,7 +93,7 @@ func Connect(o ConnectOptions) (*nats.Conn, error) {
 			if errors.Is(err, nats.ErrNoServers) {
 				return
 			}
-			if p := DescribeConnectError(err); st.set(p) {
+			if p := describeTLS(err, o.CAFile); st.set(p) {
 				log.Warn("cannot connect to NATS; retrying every second", "problem", p)
 			}
 		}),
@@ -92,9 +110,25 @@ func Connect(o ConnectOptions) (*nats.Conn, error) {
 			log.Warn("NATS asynchronous error", "err", err)
 		}),
 	}
+	if o.InProcess != nil {
+		opts = append(opts, nats.InProcessServer(o.InProcess))
+	}
+	if o.Key != nil {
+		opts = append(opts, o.Key.option())
+	}
+	if o.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
+	}
+	if o.TLS != nil {
+		cfg := o.TLS
+		opts = append(opts, func(no *nats.Options) error { no.TLSConfig = cfg; return nil })
+	}
+	if o.RequireTLS {
+		opts = append(opts, func(no *nats.Options) error { no.Secure = true; return nil })
+	}
 	nc, err := nats.Connect(strings.Join(urls, ","), opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS %s: %w", redactURLs(urls), describedError{err})
+		return nil, fmt.Errorf("connect to NATS %s: %w", redactURLs(urls), describedError{err, o.CAFile})
 	}
 	conns.Store(nc, st)
 	if !o.WaitFirst && !nc.IsConnected() {
@@ -148,9 +182,21 @@ func (s *connState) set(p string) bool {
 func (s *connState) get() string { s.mu.Lock(); defer s.mu.Unlock(); return s.problem }
 
 // describedError shows DescribeConnectError's text and unwraps to the cause.
-type describedError struct{ err error }
+type describedError struct {
+	err    error
+	caFile string
+}
 
-func (d describedError) Error() string { return DescribeConnectError(d.err) }
+func (d describedError) Error() string { return describeTLS(d.err, d.caFile) }
+
+// describeTLS says what to do about a refused certificate (naming the CA
+// file that did not vouch for it), else what DescribeConnectError says.
+func describeTLS(err error, caFile string) string {
+	if e := certs.Explain(err, caFile); e != err {
+		return "NATS: " + e.Error()
+	}
+	return DescribeConnectError(err)
+}
 func (d describedError) Unwrap() error { return d.err }
 
 // conns maps each open connection made by Connect to its state, for Explain.

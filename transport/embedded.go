@@ -1,11 +1,13 @@
 package transport
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
@@ -27,6 +29,14 @@ type EmbeddedOptions struct {
 	// MaxStore caps JetStream file storage in bytes (0: the server's default,
 	// a share of the free disk).
 	MaxStore int64
+	// TLS, when set, makes clients connect over TLS (in-process
+	// connections, such as the crmwatch server's own, need none).
+	TLS *tls.Config
+	// Users, when set, turns authentication on: only they may connect,
+	// agents with exactly AgentPermissions. SetUsers changes them later.
+	Users *Users
+	// Names are the subjects agents' permissions are built from.
+	Names Names
 	// ReadyTimeout bounds the wait for the server to accept clients (default 10s).
 	ReadyTimeout time.Duration
 	Logger       *slog.Logger
@@ -37,7 +47,10 @@ const DefaultEmbeddedListen = "127.0.0.1:4247"
 
 // Embedded is a running in-process NATS server with JetStream.
 type Embedded struct {
-	ns *natsserver.Server
+	ns    *natsserver.Server
+	base  natsserver.Options // as started, for reloads
+	names Names
+	mu    sync.Mutex // one reload at a time
 }
 
 // StartEmbedded starts the server and waits until it accepts clients.
@@ -75,6 +88,13 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		NoSigs:            true,
 		SyncAlways:        o.SyncInterval == 0,
 		SyncInterval:      o.SyncInterval,
+		TLSConfig:         o.TLS,
+		TLS:               o.TLS != nil,
+		TLSTimeout:        5,
+	}
+	base := *opts
+	if o.Users != nil {
+		opts.Nkeys = o.Users.nkeys(o.Names)
 	}
 	ns, err := natsserver.NewServer(opts)
 	if err != nil {
@@ -87,11 +107,33 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("embedded NATS on %s not ready within %s (is the port in use? choose another with --nats-listen)", o.Listen, o.ReadyTimeout)
 	}
-	return &Embedded{ns: ns}, nil
+	if port == natsserver.RANDOM_PORT {
+		if a, ok := ns.Addr().(*net.TCPAddr); ok {
+			base.Port = a.Port // a reload must not ask for another port
+		}
+	}
+	return &Embedded{ns: ns, base: base, names: o.Names}, nil
+}
+
+// SetUsers replaces who may connect. Connections of users no longer
+// listed (a revoked agent) are closed at once by the NATS server.
+func (e *Embedded) SetUsers(u Users) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	opts := e.base
+	opts.Nkeys = u.nkeys(e.names)
+	if err := e.ns.ReloadOptions(&opts); err != nil {
+		return fmt.Errorf("embedded NATS: update users: %w", err)
+	}
+	return nil
 }
 
 // ClientURL is the nats:// URL agents and the server connect to.
 func (e *Embedded) ClientURL() string { return e.ns.ClientURL() }
+
+// InProcessConn connects to the server without a socket (nats.InProcessServer):
+// the crmwatch server's own connection, which needs neither a port nor TLS.
+func (e *Embedded) InProcessConn() (net.Conn, error) { return e.ns.InProcessConn() }
 
 // Shutdown stops the server and waits until JetStream flushed its stores.
 func (e *Embedded) Shutdown() {

@@ -20,6 +20,7 @@ import (
 	"crmwatch/access"
 	"crmwatch/alerts/suppress"
 	"crmwatch/api"
+	"crmwatch/certs"
 	"crmwatch/secret"
 	"crmwatch/store"
 )
@@ -46,7 +47,13 @@ type Options struct {
 	URL string
 	// Token of the operator; without one every call but Health gets 401.
 	Token access.Token
-	// HTTPClient defaults to one with a 30 s timeout.
+	// CA is the PEM file the server's certificate must chain to for an
+	// https:// URL ("" uses $CRMWATCH_CA, then the system roots).
+	CA string
+	// InsecureSkipVerify accepts any server certificate (the CLI warns).
+	InsecureSkipVerify bool
+	// HTTPClient defaults to one with a 30 s timeout and the TLS settings
+	// above.
 	HTTPClient *http.Client
 }
 
@@ -79,6 +86,7 @@ type Client struct {
 	base  *url.URL
 	token access.Token
 	http  *http.Client
+	ca    string // the CA file, for error messages
 }
 
 // New checks the URL and returns a client.
@@ -86,14 +94,24 @@ func New(o Options) (*Client, error) {
 	raw := firstNonEmpty(o.URL, DefaultURL)
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("server URL %q: want http://HOST:PORT (default %s)", raw, DefaultURL)
+		return nil, fmt.Errorf("server URL %q: want http://HOST:PORT or https://HOST:PORT (default %s)", raw, DefaultURL)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		cfg, err := certs.ClientConfig(certs.ClientOptions{CAFile: o.CA, InsecureSkipVerify: o.InsecureSkipVerify})
+		if err != nil {
+			return nil, err
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg
+		hc = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
-	return &Client{base: u, token: o.Token, http: hc}, nil
+	ca := o.CA
+	if ca == "" {
+		ca = os.Getenv(certs.EnvCA)
+	}
+	return &Client{base: u, token: o.Token, http: hc, ca: ca}, nil
 }
 
 // URL is the server the client talks to.
@@ -279,6 +297,9 @@ func (c *Client) doBody(ctx context.Context, method, path string, q url.Values, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if tlsErr := certs.Explain(err, c.ca); tlsErr != err {
+			return &Error{Kind: ErrUnreachable, Message: fmt.Sprintf("crmwatch server at %s: %v", c.base, tlsErr)}
+		}
 		return &Error{Kind: ErrUnreachable, Message: fmt.Sprintf("cannot reach the crmwatch server at %s (%v): start it with `crmwatch server`, or point --url / %s at it",
 			c.base, unwrapURLError(err), EnvURL)}
 	}

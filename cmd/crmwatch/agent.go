@@ -73,6 +73,8 @@ func newAgentCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.Var(&o.NATS, "nats", "comma-separated nats:// or tls:// URLs of the centre's NATS (the server's --nats-listen); may carry credentials, never printed")
+	f.StringVar(&o.CA, "ca", "", "CA file the centre's NATS certificate must chain to (or $CRMWATCH_CA; with server --tls auto it is <data>/tls/ca.pem)")
+	f.BoolVar(&o.InsecureSkipVerify, "insecure-skip-verify", false, "refused for the agent (exists so the refusal can say why): use --ca")
 	f.StringVar(&o.Name, "name", "", "host name reported with every event (default: this machine's host name)")
 	f.StringSliceVar(&o.Roles, "roles", nil, "this host's CRM roles, e.g. AppServer,AsyncService; auto discovers them (and keeps the ones listed); none for a host that has no CRM roles")
 	f.StringVar(&o.ConfigFile, "config", "", "agent configuration file (YAML)")

@@ -25,7 +25,7 @@ func newAgentsCmd() *cobra.Command {
 			"than it looks: no --roles, a trace directory that is missing or unreadable.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}

@@ -13,15 +13,18 @@ import (
 
 	"crmwatch/api"
 	"crmwatch/api/client"
+	"crmwatch/certs"
 	"crmwatch/secret"
 )
 
 // serverConn holds the flags of every command that talks to a running
 // server: --url, --token and --json.
 type serverConn struct {
-	url   string
-	token secret.Value
-	json  bool
+	url      string
+	token    secret.Value
+	json     bool
+	ca       string
+	insecure bool
 }
 
 // register adds the flags. Usage strings carry no back-quotes: pflag would
@@ -30,12 +33,18 @@ func (c *serverConn) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.url, "url", "", "server URL (default "+client.DefaultURL+", or $"+client.EnvURL+")")
 	fs.Var(&c.token, "token", "operator token (or $"+client.EnvToken+"); an admin issues one with crmwatch operators add")
 	fs.BoolVar(&c.json, "json", false, "print JSON for scripts")
+	fs.StringVar(&c.ca, "ca", "", "CA file the server's HTTPS certificate must chain to (or $"+certs.EnvCA+"; with server --tls auto it is <data>/tls/ca.pem)")
+	fs.BoolVar(&c.insecure, "insecure-skip-verify", false, "do not check the server's HTTPS certificate (unsafe: warns; use --ca instead)")
 }
 
-func (c *serverConn) client() (*client.Client, error) {
+func (c *serverConn) client(cmd *cobra.Command) (*client.Client, error) {
 	o, err := client.Resolve(c.url, c.token)
 	if err != nil {
 		return nil, err
+	}
+	o.CA, o.InsecureSkipVerify = c.ca, c.insecure
+	if c.insecure {
+		fmt.Fprintln(cmd.ErrOrStderr(), certs.InsecureWarning)
 	}
 	return client.New(o)
 }
@@ -70,7 +79,7 @@ func newAlertsListCmd(conn *serverConn) *cobra.Command {
 		Short: "List alerts, most recently seen first (alerts grouped under a parent are counted beside it)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -114,7 +123,7 @@ func newAlertsShowCmd(conn *serverConn) *cobra.Command {
 		Short: "Show one alert with its knowledge, history, grouped alerts and events",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -154,7 +163,7 @@ func newAlertsActionCmd(conn *serverConn, use, action, short string) *cobra.Comm
 			case action == "assign" && !cmd.Flags().Changed("to"):
 				return errors.New("alerts assign needs --to OPERATOR (--to \"\" takes the assignment away)")
 			}
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}

@@ -56,7 +56,7 @@ func newAuditCmd() *cobra.Command {
 					return err
 				}
 			} else {
-				c, err := conn.client()
+				c, err := conn.client(cmd)
 				if err != nil {
 					return err
 				}

@@ -38,7 +38,7 @@ func newMaintenanceAddCmd(conn *serverConn) *cobra.Command {
 			if err := w.fillTimes(start, end, every, at, tz, dur); err != nil {
 				return err
 			}
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -113,7 +113,7 @@ func newMaintenanceListCmd(conn *serverConn) *cobra.Command {
 		Short: "List maintenance windows",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -135,7 +135,7 @@ func newMaintenanceRemoveCmd(conn *serverConn) *cobra.Command {
 		Short: "Remove a maintenance window (its suppressed alerts that are still open are notified)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -178,7 +178,7 @@ func newSilenceAddCmd(conn *serverConn) *cobra.Command {
 				return errors.New("--comment TEXT is required: say why these alerts are silenced")
 			}
 			req.Matchers, req.Duration = args, dur.String()
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -205,7 +205,7 @@ func newSilenceListCmd(conn *serverConn) *cobra.Command {
 		Short: "List active silences (--all: expired ones too)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -238,7 +238,7 @@ func newSilenceExpireCmd(conn *serverConn) *cobra.Command {
 		Short: "End a silence now (its still-open alerts are notified)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}

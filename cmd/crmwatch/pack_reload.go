@@ -17,7 +17,7 @@ func newPackReloadCmd() *cobra.Command {
 		Short: "Make a running server re-read its --packs and --overrides (admin); a refused set leaves the running rules in place",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := conn.client()
+			cl, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}

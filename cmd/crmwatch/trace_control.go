@@ -44,7 +44,7 @@ func newTraceSetCmd() *cobra.Command {
 				return err
 			}
 			req.Target, req.For = t, settings.Duration(dur)
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -121,7 +121,7 @@ func newTraceClearCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}
@@ -184,7 +184,7 @@ func newTraceStatusCmd() *cobra.Command {
 		Short: "List the trace settings and, per agent, the effective setting and its source, what it applied, the result, expiry and what it will restore",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := conn.client()
+			c, err := conn.client(cmd)
 			if err != nil {
 				return err
 			}
