@@ -38,6 +38,9 @@ type Options struct {
 	// (default nats://127.0.0.1:4247, the server's embedded NATS). A
 	// secret: the URLs may carry credentials.
 	NATS secret.URL
+	// Creds is the credentials file `crmwatch agents enroll` wrote: the
+	// agent's NATS key, and defaults for Name, Roles, NATS and the CA.
+	Creds string
 	// CA is the PEM file the centre's NATS certificate must chain to
 	// ("" uses $CRMWATCH_CA, then the system roots).
 	CA string
@@ -96,6 +99,7 @@ type Agent struct {
 	spec  roleSpec
 	file  File // the config file with the overrides applied
 	tls   *tls.Config
+	creds *transport.Credentials
 	log   *slog.Logger
 
 	mu      sync.Mutex
@@ -128,13 +132,27 @@ func New(o Options) (*Agent, error) {
 		o.Version = "dev"
 	}
 	var errs []error
+	var creds *transport.Credentials
+	if o.Creds != "" {
+		c, err := transport.ReadCredentials(o.Creds)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--creds: %w", err))
+		} else {
+			creds = &c
+			errs = append(errs, o.fromCreds(c))
+		}
+	}
 	if err := transport.CheckURLs("--nats", o.NATS); err != nil {
 		errs = append(errs, err)
 	}
 	if o.InsecureSkipVerify {
 		errs = append(errs, fmt.Errorf("--insecure-skip-verify is refused for the agent: it would ship this host's data to anyone answering in the centre's name; pass the centre's CA with --ca FILE or %s", certs.EnvCA))
 	}
-	tlsCfg, err := certs.ClientConfig(certs.ClientOptions{CAFile: o.CA})
+	co := certs.ClientOptions{CAFile: o.CA}
+	if creds != nil {
+		co.CAPEM = []byte(creds.CA)
+	}
+	tlsCfg, err := certs.ClientConfig(co)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -164,7 +182,7 @@ func New(o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{o: o, names: names, reg: reg, spec: spec, tls: tlsCfg, log: o.Logger.With("component", "agent", "host", o.Name)}
+	a := &Agent{o: o, names: names, reg: reg, spec: spec, tls: tlsCfg, creds: creds, log: o.Logger.With("component", "agent", "host", o.Name)}
 	file, err := ReadFile(o.ConfigFile)
 	if err != nil {
 		errs = append(errs, err)
@@ -188,6 +206,24 @@ func New(o Options) (*Agent, error) {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
 	return a, nil
+}
+
+// fromCreds takes what the options leave open from the credentials file;
+// a --name other than the one enrolled is an error, since the centre would
+// refuse every subject of that name.
+func (o *Options) fromCreds(c transport.Credentials) error {
+	if o.Name == "" {
+		o.Name = c.Name
+	} else if transport.SubjectToken(o.Name) != transport.SubjectToken(c.Name) {
+		return fmt.Errorf("--name %q: the credentials in %s are for %q, and the centre refuses anything else; drop --name or enroll this name", o.Name, o.Creds, c.Name)
+	}
+	if len(o.Roles) == 0 {
+		o.Roles = c.Roles
+	}
+	if (o.NATS.IsZero() || o.NATS.Reveal() == DefaultNATSURL) && c.NATS != "" {
+		o.NATS, _ = secret.ParseURL(c.NATS) // checked when the file was read
+	}
+	return nil
 }
 
 // traceDirectories are the folders of the collectors that follow CRM

@@ -31,7 +31,18 @@ import (
 // the host's roles arrives from the centre and is applied without a
 // restart (planWatch).
 func (a *Agent) Run(ctx context.Context) error {
-	nc, err := transport.Connect(transport.ConnectOptions{URLs: transport.SplitURLs(a.o.NATS.Reveal()), Name: "crmwatch-agent " + a.o.Name, TLS: a.tls, CAFile: a.caFile(), Logger: a.log})
+	co := transport.ConnectOptions{URLs: transport.SplitURLs(a.o.NATS.Reveal()), Name: "crmwatch-agent " + a.o.Name, TLS: a.tls, CAFile: a.caFile(), Logger: a.log}
+	if a.creds != nil {
+		key, err := transport.ParseUserKey(a.creds.Seed) // checked by New
+		if err != nil {
+			return err
+		}
+		// Replies only below this host's inbox prefix, the one its
+		// permissions let it subscribe to; a credential with a CA
+		// never talks in clear.
+		co.Key, co.InboxPrefix, co.RequireTLS = &key, a.names.InboxPrefix(a.o.Name), a.creds.CA != ""
+	}
+	nc, err := transport.Connect(co)
 	if err != nil {
 		return err
 	}
@@ -109,10 +120,15 @@ func (a *Agent) Run(ctx context.Context) error {
 
 // caFile is the CA file the agent verifies the centre with, for messages.
 func (a *Agent) caFile() string {
-	if a.o.CA != "" {
+	switch {
+	case a.o.CA != "":
 		return a.o.CA
+	case os.Getenv(certs.EnvCA) != "":
+		return os.Getenv(certs.EnvCA)
+	case a.creds != nil && a.creds.CA != "":
+		return "the credentials file " + a.o.Creds
 	}
-	return os.Getenv(certs.EnvCA)
+	return ""
 }
 
 func (a *Agent) addMetrics(g *run.Group, reg *prometheus.Registry) error {

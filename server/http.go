@@ -31,7 +31,8 @@ func (s *Server) apiHandler(st store.Store, pub *changePublisher, nc *nats.Conn,
 		OrgNames: s.orgNames, // nil names nothing
 		Logger:   s.o.Logger.With("component", "api"),
 		Registry: reg,
-		Routes:   append([]api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()}}, s.trace.Routes()...),
+		Routes: append(append([]api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()}},
+			s.trace.Routes()...), s.enrollRoutes(st)...),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -65,6 +65,15 @@ type Options struct {
 	StreamMaxBytes int64
 	// HTTP bounds the API server's connections (DefaultHTTPLimits).
 	HTTP HTTPLimits
+	// NATSCreds is the credentials file the server authenticates to an
+	// external NATS with (`crmwatch agents nats-config --server-creds FILE`
+	// writes it); the embedded NATS gives the server a key of its own.
+	NATSCreds string
+	// NATSAuth is "none" (default: any client of the embedded NATS may do
+	// anything, as the loopback demo needs) or "creds": only this server
+	// and enrolled agents connect, each agent limited to its own host's
+	// subjects (transport.Names.AgentPermissions).
+	NATSAuth string
 	// TLS serves the HTTP API over HTTPS and the embedded NATS over TLS
 	// (off by default: plain loopback, as the demo uses).
 	TLS TLSOptions
@@ -93,6 +102,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TickEvery <= 0 {
 		o.TickEvery = DefaultTickEvery
+	}
+	if o.NATSAuth == "" {
+		o.NATSAuth = NATSAuthNone
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = transport.DefaultStreamLimits().LeaseTTL
@@ -159,6 +171,18 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("--stream-max-bytes %d: write -1 (no limit) or at least 1MiB (default 1GiB)", o.StreamMaxBytes))
 	}
 	errs = append(errs, o.TLS.validate()...)
+	switch o.NATSAuth {
+	case NATSAuthNone:
+	case NATSAuthCreds:
+		if !o.embedded() {
+			errs = append(errs, errors.New("--nats-auth creds applies to the embedded NATS; an external NATS enforces its own configuration (crmwatch agents nats-config prints it; see docs/security.md)"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--nats-auth %q: want none or creds", o.NATSAuth))
+	}
+	if o.NATSCreds != "" && o.embedded() {
+		errs = append(errs, errors.New("--nats-creds is for an external NATS (--nats URLS); with the embedded NATS the server uses a key of its own"))
+	}
 	for _, d := range o.PackDirs {
 		if d == "" {
 			errs = append(errs, errors.New("--packs: empty directory name"))

@@ -59,6 +59,10 @@ type Server struct {
 	// the private CA of --tls auto. Both are set before Run starts parts.
 	tls    *tls.Config
 	caFile string
+	// nats is the embedded NATS (nil with an external one); serverKey this
+	// server's own NATS user when it enforces agent credentials.
+	nats      *transport.Embedded
+	serverKey transport.UserKey
 }
 
 // hostGroups is the server groups by lower-case host name.
@@ -127,7 +131,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 
-	nc, stopNATS, err := s.startNATS()
+	nc, stopNATS, err := s.startNATS(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -249,24 +253,58 @@ func instanceName() string {
 }
 
 // startNATS runs the embedded server or connects to the configured one.
-func (s *Server) startNATS() (*nats.Conn, func(), error) {
+func (s *Server) startNATS(ctx context.Context, st store.AgentCredentials) (*nats.Conn, func(), error) {
 	urls := transport.SplitURLs(s.o.NATS.Reveal())
 	stop := func() {}
 	co := transport.ConnectOptions{Name: "crmwatch-server", WaitFirst: true, Logger: s.log}
 	if s.o.embedded() {
-		e, err := transport.StartEmbedded(transport.EmbeddedOptions{
+		eo := transport.EmbeddedOptions{
 			Listen: s.o.NATSListen, StoreDir: s.o.natsStoreDir(), SyncInterval: s.o.NATSSyncInterval,
-			TLS: s.tls, Logger: s.o.Logger.With("component", "nats"),
-		})
+			TLS: s.tls, Names: s.names, Logger: s.o.Logger.With("component", "nats"),
+		}
+		if s.o.enforcing() {
+			// A key of its own per start: it never leaves the process.
+			_, seed, err := transport.NewUserKey()
+			if err == nil {
+				s.serverKey, err = transport.ParseUserKey(seed)
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("server: %w", err)
+			}
+			u, err := s.natsUsers(ctx, st)
+			if err != nil {
+				return nil, nil, fmt.Errorf("server: enrolled agents: %w", err)
+			}
+			eo.Users, co.Key = &u, &s.serverKey
+		}
+		e, err := transport.StartEmbedded(eo)
 		if err != nil {
 			return nil, nil, fmt.Errorf("server: %w", err)
 		}
+		s.nats = e
 		// The server's own connection is in-process: no port, no TLS
 		// (a tls:// URL would make the client ask for it).
 		urls, stop, co.InProcess = []string{e.ClientURL()}, e.Shutdown, e
 		co.URLs = []string{"nats://" + strings.TrimPrefix(strings.TrimPrefix(e.ClientURL(), "tls://"), "nats://")}
 	} else {
 		co.URLs = urls
+		if s.o.NATSCreds != "" {
+			c, err := transport.ReadCredentials(s.o.NATSCreds)
+			if err != nil {
+				return nil, nil, fmt.Errorf("server: --nats-creds: %w", err)
+			}
+			key, err := transport.ParseUserKey(c.Seed)
+			if err != nil {
+				return nil, nil, fmt.Errorf("server: --nats-creds: %w", err)
+			}
+			co.Key = &key
+			if c.CA != "" { // the external NATS' CA, carried in the file
+				if co.TLS, err = certs.ClientConfig(certs.ClientOptions{CAPEM: []byte(c.CA)}); err != nil {
+					return nil, nil, fmt.Errorf("server: --nats-creds: %w", err)
+				}
+				co.CAFile = "the CA in " + s.o.NATSCreds
+			}
+		}
 	}
 	nc, err := transport.Connect(co)
 	if err != nil {

@@ -145,6 +145,33 @@ type Operators interface {
 	RotateOperatorToken(ctx context.Context, name string, tokenHash []byte, at time.Time) error
 }
 
+// AgentCredential is an enrolled agent: the public part of its NATS key
+// (the seed stays in its credentials file) and who enrolled it.
+type AgentCredential struct {
+	Name string `json:"name"`
+	// Token is Name reduced to one NATS subject token: what its
+	// permissions are built from, unique among active credentials.
+	Token      string     `json:"-"`
+	PublicKey  string     `json:"public_key"`
+	Roles      []string   `json:"roles,omitempty"`
+	EnrolledAt time.Time  `json:"enrolled_at"`
+	EnrolledBy string     `json:"enrolled_by"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+// AgentCredentials keeps the enrolled agents.
+type AgentCredentials interface {
+	// EnrollAgent stores a credential; ErrExists when an active one has
+	// the same token.
+	EnrollAgent(ctx context.Context, c AgentCredential) error
+	// AgentCredentials lists every credential, revoked ones included, by
+	// name then enrolment.
+	AgentCredentials(ctx context.Context) ([]AgentCredential, error)
+	// RevokeAgent ends the active credential of the token; ErrNotFound
+	// when there is none.
+	RevokeAgent(ctx context.Context, token string, at time.Time) error
+}
+
 // AuditEntry records who did what (trace changes, acknowledgements, operator
 // changes).
 type AuditEntry struct {
@@ -177,6 +204,7 @@ type Store interface {
 	Operators
 	Auditor
 	Suppressions
+	AgentCredentials
 	Close() error
 }
 

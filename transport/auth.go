@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -122,10 +123,14 @@ func NewUserKey() (public string, seed secret.Value, err error) {
 	return pub, secret.New(string(s)), nil
 }
 
-// CheckPublicKey reports whether s is a NATS user public key.
+// CheckPublicKey reports whether s is a NATS user public key. The error
+// never repeats s: a seed given by mistake is a secret.
 func CheckPublicKey(s string) error {
 	if !nkeys.IsValidPublicUserKey(s) {
-		return fmt.Errorf("%q is not a NATS user public key (U followed by 55 characters)", s)
+		if strings.HasPrefix(s, "S") {
+			return errors.New("not a NATS user public key: this looks like a seed (S…), which is secret; give the public key (U…)")
+		}
+		return errors.New("not a NATS user public key (want U followed by 55 characters)")
 	}
 	return nil
 }

@@ -92,6 +92,17 @@ func agentConn(t *testing.T, e *Embedded, names Names, host string, seed secret.
 func TestEnrolledAgentDoesItsJobAndNoMore(t *testing.T) {
 	pubA, seedA, _ := NewUserKey()
 	e, logs, js, _, names := authNATS(t, Enrolled{Name: "CRMAPP01", PublicKey: pubA})
+	nc, err := agentConn(t, e, names, "CRMAPP01", seedA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgentPermissions(t, js, nc, names, logs.String)
+}
+
+// checkAgentPermissions runs what an agent of CRMAPP01 does, and what it
+// must not do, over nc; js is the crmwatch server's view; logs is the NATS
+// server's log.
+func checkAgentPermissions(t *testing.T, js jetstream.JetStream, nc *nats.Conn, names Names, logs func() string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// The server side writes what agents read.
@@ -101,10 +112,6 @@ func TestEnrolledAgentDoesItsJobAndNoMore(t *testing.T) {
 	plans, _ := OpenPlans(ctx, js, names)
 	plans.Put(ctx, event.RoleAppServer, collectors.Plan{})
 
-	nc, err := agentConn(t, e, names, "CRMAPP01", seedA)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ajs, _ := jetstream.New(nc)
 	pub, err := NewPublisher(PublisherOptions{JS: ajs, Names: names, AckTimeout: time.Second, MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
@@ -153,8 +160,8 @@ func TestEnrolledAgentDoesItsJobAndNoMore(t *testing.T) {
 		t.Fatal("the plans never arrived")
 	}
 	pcancel()
-	if strings.Contains(logs.String(), "Violation") {
-		t.Fatalf("the agent's own work was refused:\n%s", logs.String())
+	if strings.Contains(logs(), "Violation") {
+		t.Fatalf("the agent's own work was refused:\n%s", logs())
 	}
 
 	// Now what it must not do.
@@ -170,7 +177,7 @@ func TestEnrolledAgentDoesItsJobAndNoMore(t *testing.T) {
 		t.Fatal("published events for another host")
 	}
 	waitFor(t, 5*time.Second, "the refusal logged", func() bool {
-		return strings.Contains(logs.String(), `Publish Violation`) && strings.Contains(logs.String(), "crmwatch.events.CRMAPP02")
+		return strings.Contains(logs(), `Publish Violation`) && strings.Contains(logs(), names.EventsSubject("CRMAPP02"))
 	})
 	if _, err := ajs.Publish(deny(), names.SamplesSubject("CRMAPP02"), []byte("x")); err == nil {
 		t.Error("published samples for another host")

@@ -73,6 +73,7 @@ func newAgentCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.Var(&o.NATS, "nats", "comma-separated nats:// or tls:// URLs of the centre's NATS (the server's --nats-listen); may carry credentials, never printed")
+	f.StringVar(&o.Creds, "creds", "", "credentials file from crmwatch agents enroll --out (this host's NATS key; also gives --name, --roles, --nats and the CA unless set)")
 	f.StringVar(&o.CA, "ca", "", "CA file the centre's NATS certificate must chain to (or $CRMWATCH_CA; with server --tls auto it is <data>/tls/ca.pem)")
 	f.BoolVar(&o.InsecureSkipVerify, "insecure-skip-verify", false, "refused for the agent (exists so the refusal can say why): use --ca")
 	f.StringVar(&o.Name, "name", "", "host name reported with every event (default: this machine's host name)")

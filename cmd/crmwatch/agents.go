@@ -14,7 +14,7 @@ func newAgentsCmd() *cobra.Command {
 	conn := &serverConn{}
 	cmd := &cobra.Command{
 		Use:   "agents",
-		Short: "List the agents a running server knows, with what each needs fixed",
+		Short: "List the agents a running server knows; enroll and revoke their credentials",
 	}
 	conn.register(cmd.PersistentFlags())
 	cmd.AddCommand(&cobra.Command{
@@ -39,5 +39,6 @@ func newAgentsCmd() *cobra.Command {
 			return client.PrintAgents(cmd.OutOrStdout(), list, time.Local)
 		},
 	})
+	cmd.AddCommand(newAgentsEnrollCmd(conn), newAgentsRevokeCmd(conn), newAgentsEnrolledCmd(conn), newAgentsNATSConfigCmd(conn))
 	return cmd
 }

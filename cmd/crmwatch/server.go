@@ -47,6 +47,8 @@ func newServerCmd() *cobra.Command {
 	f.StringSliceVar(&o.Overrides, "overrides", nil, "overrides files applied per host, group and role (repeatable; see docs/packs.md §4; re-read on reload)")
 	f.StringVar(&o.OrgNames, "org-names", "", "file naming organizations (GUID → name, YAML or CSV) shown beside their GUIDs")
 	f.Var(byteSize{&o.StreamMaxBytes}, "stream-max-bytes", "size limit of each JetStream stream, which JetStream reserves from its storage when the stream is created (e.g. 256MiB; -1 no limit; default 1GiB)")
+	f.StringVar(&o.NATSCreds, "nats-creds", "", "credentials file the server authenticates to an external NATS with (crmwatch agents nats-config --server-creds writes it)")
+	f.StringVar(&o.NATSAuth, "nats-auth", server.NATSAuthNone, "creds: only enrolled agents (crmwatch agents enroll) may connect to the embedded NATS, each to its own host's subjects; none: anyone who reaches the port")
 	f.StringVar(&o.TLS.Mode, "tls", "", "auto: serve the API over HTTPS and the embedded NATS over TLS with a private CA kept in <data>/tls (clients need <data>/tls/ca.pem: --ca or CRMWATCH_CA)")
 	f.StringVar(&o.TLS.CertFile, "tls-cert", "", "PEM certificate chain for HTTPS and the embedded NATS (with --tls-key)")
 	f.StringVar(&o.TLS.KeyFile, "tls-key", "", "PEM private key of --tls-cert (unencrypted; never printed)")
