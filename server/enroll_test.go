@@ -201,7 +201,7 @@ func TestExternalNATSWithAccounts(t *testing.T) {
 	names, _ := transport.NewNames("extsec")
 	users := transport.Users{Server: serverPub, Agents: []transport.Enrolled{{Name: "CRMAPP01", PublicKey: agentPub}}}
 	addr := freeAddr(t)
-	conf := fmt.Sprintf("listen: %s\njetstream {\n  store_dir: %q\n  max_file_store: 8GB\n  max_memory_store: 16MB\n}\n", addr, filepath.Join(dir, "js")) +
+	conf := fmt.Sprintf("listen: %s\njetstream {\n  store_dir: %q\n  max_file_store: 256MB\n  max_memory_store: 16MB\n}\n", addr, filepath.Join(dir, "js")) +
 		users.ServerConfig(names)
 	os.WriteFile(filepath.Join(dir, "nats.conf"), []byte(conf), 0o600)
 	logs := &syncLog{}
@@ -222,7 +222,8 @@ func TestExternalNATSWithAccounts(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	opts := Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NATS: secret.MustURL(url), Prefix: names.Prefix, TickEvery: 50 * time.Millisecond}
+	opts := Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NATS: secret.MustURL(url), Prefix: names.Prefix, TickEvery: 50 * time.Millisecond,
+		StreamMaxBytes: 16 << 20}
 	if _, _, err := Start(ctx, opts); err == nil || !strings.Contains(err.Error(), "uthorization") {
 		t.Fatalf("server without --nats-creds: %v", err)
 	}
