@@ -184,8 +184,8 @@ func tlsFor(t *testing.T, srv *Server) *tls.Config {
 
 // TestExternalNATSWithAccounts: against a separate nats-server (the
 // machine's Debian 2.9 binary on a free port) configured with what
-// `crmwatch agents nats-config` renders, the server connects with its
-// --nats-creds and an enrolled agent delivers.
+// `crmwatch agents nats-config --account CRMWATCH` renders, the server
+// connects with its --nats-creds and an enrolled agent delivers.
 func TestExternalNATSWithAccounts(t *testing.T) {
 	const bin = "/usr/sbin/nats-server"
 	if _, err := os.Stat(bin); err != nil {
@@ -202,7 +202,7 @@ func TestExternalNATSWithAccounts(t *testing.T) {
 	users := transport.Users{Server: serverPub, Agents: []transport.Enrolled{{Name: "CRMAPP01", PublicKey: agentPub}}}
 	addr := freeAddr(t)
 	conf := fmt.Sprintf("listen: %s\njetstream {\n  store_dir: %q\n  max_file_store: 256MB\n  max_memory_store: 16MB\n}\n", addr, filepath.Join(dir, "js")) +
-		users.ServerConfig(names)
+		users.ServerConfig(names, "CRMWATCH")
 	os.WriteFile(filepath.Join(dir, "nats.conf"), []byte(conf), 0o600)
 	logs := &syncLog{}
 	cmd := exec.Command(bin, "-c", filepath.Join(dir, "nats.conf"))

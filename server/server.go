@@ -388,8 +388,12 @@ func (s *Server) startHTTP(st store.Store, pub *changePublisher, nc *nats.Conn, 
 		return nil, nil, err
 	}
 	ln = limitListener(ln, s.o.HTTP.MaxConns)
+	srv := s.o.HTTP.server(h)
 	if s.tls != nil {
 		ln = tls.NewListener(ln, s.tls)
+		// A client refusing the certificate is the client's problem to
+		// report; the server notes it in its own log, at debug level.
+		srv.ErrorLog = slog.NewLogLogger(s.log.With("component", "http").Handler(), slog.LevelDebug)
 	}
-	return ln, s.o.HTTP.server(h), nil
+	return ln, srv, nil
 }

@@ -171,24 +171,36 @@ func (k UserKey) option() nats.Option {
 	})
 }
 
-// ServerConfig renders the authorization block of a nats-server
-// configuration file equivalent to what the embedded server enforces: the
-// crmwatch server's user (public key) with every permission and one user
-// per enrolled agent. Put it in the account crmwatch uses on an external
-// cluster (docs/security.md).
-func (u Users) ServerConfig(n Names) string {
+// ServerConfig renders the part of a nats-server configuration file that
+// enforces what the embedded server enforces: the crmwatch server's user
+// (public key) with every permission and one user per enrolled agent. With
+// account "" it is a top-level authorization block; otherwise an accounts
+// block whose account (JetStream enabled) holds those users alone, so
+// nothing else on the cluster shares crmwatch's subjects.
+func (u Users) ServerConfig(n Names, account string) string {
 	var b strings.Builder
-	b.WriteString("authorization {\n  users = [\n")
-	fmt.Fprintf(&b, "    # the crmwatch server: every permission\n    { nkey: %s }\n", u.Server)
+	indent := "  "
+	if account == "" {
+		b.WriteString("authorization {\n")
+	} else {
+		fmt.Fprintf(&b, "accounts {\n  %s {\n    jetstream: enabled\n", account)
+		indent = "    "
+	}
+	fmt.Fprintf(&b, "%susers = [\n", indent)
+	fmt.Fprintf(&b, "%s  # the crmwatch server: every permission\n%s  { nkey: %s }\n", indent, indent, u.Server)
 	agents := append([]Enrolled(nil), u.Agents...)
 	sort.Slice(agents, func(i, j int) bool { return agents[i].Name < agents[j].Name })
 	for _, a := range agents {
 		p := n.AgentPermissions(a.Name)
-		fmt.Fprintf(&b, "    # agent %s\n    { nkey: %s\n      permissions: {\n", a.Name, a.PublicKey)
-		fmt.Fprintf(&b, "        publish: { allow: %s }\n", quoteList(p.Publish))
-		fmt.Fprintf(&b, "        subscribe: { allow: %s }\n      }\n    }\n", quoteList(p.Subscribe))
+		fmt.Fprintf(&b, "%s  # agent %s\n%s  { nkey: %s\n%s    permissions: {\n", indent, a.Name, indent, a.PublicKey, indent)
+		fmt.Fprintf(&b, "%s      publish: { allow: %s }\n", indent, quoteList(p.Publish))
+		fmt.Fprintf(&b, "%s      subscribe: { allow: %s }\n%s    }\n%s  }\n", indent, quoteList(p.Subscribe), indent, indent)
 	}
-	b.WriteString("  ]\n}\n")
+	fmt.Fprintf(&b, "%s]\n", indent)
+	if account != "" {
+		b.WriteString("  }\n")
+	}
+	b.WriteString("}\n")
 	return b.String()
 }
 

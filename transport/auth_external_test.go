@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,12 +40,15 @@ func TestGeneratedConfigOnNATSServer(t *testing.T) {
 	agentPub, agentSeed, _ := NewUserKey()
 	users := Users{Server: serverPub, Agents: []Enrolled{{Name: "CRMAPP01", PublicKey: agentPub}}}
 	dir := t.TempDir()
-	conf := fmt.Sprintf("listen: %s\njetstream {\n  store_dir: %q\n  max_file_store: 256MB\n  max_memory_store: 16MB\n}\n", addr, filepath.Join(dir, "js")) +
-		users.ServerConfig(names)
 	confFile := filepath.Join(dir, "nats.conf")
-	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
+	writeConf := func(u Users) {
+		conf := fmt.Sprintf("listen: %s\njetstream {\n  store_dir: %q\n  max_file_store: 256MB\n  max_memory_store: 16MB\n}\n", addr, filepath.Join(dir, "js")) +
+			u.ServerConfig(names, "")
+		if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
+	writeConf(users)
 	logs := &logBuffer{}
 	cmd := exec.Command(debianNATSServer, "-c", confFile)
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -84,4 +88,12 @@ func TestGeneratedConfigOnNATSServer(t *testing.T) {
 	if _, err := Connect(ConnectOptions{URLs: []string{url}, WaitFirst: true}); err == nil {
 		t.Error("a client without a key connected")
 	}
+
+	// Revoked: the configuration generated again without the agent and
+	// nats-server reloaded (SIGHUP) closes its connection.
+	writeConf(Users{Server: serverPub})
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "revoked agent disconnected by the reload", func() bool { return !anc.IsConnected() })
 }

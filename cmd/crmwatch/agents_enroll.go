@@ -138,7 +138,7 @@ func newAgentsEnrolledCmd(conn *serverConn) *cobra.Command {
 // enforces on an external NATS what --nats-auth creds enforces on the
 // embedded one.
 func newAgentsNATSConfigCmd(conn *serverConn) *cobra.Command {
-	var serverKey, serverCreds, prefix string
+	var serverKey, serverCreds, prefix, account string
 	cmd := &cobra.Command{
 		Use:   "nats-config --server-creds FILE | --server-key PUBLIC_KEY",
 		Short: "Print the nats-server authorization for the enrolled agents (for an external NATS)",
@@ -177,12 +177,13 @@ func newAgentsNATSConfigCmd(conn *serverConn) *cobra.Command {
 					u.Agents = append(u.Agents, transport.Enrolled{Name: a.Name, PublicKey: a.PublicKey})
 				}
 			}
-			_, err = fmt.Fprint(cmd.OutOrStdout(), u.ServerConfig(names))
+			_, err = fmt.Fprint(cmd.OutOrStdout(), u.ServerConfig(names, account))
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&serverKey, "server-key", "", "public NATS key (U…) of the crmwatch server's own user")
 	cmd.Flags().StringVar(&serverCreds, "server-creds", "", "the crmwatch server's credentials file (created when missing) for server --nats-creds")
+	cmd.Flags().StringVar(&account, "account", "", "render an accounts block with this account (JetStream enabled) holding the users, instead of a top-level authorization block")
 	cmd.Flags().StringVar(&prefix, "prefix", transport.DefaultPrefix, "the installation's subject prefix")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -83,4 +84,33 @@ func TestTLSCommands(t *testing.T) {
 	eventually(t, 20*time.Second, "agent with another CA says why", func() bool {
 		return strings.Contains(bad.err.String(), "not signed by the CA in "+other.CAFile)
 	})
+}
+
+// TestTLSKeyNeverPrinted: a --tls-key that does not load stops the server
+// naming the file, never quoting it; --tls-cert without --tls-key and an
+// unknown --tls value say what to write.
+func TestTLSKeyNeverPrinted(t *testing.T) {
+	const marker = "KEYMARKER-5b1e"
+	dir := t.TempDir()
+	p, err := certs.Auto(filepath.Join(dir, "tls"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "bad.key")
+	if err := os.WriteFile(key, []byte("-----BEGIN PRIVATE KEY-----\n"+marker+"\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runRoot(t, "--log-level", "debug", "server", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0",
+		"--tls-cert", p.CertFile, "--tls-key", key)
+	if r.code != 1 || !strings.Contains(r.stderr, key) || strings.Contains(r.stdout+r.stderr, marker) {
+		t.Fatalf("bad key: %+v", r)
+	}
+	r = runRoot(t, "server", "--data", t.TempDir(), "--tls-cert", p.CertFile)
+	if r.code != 1 || !strings.Contains(r.stderr, "--tls-cert and --tls-key go together") {
+		t.Fatalf("cert without key: %+v", r)
+	}
+	r = runRoot(t, "server", "--data", t.TempDir(), "--tls", "on")
+	if r.code != 1 || !strings.Contains(r.stderr, `--tls "on": the only value is auto`) {
+		t.Fatalf("--tls on: %+v", r)
+	}
 }
