@@ -24,6 +24,7 @@ import (
 	"crmwatch/alerts"
 	"crmwatch/alerts/orgs"
 	"crmwatch/certs"
+	"crmwatch/capacity/rollup"
 	"crmwatch/collectors"
 	"crmwatch/event"
 	"crmwatch/rules"
@@ -155,6 +156,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	rollups, err := s.newRollupConsumer(ctx, js, st, holder, reg)
+	if err != nil {
+		return err
+	}
 	tm, err := s.newTraceManager(js, st)
 	if err != nil {
 		return err
@@ -201,13 +206,32 @@ func (s *Server) Run(ctx context.Context) error {
 	close(s.started)
 	s.log.Info("server started", "http", ln.Addr().String(), "api", s.URL(), "nats", s.NATSURL(), "store", s.o.storeName(), "instance", holder)
 	err = s.supervise(ctx, parts{evaluator: ev, publisher: pub, agents: agents, beats: ev.beats, trace: tm, ln: ln, http: srv})
+	s.log.Info("server started", "http", ln.Addr().String(), "nats", s.NATSURL(), "store", s.o.storeName(), "instance", holder)
+	err = s.supervise(ctx, parts{evaluator: ev, rollups: rollups, publisher: pub, agents: agents, beats: ev.beats, trace: tm, ln: ln, http: srv})
 	s.log.Info("server stopped")
 	return err
+}
+
+// newRollupConsumer prepares the capacity rollups: a consumer of the
+// samples and events streams of its own, elected by its own lease so it
+// may run on another server than the evaluator.
+func (s *Server) newRollupConsumer(ctx context.Context, js jetstream.JetStream, st *sqlstore.Store, holder string, reg prometheus.Registerer) (*rollup.Consumer, error) {
+	log := s.log.With("component", "rollup")
+	lease, err := transport.OpenNamedLease(ctx, js, s.names, rollup.LeaseKey, holder, s.o.LeaseTTL, log)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	c, err := rollup.NewConsumer(rollup.ConsumerOptions{JS: js, Names: s.names, Store: st, Lease: lease, Registerer: reg, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return c, nil
 }
 
 // parts are the long-running parts, started and ready to serve.
 type parts struct {
 	evaluator *evaluator
+	rollups   *rollup.Consumer
 	publisher *changePublisher
 	agents    *transport.Agents
 	beats     *beatQueue
@@ -227,6 +251,7 @@ func (s *Server) supervise(ctx context.Context, p parts) error {
 	defer cancel()
 	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
 	g.Add(func() error { return p.evaluator.run(runCtx) }, func(error) { cancel() })
+	g.Add(func() error { return p.rollups.Run(runCtx) }, func(error) { cancel() })
 	g.Add(func() error { return p.publisher.run(runCtx, true) }, func(error) { cancel() })
 	g.Add(func() error { return watchAgents(runCtx, p.agents, s.agents, p.beats) }, func(error) { cancel() })
 	g.Add(func() error { return p.trace.Run(runCtx) }, func(error) { cancel() })

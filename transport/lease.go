@@ -24,6 +24,7 @@ const leaseKey = "evaluator"
 // paused past its TTL can no longer commit.
 type Lease struct {
 	kv     jetstream.KeyValue
+	key    string
 	holder string
 	ttl    time.Duration
 	rev    uint64
@@ -39,6 +40,13 @@ type LeaseHolder struct {
 // OpenLease binds the evaluator bucket (created by Setup). holder names
 // this process uniquely (host, pid and a random part); ttl is the bucket's.
 func OpenLease(ctx context.Context, js jetstream.JetStream, n Names, holder string, ttl time.Duration, log *slog.Logger) (*Lease, error) {
+	return OpenNamedLease(ctx, js, n, leaseKey, holder, ttl, log)
+}
+
+// OpenNamedLease is OpenLease for another role elected the same way (for
+// example "rollup", the capacity rollup consumer): key is its key in the
+// evaluator bucket, so it has its own holder and epochs.
+func OpenNamedLease(ctx context.Context, js jetstream.JetStream, n Names, key, holder string, ttl time.Duration, log *slog.Logger) (*Lease, error) {
 	kv, err := js.KeyValue(ctx, n.EvaluatorBucket())
 	if err != nil {
 		return nil, fmt.Errorf("open key-value bucket %s: %w", n.EvaluatorBucket(), err)
@@ -49,12 +57,12 @@ func OpenLease(ctx context.Context, js jetstream.JetStream, n Names, holder stri
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Lease{kv: kv, holder: holder, ttl: ttl, log: log}, nil
+	return &Lease{kv: kv, key: key, holder: holder, ttl: ttl, log: log}, nil
 }
 
 // Holder returns who holds the lease now ("" when nobody does).
 func (l *Lease) Holder(ctx context.Context) (LeaseHolder, error) {
-	e, err := l.kv.Get(ctx, leaseKey)
+	e, err := l.kv.Get(ctx, l.key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return LeaseHolder{}, nil
 	}
@@ -72,7 +80,7 @@ func (l *Lease) Acquire(ctx context.Context) (uint64, error) {
 	val, _ := json.Marshal(LeaseHolder{Holder: l.holder, Since: time.Now().UTC()})
 	logged := false
 	for {
-		rev, err := l.kv.Create(ctx, leaseKey, val)
+		rev, err := l.kv.Create(ctx, l.key, val)
 		if err == nil {
 			l.rev = rev
 			return rev, nil
@@ -113,7 +121,7 @@ func (l *Lease) Hold(ctx context.Context) error {
 		case <-t.C:
 		}
 		rctx, cancel := context.WithTimeout(ctx, l.ttl/3)
-		rev, err := l.kv.Update(rctx, leaseKey, val, l.rev)
+		rev, err := l.kv.Update(rctx, l.key, val, l.rev)
 		cancel()
 		switch {
 		case err == nil:
@@ -134,6 +142,6 @@ func (l *Lease) Release(ctx context.Context) {
 	if l.rev == 0 {
 		return
 	}
-	_ = l.kv.Delete(ctx, leaseKey, jetstream.LastRevision(l.rev))
+	_ = l.kv.Delete(ctx, l.key, jetstream.LastRevision(l.rev))
 	l.rev = 0
 }

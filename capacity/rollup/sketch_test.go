@@ -1,0 +1,130 @@
+package rollup
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func exactQuantile(vs []float64, q float64) float64 {
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	return s[int(math.Floor(q*float64(len(s)-1)))]
+}
+
+func TestSketchQuantileWithinAccuracy(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct {
+		name string
+		draw func() float64
+	}{
+		{"cpu percent", func() float64 { return 5 + 90*r.Float64() }},
+		{"lognormal bytes", func() float64 { return math.Exp(20 + 2*r.NormFloat64()) }},
+		{"with zeros and negatives", func() float64 { return float64(r.IntN(7)-3) * r.Float64() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s Sketch
+			vs := make([]float64, 5000)
+			for i := range vs {
+				vs[i] = tc.draw()
+				s.Add(vs[i])
+			}
+			for _, q := range []float64{0, 0.5, 0.95, 0.99, 1} {
+				got, want := s.Quantile(q), exactQuantile(vs, q)
+				if math.Abs(got-want) > Accuracy*math.Abs(want)+1e-9 {
+					t.Errorf("q%.2f = %g, exact %g: off by more than %.0f %%", q, got, want, 100*Accuracy)
+				}
+			}
+		})
+	}
+}
+
+// An hour's p95 from its minutes' merged sketches is the p95 of all its
+// values, which averaging the minutes' p95s is not.
+func TestSketchMergeIsUnion(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var whole Sketch
+	parts := make([]Sketch, 60)
+	var all []float64
+	for i := range parts {
+		for range 4 {
+			v := 10 + float64(i) + 5*r.Float64()
+			parts[i].Add(v)
+			whole.Add(v)
+			all = append(all, v)
+		}
+	}
+	var merged Sketch
+	for i := range parts {
+		merged.Merge(&parts[i])
+	}
+	if merged.Count() != whole.Count() || merged.Quantile(0.95) != whole.Quantile(0.95) {
+		t.Fatalf("merged p95 %g (n=%d), whole %g (n=%d)", merged.Quantile(0.95), merged.Count(), whole.Quantile(0.95), whole.Count())
+	}
+	if want := exactQuantile(all, 0.95); math.Abs(merged.Quantile(0.95)-want) > Accuracy*want {
+		t.Fatalf("p95 %g, exact %g", merged.Quantile(0.95), want)
+	}
+}
+
+func TestSketchEncoding(t *testing.T) {
+	var s Sketch
+	for _, v := range []float64{0, 1e-12, -3, 42, 42, 1e12, math.NaN(), math.Inf(1)} {
+		s.Add(v)
+	}
+	b, _ := s.MarshalBinary()
+	var back Sketch
+	if err := back.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if back.Count() != 6 || back.Quantile(0.5) != s.Quantile(0.5) || back.Quantile(1) != s.Quantile(1) || back.Quantile(0) != s.Quantile(0) {
+		t.Fatalf("round trip: count %d, quantiles %g/%g/%g", back.Count(), back.Quantile(0), back.Quantile(0.5), back.Quantile(1))
+	}
+	for _, bad := range [][]byte{{9}, {1, 0, 5}, append(b, 7)} {
+		if err := back.UnmarshalBinary(bad); err == nil {
+			t.Errorf("decoding %v: want an error", bad)
+		}
+	}
+}
+
+func FuzzSketchDecode(f *testing.F) {
+	var s Sketch
+	for _, v := range []float64{0, 1, 2, 300, -5} {
+		s.Add(v)
+	}
+	b, _ := s.MarshalBinary()
+	f.Add(b)
+	f.Add([]byte{})
+	f.Add([]byte{1, 0, 1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s Sketch
+		if err := s.UnmarshalBinary(b); err != nil {
+			return
+		}
+		again, _ := s.MarshalBinary()
+		var s2 Sketch
+		if err := s2.UnmarshalBinary(again); err != nil {
+			t.Fatalf("re-encoded sketch does not decode: %v", err)
+		}
+		if s2.Count() != s.Count() {
+			t.Fatalf("count %d after round trip, was %d", s2.Count(), s.Count())
+		}
+		_ = s.Quantile(0.95)
+	})
+}
+
+func FuzzUserSetDecode(f *testing.F) {
+	u := UserSet{3, 70, 1 << 30}
+	b, _ := u.MarshalBinary()
+	f.Add(b)
+	f.Add([]byte{0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var u UserSet
+		if err := u.UnmarshalBinary(b); err != nil {
+			return
+		}
+		if !slices.IsSorted(u) {
+			t.Fatalf("decoded set not sorted: %v", u)
+		}
+	})
+}
