@@ -232,8 +232,13 @@ func (h *counterHost) cumulative(p event.CounterPath, c simCounter, at time.Time
 
 // load is the farm's business load at t in [0.05, 1]: a working day that
 // peaks early in the afternoon (local time of the farm's clock) and
-// weekends at a quarter of a weekday.
+// weekends at a quarter of a weekday; Options.Growth raises it linearly
+// from the farm's start (history for capacity planning).
 func (f *Farm) load(t time.Time) float64 {
+	return f.baseLoad(t) * (1 + f.opts.Growth*max(0, t.Sub(f.started).Hours()/24))
+}
+
+func (f *Farm) baseLoad(t time.Time) float64 {
 	h := float64(t.Hour()) + float64(t.Minute())/60
 	day := math.Exp(-math.Pow((h-13.5)/3.2, 2))
 	week := 1.0

@@ -79,6 +79,9 @@ type Options struct {
 	// FlushInterval is how often Run pushes buffered output to the files
 	// (default 100ms); tailers see records at most this late.
 	FlushInterval time.Duration
+	// Growth is the business load's relative growth per simulated day from
+	// Start (default 0: a steady farm); the history back-fill uses it.
+	Growth float64
 	// Logger receives start/stop and roll-over messages (default: discard).
 	Logger *slog.Logger
 }
@@ -135,6 +138,9 @@ func (o Options) Validate() error {
 	}
 	if !(o.Speed > 0 && o.Speed <= maxSpeed) || math.IsNaN(o.Speed) {
 		errs = append(errs, fmt.Errorf("speed: %g is out of range (>0..%g)", o.Speed, float64(maxSpeed)))
+	}
+	if !(o.Growth >= 0 && o.Growth <= 1) {
+		errs = append(errs, fmt.Errorf("growth: %g per day is out of range (0..1)", o.Growth))
 	}
 	if o.FlushInterval < 0 {
 		errs = append(errs, fmt.Errorf("flush interval: %s is negative", o.FlushInterval))

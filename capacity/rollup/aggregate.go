@@ -156,3 +156,26 @@ func hash32(s string) uint32 {
 	h.Write([]byte(s))
 	return h.Sum32()
 }
+
+// AddValueFrom is AddValue without the 1-minute bucket for readings before
+// minutesFrom (Unix seconds): the back-fill writes minutes only for the
+// recent history the minute retention keeps.
+func (a *Aggregator) AddValueFrom(host, role, counter string, t int64, v float64, minutesFrom int64) {
+	if t >= minutesFrom {
+		a.AddValue(host, role, counter, t, v)
+		return
+	}
+	a.samples++
+	for _, r := range Resolutions[1:] {
+		k := SeriesKey{Res: r, Host: host, Counter: counter, Bucket: t - mod(t, int64(r))}
+		c := a.series[k]
+		if c == nil {
+			c = &seriesCell{}
+			a.series[k] = c
+		}
+		if role != "" {
+			c.role = role
+		}
+		c.agg.Add(v)
+	}
+}

@@ -22,6 +22,8 @@ func newSimulateCmd() *cobra.Command {
 		opts     simulate.Options
 		duration time.Duration
 		records  int
+		backfill string
+		sf       storeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "simulate",
@@ -32,9 +34,20 @@ func newSimulateCmd() *cobra.Command {
 			"<out>/<host>/Trace/, rolled over at --file-size and at the date change.\n\n" +
 			"It runs until Ctrl-C or --duration, or writes --records records per host and exits.\n" +
 			"The same --seed (and --start) gives byte-identical files.\n\n" +
+			"With --backfill 90d it writes no trace files: it writes 90 days of capacity history of the same\n" +
+			"farm (counters every 5 minutes with daily and weekly cycles and growth, the hourly load of each\n" +
+			"organization with one growing fast, an incident) straight into the store of --data, for\n" +
+			"`crmwatch report capacity`.\n\n" +
 			"Faults (--fault NAME, repeatable):\n" + faultHelp(),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if backfill != "" {
+				span, err := parseSpan("--backfill", backfill)
+				if err != nil {
+					return err
+				}
+				return runBackfill(cmd, &sf, opts, span)
+			}
 			return runSimulate(cmd.Context(), cmd.OutOrStdout(), opts, duration, records)
 		},
 	}
@@ -53,6 +66,8 @@ func newSimulateCmd() *cobra.Command {
 	f.BoolVar(&opts.LF, "lf", false, `end lines with "\n" instead of the servers' "\r\n"`)
 	f.DurationVar(&duration, "duration", 0, "stop after this much real time (0: until Ctrl-C)")
 	f.IntVar(&records, "records", 0, "write this many records per host as fast as possible and exit")
+	f.StringVar(&backfill, "backfill", "", "write this much capacity history (e.g. 90d) into the store of --data instead of trace files")
+	sf.register(f)
 	startFlag := f.String("start", "", "simulated start time, RFC 3339 (default: now)")
 	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
 		if *startFlag != "" {
