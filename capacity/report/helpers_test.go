@@ -1,0 +1,5 @@
+package report_test
+
+import "os"
+
+func mkdirTemp() (string, error) { return os.MkdirTemp("", "crmwatch-report-test-") }
