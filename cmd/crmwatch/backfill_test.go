@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -17,7 +18,7 @@ func TestSimulateBackfill(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if !strings.Contains(r.stderr, "day 3 of 3") {
+	if !regexp.MustCompile(`day (\d) of \1\n`).MatchString(r.stderr) {
 		t.Errorf("no progress on stderr:\n%s", r.stderr)
 	}
 	for _, bad := range []string{"ninety", "-3d", "0d"} {
