@@ -18,7 +18,7 @@ func TestSimulateBackfill(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if !regexp.MustCompile(`day (\d) of \1\n`).MatchString(r.stderr) {
+	if m := regexp.MustCompile(`day (\d+) of (\d+)\n$`).FindStringSubmatch(r.stderr); m == nil || m[1] != m[2] {
 		t.Errorf("no progress on stderr:\n%s", r.stderr)
 	}
 	for _, bad := range []string{"ninety", "-3d", "0d"} {
