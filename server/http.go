@@ -12,6 +12,7 @@ import (
 	"crmwatch/access"
 	"crmwatch/alerts"
 	"crmwatch/api"
+	"crmwatch/capacity/report"
 	"crmwatch/store"
 )
 
@@ -31,8 +32,8 @@ func (s *Server) apiHandler(st store.Store, pub *changePublisher, nc *nats.Conn,
 		OrgNames: s.orgNames, // nil names nothing
 		Logger:   s.o.Logger.With("component", "api"),
 		Registry: reg,
-		Routes: append(append([]api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()}},
-			s.trace.Routes()...), s.enrollRoutes(st)...),
+		Routes: append(append([]api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()},
+			capacityRoute(st.(report.Source))}, s.trace.Routes()...), s.enrollRoutes(st)...),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

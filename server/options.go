@@ -80,8 +80,10 @@ type Options struct {
 	// OrgNames is a file naming organizations (GUID → display name; see
 	// alerts/orgs) shown beside their GUIDs.
 	OrgNames string
-	Version  string
-	Logger   *slog.Logger
+	// CapacityReports writes capacity reports to a folder on a schedule.
+	CapacityReports CapacityReports
+	Version         string
+	Logger          *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -186,6 +188,11 @@ func (o Options) Validate() error {
 	for _, d := range o.PackDirs {
 		if d == "" {
 			errs = append(errs, errors.New("--packs: empty directory name"))
+		}
+	}
+	for _, f := range o.CapacityReports.Formats {
+		if f != "html" && f != "json" && f != "csv" {
+			errs = append(errs, fmt.Errorf("--capacity-report-format %q: want html, json or csv", f))
 		}
 	}
 	for _, f := range o.Overrides {

@@ -23,8 +23,9 @@ import (
 
 	"crmwatch/alerts"
 	"crmwatch/alerts/orgs"
-	"crmwatch/certs"
+	"crmwatch/capacity/report"
 	"crmwatch/capacity/rollup"
+	"crmwatch/certs"
 	"crmwatch/collectors"
 	"crmwatch/event"
 	"crmwatch/rules"
@@ -205,9 +206,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	close(s.started)
 	s.log.Info("server started", "http", ln.Addr().String(), "api", s.URL(), "nats", s.NATSURL(), "store", s.o.storeName(), "instance", holder)
-	err = s.supervise(ctx, parts{evaluator: ev, publisher: pub, agents: agents, beats: ev.beats, trace: tm, ln: ln, http: srv})
-	s.log.Info("server started", "http", ln.Addr().String(), "nats", s.NATSURL(), "store", s.o.storeName(), "instance", holder)
-	err = s.supervise(ctx, parts{evaluator: ev, rollups: rollups, publisher: pub, agents: agents, beats: ev.beats, trace: tm, ln: ln, http: srv})
+	err = s.supervise(ctx, parts{evaluator: ev, rollups: rollups, reports: st, publisher: pub, agents: agents, beats: ev.beats, trace: tm, ln: ln, http: srv})
 	s.log.Info("server stopped")
 	return err
 }
@@ -232,6 +231,7 @@ func (s *Server) newRollupConsumer(ctx context.Context, js jetstream.JetStream, 
 type parts struct {
 	evaluator *evaluator
 	rollups   *rollup.Consumer
+	reports   report.Source
 	publisher *changePublisher
 	agents    *transport.Agents
 	beats     *beatQueue
@@ -252,6 +252,7 @@ func (s *Server) supervise(ctx context.Context, p parts) error {
 	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
 	g.Add(func() error { return p.evaluator.run(runCtx) }, func(error) { cancel() })
 	g.Add(func() error { return p.rollups.Run(runCtx) }, func(error) { cancel() })
+	g.Add(func() error { return s.runCapacityReports(runCtx, p.reports, p.rollups) }, func(error) { cancel() })
 	g.Add(func() error { return p.publisher.run(runCtx, true) }, func(error) { cancel() })
 	g.Add(func() error { return watchAgents(runCtx, p.agents, s.agents, p.beats) }, func(error) { cancel() })
 	g.Add(func() error { return p.trace.Run(runCtx) }, func(error) { cancel() })

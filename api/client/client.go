@@ -20,6 +20,7 @@ import (
 	"crmwatch/access"
 	"crmwatch/alerts/suppress"
 	"crmwatch/api"
+	"crmwatch/capacity/report"
 	"crmwatch/certs"
 	"crmwatch/secret"
 	"crmwatch/store"
@@ -327,4 +328,18 @@ func unwrapURLError(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// CapacityReport fetches the capacity report over the window since (e.g.
+// "30d"; empty: the server's default).
+func (c *Client) CapacityReport(ctx context.Context, since string) (*report.Report, error) {
+	v := url.Values{}
+	if since != "" {
+		v.Set("since", since)
+	}
+	var out report.Report
+	if err := c.do(ctx, "GET", "/api/v1/reports/capacity", v, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

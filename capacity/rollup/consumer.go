@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -69,6 +70,7 @@ func (o ConsumerOptions) withDefaults() ConsumerOptions {
 // its server holds the rollup lease.
 type Consumer struct {
 	o         ConsumerOptions
+	active    atomic.Bool
 	samples   prometheus.Counter
 	commits   prometheus.Counter
 	failures  prometheus.Counter
@@ -130,10 +132,17 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
+// Active reports whether this consumer holds the rollup role now (the
+// server writes scheduled reports only then, so several servers write each
+// once).
+func (c *Consumer) Active() bool { return c.active.Load() }
+
 func (c *Consumer) term(ctx context.Context, epoch int64) error {
 	if err := c.o.Store.FenceRollup(ctx, epoch); err != nil {
 		return fmt.Errorf("take the rollup role: %w", err)
 	}
+	c.active.Store(true)
+	defer c.active.Store(false)
 	pos, _, err := c.o.Store.RollupProgress(ctx)
 	if err != nil {
 		return err

@@ -91,6 +91,7 @@ func newRootCmd() *cobra.Command {
 		newOperatorsCmd(),
 		newAuditCmd(),
 		newPackCmd(),
+		newReportCmd(),
 		newSNMPCmd(),
 	)
 	return root

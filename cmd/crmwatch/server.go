@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,6 +53,10 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&o.TLS.Mode, "tls", "", "auto: serve the API over HTTPS and the embedded NATS over TLS with a private CA kept in <data>/tls (clients need <data>/tls/ca.pem: --ca or CRMWATCH_CA)")
 	f.StringVar(&o.TLS.CertFile, "tls-cert", "", "PEM certificate chain for HTTPS and the embedded NATS (with --tls-key)")
 	f.StringVar(&o.TLS.KeyFile, "tls-key", "", "PEM private key of --tls-cert (unencrypted; never printed)")
+	f.StringVar(&o.CapacityReports.Dir, "capacity-report-dir", "", "write a capacity report to this folder on a schedule (capacity-YYYYMMDD-HHMM.html and .json; see docs/capacity.md)")
+	f.DurationVar(&o.CapacityReports.Every, "capacity-report-every", 24*time.Hour, "interval of the scheduled capacity reports")
+	f.DurationVar(&o.CapacityReports.Since, "capacity-report-since", 30*24*time.Hour, "window of each scheduled capacity report")
+	f.StringSliceVar(&o.CapacityReports.Formats, "capacity-report-format", []string{"html", "json"}, "formats of the scheduled capacity reports: html, json, csv (repeatable)")
 	f.DurationVar(&o.LeaseTTL, "lease-ttl", 0, "how long the evaluator role stays with a server that stopped renewing it (a crash) before another server takes over (default 10s)")
 	return cmd
 }
