@@ -412,7 +412,9 @@ func organizations(ctx context.Context, src Source, from, to time.Time, days int
 			out[i].LoadSharePc = 100 * float64(out[i].Requests) / float64(total)
 		}
 	}
-	sort.Slice(out, func(a, b int) bool { return out[a].Growth > out[b].Growth || out[a].Growth == out[b].Growth && out[a].Name < out[b].Name })
+	sort.Slice(out, func(a, b int) bool {
+		return out[a].Growth > out[b].Growth || out[a].Growth == out[b].Growth && out[a].Name < out[b].Name
+	})
 	for i := range out {
 		out[i].RankGrowth = i + 1
 	}

@@ -78,4 +78,3 @@ func fmtDays(d time.Duration) string {
 	}
 	return d.String()
 }
-
