@@ -95,6 +95,7 @@ func (c CapacityReports) withDefaults() CapacityReports {
 func (s *Server) runCapacityReports(ctx context.Context, src report.Source, rollups *rollup.Consumer) error {
 	c := s.o.CapacityReports.withDefaults()
 	if c.Dir == "" {
+		<-ctx.Done() // an actor of the run group: returning would stop the server
 		return nil
 	}
 	t := time.NewTicker(c.Every)
