@@ -25,6 +25,7 @@ import (
 	"crmwatch/agent"
 	"crmwatch/alerts/orgs"
 	"crmwatch/collectors"
+	"crmwatch/collectors/eventlog"
 	"crmwatch/collectors/perfcounters"
 	"crmwatch/collectors/tracefiles"
 	"crmwatch/secret"
@@ -236,6 +237,14 @@ func newAgents(o Options, farm *simulate.Farm, natsURL secret.URL) ([]*agent.Age
 			set = agent.TraceDirOverrides(h.TraceDir)
 			tc = agent.TraceControl{Store: agent.TraceStoreFile, Dir: h.TraceDir}
 			facs = append(facs, tracefiles.NewFactory())
+		}
+		if h.EventLogDir != "" {
+			// The simulator writes the faults' CRM event-log entries as
+			// rendered XML files; the agent imports them from its drop folder.
+			set = append(set, agent.Override{Key: "collectors.eventlog.live", Value: false, Flag: "demo"},
+				agent.Override{Key: "collectors.eventlog.drop_dir", Value: h.EventLogDir, Flag: "demo"},
+				agent.Override{Key: "collectors.eventlog.poll_interval", Value: "500ms", Flag: "demo"})
+			facs = append(facs, eventlog.NewFactory())
 		}
 		if err := add(h.Name, h.Roles, tc, set, facs...); err != nil {
 			return nil, err

@@ -23,8 +23,9 @@ import (
 // repeat count keeps growing, organizations carry their names, the fault's
 // alerts are grouped under at most 3 top-level alerts, a counter threshold
 // alert (SQL attentions on the SQL server of the faulted organizations)
-// follows within 30 s of the start, and cancelling (Ctrl-C) stops every
-// part without a warning.
+// follows within 30 s of the start, the fault's event-log entries raise
+// their event-log alert, and cancelling (Ctrl-C) stops every part without
+// a warning.
 func TestDemoPromise(t *testing.T) {
 	dir := t.TempDir()
 	listen := freeAddr(t)
@@ -62,6 +63,14 @@ func TestDemoPromise(t *testing.T) {
 	})
 	if !strings.Contains(counter.Summary, "CRMSQL01") {
 		t.Errorf("counter alert summary %q does not name the host", counter.Summary)
+	}
+	// The fault's CRM event-log entries (simulated as wevtutil XML, imported
+	// from each agent's drop folder) raise the pack's event-log alerts too.
+	el := waitForAlert(t, cl, "crm.eventlog.platform-async-maintenance-failed", time.Now().Add(30*time.Second), func(a api.Alert) bool {
+		return a.Severity == "error" && len(a.Hosts) > 0 && len(a.Organizations) > 0
+	})
+	if !strings.Contains(el.Summary, "RecurringSeriesExpansionOperation failed") {
+		t.Errorf("event-log alert summary %q", el.Summary)
 	}
 	if !strings.Contains(out.String(), "CRMSQL01") || !strings.Contains(out.String(), "/metrics") {
 		t.Errorf("the welcome does not list the SQL server and the agents' /metrics:\n%s", out.String())

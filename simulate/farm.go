@@ -35,9 +35,10 @@ type Farm struct {
 
 // host is one simulated server and its outputs.
 type host struct {
-	spec  hostSpec
-	trace *traceOutput
-	outs  []output
+	spec     hostSpec
+	trace    *traceOutput
+	eventLog *eventLogOutput
+	outs     []output
 }
 
 // New validates opts (every problem at once), creates the host directories
@@ -64,6 +65,9 @@ func New(opts Options) (*Farm, error) {
 		if err := os.MkdirAll(spec.TraceDir, 0o755); err != nil {
 			return nil, fmt.Errorf("simulate: create trace folder of %s: %w (check --out is writable)", spec.Name, err)
 		}
+		if err := os.MkdirAll(spec.EventLogDir, 0o755); err != nil {
+			return nil, fmt.Errorf("simulate: create event-log folder of %s: %w (check --out is writable)", spec.Name, err)
+		}
 		tr := newTraceOutput(traceConfig{
 			spec:   spec,
 			orgs:   f.orgs,
@@ -72,7 +76,8 @@ func New(opts Options) (*Farm, error) {
 			log:    f.log.With("host", spec.Name),
 		})
 		tr.pollSettings()
-		f.hosts = append(f.hosts, &host{spec: spec, trace: tr, outs: []output{tr}})
+		el := newEventLogOutput(spec, f.orgs, f.faults, opts.Start, uint64(opts.Seed))
+		f.hosts = append(f.hosts, &host{spec: spec, trace: tr, eventLog: el, outs: []output{tr, el}})
 	}
 	f.newCounterHosts()
 	return f, nil
@@ -131,7 +136,7 @@ func (f *Farm) Clear(name string) {
 func (f *Farm) Stats() []HostStats {
 	out := make([]HostStats, len(f.hosts))
 	for i, h := range f.hosts {
-		out[i] = HostStats{Host: h.spec.Name, Trace: h.trace.statsSafe()}
+		out[i] = HostStats{Host: h.spec.Name, Trace: h.trace.statsSafe(), EventLog: h.eventLog.stats()}
 	}
 	return out
 }

@@ -35,4 +35,6 @@ type OutputStats struct {
 type HostStats struct {
 	Host  string
 	Trace OutputStats
+	// EventLog counts the event-log XML files and entries of the faults.
+	EventLog OutputStats
 }

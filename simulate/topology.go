@@ -25,9 +25,13 @@ type Host struct {
 	Name  string       // e.g. CRMAPP01
 	Roles []event.Role // CRM roles
 	// TraceDir is <Out>/<Name>/Trace, where its trace files are written.
-	TraceDir   string
-	CRMVersion string // as in the trace header, e.g. 8.2.0.749
-	ScaleGroup string
+	TraceDir string
+	// EventLogDir is <Out>/<Name>/EventLog, where the CRM event-log
+	// entries of the active faults are written as rendered event XML
+	// files (the agent's event-log drop folder).
+	EventLogDir string
+	CRMVersion  string // as in the trace header, e.g. 8.2.0.749
+	ScaleGroup  string
 }
 
 // crmVersion holds the format differences between CRM releases, each taken
@@ -125,11 +129,12 @@ func buildHostSpec(out string, i int) hostSpec {
 	}
 	h := hostSpec{
 		Host: Host{
-			Name:       name,
-			Roles:      append([]event.Role(nil), roles...),
-			TraceDir:   filepath.Join(out, name, "Trace"),
-			CRMVersion: v.build,
-			ScaleGroup: fmt.Sprintf("SG%02d", g+1),
+			Name:        name,
+			Roles:       append([]event.Role(nil), roles...),
+			TraceDir:    filepath.Join(out, name, "Trace"),
+			EventLogDir: filepath.Join(out, name, "EventLog"),
+			CRMVersion:  v.build,
+			ScaleGroup:  fmt.Sprintf("SG%02d", g+1),
 		},
 		index:   i,
 		version: v,
