@@ -70,9 +70,12 @@ type Options struct {
 	// CLI is how the banner tells the operator to run crmwatch (default
 	// CLICommand: "crmwatch" on PATH, else "go run ./cmd/crmwatch" in the
 	// checkout).
-	CLI     string
-	Version string
-	Logger  *slog.Logger
+	CLI string
+	// Backfill is how much capacity history is written into a store that
+	// has none, beside the running demo (default 30 days; negative: none).
+	Backfill time.Duration
+	Version  string
+	Logger   *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -93,6 +96,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CLI == "" {
 		o.CLI = CLICommand()
+	}
+	if o.Backfill == 0 {
+		o.Backfill = DefaultBackfill
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -143,7 +149,24 @@ func Run(ctx context.Context, o Options) error {
 		return <-srvDone
 	}
 
+	bfCtx, stopBackfill := context.WithCancel(ctx)
+	bfDone := make(chan struct{})
+	go func() {
+		defer close(bfDone)
+		if o.Backfill <= 0 {
+			return
+		}
+		st, ok := srv.Store().(*sqlstore.Store)
+		if !ok {
+			return
+		}
+		if err := backfillIfEmpty(bfCtx, st, o.Backfill, o.Hosts, log); err != nil && bfCtx.Err() == nil {
+			log.Warn("capacity history not back-filled", "err", err)
+		}
+	}()
 	err = runFarm(ctx, o, srv, farm, srvDone, log)
+	stopBackfill()
+	<-bfDone
 	log.Info("stopping the server")
 	stopSrv()
 	if serr := <-srvDone; serr != nil {

@@ -85,7 +85,7 @@ func TestRunTwice(t *testing.T) {
 	dir := t.TempDir()
 	for i := range 2 {
 		var out bytes.Buffer
-		err := Run(context.Background(), Options{DataDir: dir, Listen: freeAddr(t), NATSListen: freeAddr(t),
+		err := Run(context.Background(), Options{DataDir: dir, Listen: freeAddr(t), NATSListen: freeAddr(t), Backfill: -1,
 			Duration: 2 * time.Second, FaultAfter: 500 * time.Millisecond, Out: &out})
 		if err != nil {
 			t.Fatalf("run %d: %v", i+1, err)
@@ -113,7 +113,7 @@ func TestDemoWiresTraceControl(t *testing.T) {
 	done := make(chan error, 1)
 	var out bytes.Buffer
 	go func() {
-		done <- Run(ctx, Options{DataDir: dir, Listen: listen, NATSListen: freeAddr(t), Fault: "none", Duration: time.Minute, Out: &syncWriter{w: &out}})
+		done <- Run(ctx, Options{DataDir: dir, Listen: listen, NATSListen: freeAddr(t), Fault: "none", Duration: time.Minute, Backfill: -1, Out: &syncWriter{w: &out}})
 	}()
 	defer func() {
 		cancel()

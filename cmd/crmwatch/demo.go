@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"crmwatch/demo"
@@ -11,6 +13,7 @@ import (
 // newDemoCmd is crmwatch demo: everything on one machine.
 func newDemoCmd() *cobra.Command {
 	o := demo.Options{}
+	var bf string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run server, a simulated CRM farm and its agents on this machine",
@@ -18,9 +21,20 @@ func newDemoCmd() *cobra.Command {
 			"a simulated farm of CRM servers writing real-format trace files, and one agent per\n" +
 			"simulated host. It creates an admin operator, prints the API address and token (also\n" +
 			"saved in <data>/demo-token), and injects the sql-timeouts fault after a few seconds.\n" +
-			"Reusing --data keeps earlier alerts. Ctrl-C stops everything.",
+			"Reusing --data keeps earlier alerts. Ctrl-C stops everything.\n\n" +
+			"Into a store without capacity history it also writes --backfill (30 days) of simulated history\n" +
+			"in the background, so crmwatch report capacity shows a real report at once.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if bf == "0" || bf == "none" {
+				o.Backfill = -1
+			} else {
+				d, err := parseSpan("--backfill", bf)
+				if err != nil {
+					return fmt.Errorf(`%w, or "none"`, err)
+				}
+				o.Backfill = d
+			}
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
 			o.Out = cmd.OutOrStdout()
@@ -29,6 +43,7 @@ func newDemoCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.DataDir, "data", sqlstore.DefaultDataDir, "data directory")
+	f.StringVar(&bf, "backfill", "30d", `capacity history written into a store that has none ("none" for none)`)
 	f.StringVar(&o.Listen, "listen", server.DefaultListen, "HTTP API address")
 	f.StringVar(&o.NATSListen, "nats-listen", server.DefaultNATSListen, "embedded NATS address")
 	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: until Ctrl-C)")
