@@ -21,6 +21,7 @@ command -v snmptrap >/dev/null || need_pkgs+=(snmp)
 command -v snmptrapd >/dev/null || [ -x /usr/sbin/snmptrapd ] || need_pkgs+=(snmptrapd)
 [ -x /usr/sbin/nats-server ] || need_pkgs+=(nats-server)
 command -v pg_ctlcluster >/dev/null || need_pkgs+=(postgresql)
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	log "installing Debian packages: ${need_pkgs[*]}"
 	as_root apt-get update -qq
