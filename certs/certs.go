@@ -68,7 +68,7 @@ func Auto(dir string, hosts []string) (Pair, error) {
 			return p, nil
 		}
 	}
-	if err := issueServer(p, ca, caKey, names); err != nil {
+	if err := issueServer(p, ca, caKey, names, ServerLifetime); err != nil {
 		return p, err
 	}
 	return p, nil
@@ -134,7 +134,7 @@ func loadOrCreateCA(dir string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	return ca, key, err
 }
 
-func issueServer(p Pair, ca *x509.Certificate, caKey *ecdsa.PrivateKey, names []string) error {
+func issueServer(p Pair, ca *x509.Certificate, caKey *ecdsa.PrivateKey, names []string, lifetime time.Duration) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return fmt.Errorf("TLS server key: %w", err)
@@ -143,7 +143,7 @@ func issueServer(p Pair, ca *x509.Certificate, caKey *ecdsa.PrivateKey, names []
 		SerialNumber: serial(),
 		Subject:      pkix.Name{Organization: []string{"crmwatch"}, CommonName: names[len(names)-1]},
 		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(ServerLifetime),
+		NotAfter:     time.Now().Add(lifetime),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestAutoCreatesAndReuses(t *testing.T) {
@@ -147,5 +148,38 @@ func TestKeyNeverInErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, CAKeyFile), []byte(marker), 0o600)
 	if _, err := Auto(dir, nil); err == nil || strings.Contains(err.Error(), marker) {
 		t.Errorf("broken CA key: %v", err)
+	}
+}
+
+// TestAutoRenews: a server certificate close to its end, or deleted, is
+// issued again from the same CA at the next start.
+func TestAutoRenews(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Auto(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca1, _ := os.ReadFile(p.CAFile)
+	ca, caKey, err := loadOrCreateCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := issueServer(p, ca, caKey, serverNames(nil), 10*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Auto(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := readCert(p.CertFile)
+	if time.Until(cert.NotAfter) < ServerLifetime-24*time.Hour {
+		t.Fatalf("a certificate with 10 days left was kept (ends %s)", cert.NotAfter)
+	}
+	os.Remove(p.CertFile)
+	if _, err := Auto(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	ca2, _ := os.ReadFile(p.CAFile)
+	if _, err := readCert(p.CertFile); err != nil || !bytes.Equal(ca1, ca2) {
+		t.Fatalf("after deleting server.pem: %v, CA kept %v", err, bytes.Equal(ca1, ca2))
 	}
 }
