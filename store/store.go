@@ -205,6 +205,7 @@ type Store interface {
 	Auditor
 	Suppressions
 	AgentCredentials
+	NotificationLog
 	Close() error
 }
 
@@ -219,4 +220,78 @@ type Suppressions interface {
 	Silences(ctx context.Context) ([]suppress.Silence, error)
 	// ExpireSilence ends a silence at at; ErrNotFound if there is none.
 	ExpireSilence(ctx context.Context, id string, at time.Time) error
+}
+
+// Notification results in the log.
+const (
+	DeliverySending = "sending" // claimed; the send is under way (or its server died)
+	DeliverySent    = "sent"
+	DeliveryFailed  = "failed" // the receiver kept refusing until the retries ran out
+)
+
+// NotifyState is what one receiver was last told about one alert.
+type NotifyState struct {
+	// Version is the alert version of the last change decided for this
+	// receiver, sent or not; older changes are superseded.
+	Version int64
+	// Firing: the last notification sent said firing (not resolved).
+	Firing   bool
+	Severity alerts.Severity
+	// SentAt is when the last notification was sent (zero: never).
+	SentAt time.Time
+}
+
+// NotifyCandidate is a committed change a route gives to a receiver.
+type NotifyCandidate struct {
+	Seq      int64
+	Receiver string
+	AlertID  string
+	Version  int64
+	Kind     alerts.ChangeKind
+}
+
+// NotifyVerdict is the pipeline's decision on a candidate.
+type NotifyVerdict struct {
+	Send bool
+	// Status of the notification: "firing" or "resolved".
+	Status string
+	// Next is the receiver's state for the alert after the decision.
+	Next NotifyState
+}
+
+// Delivery is one notification in the log.
+type Delivery struct {
+	Seq      int64             `json:"change_seq"`
+	Receiver string            `json:"receiver"`
+	AlertID  string            `json:"alert_id"`
+	Kind     alerts.ChangeKind `json:"kind"`
+	// Status is "firing" or "resolved"; Result DeliverySending, DeliverySent
+	// or DeliveryFailed.
+	Status    string     `json:"status"`
+	Result    string     `json:"result"`
+	Attempts  int        `json:"attempts"`
+	Error     string     `json:"error,omitempty"`
+	Holder    string     `json:"server"`
+	ClaimedAt time.Time  `json:"claimed_at"`
+	DoneAt    *time.Time `json:"done_at,omitempty"`
+}
+
+// NotificationLog is the notification log: the notifiers' memory shared by
+// every server.
+type NotificationLog interface {
+	// ClaimNotifications decides every candidate in one transaction and
+	// returns the deliveries holder must now send. A candidate already in
+	// the log is returned only when its claim is still "sending" from
+	// before staleBefore (its server died mid-send); one whose alert
+	// version is not newer than the receiver's state is superseded; any
+	// other is given to decide with the receiver's state, and a verdict to
+	// send is logged as claimed by holder. decide must be pure: it may run
+	// again when the transaction is retried.
+	ClaimNotifications(ctx context.Context, holder string, staleBefore time.Time, cs []NotifyCandidate,
+		decide func(NotifyState, NotifyCandidate) NotifyVerdict) ([]Delivery, error)
+	// FinishNotifications records the results (Result, Attempts, Error,
+	// DoneAt) of claimed deliveries.
+	FinishNotifications(ctx context.Context, ds []Delivery) error
+	// Notifications lists an alert's deliveries in change order.
+	Notifications(ctx context.Context, alertID string) ([]Delivery, error)
 }

@@ -1,0 +1,181 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"crmwatch/alerts"
+	"crmwatch/store"
+)
+
+// ClaimNotifications implements store.NotificationLog. Candidates are
+// handled in (alert, change) order so two servers claiming overlapping
+// batches lock the alerts' state rows in the same order (no deadlock on
+// PostgreSQL); the transaction is retried a few times when the engine
+// refuses it (a deadlock or serialization failure all the same).
+func (s *Store) ClaimNotifications(ctx context.Context, holder string, staleBefore time.Time, cs []store.NotifyCandidate,
+	decide func(store.NotifyState, store.NotifyCandidate) store.NotifyVerdict) ([]store.Delivery, error) {
+	sorted := slices.Clone(cs)
+	slices.SortStableFunc(sorted, func(a, b store.NotifyCandidate) int {
+		if c := strings.Compare(a.AlertID, b.AlertID); c != 0 {
+			return c
+		}
+		if a.Seq != b.Seq {
+			return cmpInt(a.Seq, b.Seq)
+		}
+		return strings.Compare(a.Receiver, b.Receiver)
+	})
+	var out []store.Delivery
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		out = out[:0]
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			now := s.opts.Now()
+			for _, c := range sorted {
+				d, send, err := s.claimOne(ctx, tx, holder, staleBefore, now, c, decide)
+				if err != nil {
+					return fmt.Errorf("change %d for receiver %q: %w", c.Seq, c.Receiver, err)
+				}
+				if send {
+					out = append(out, d)
+				}
+			}
+			return nil
+		})
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim notifications in %s: %w", s.dsn, err)
+	}
+	slices.SortStableFunc(out, func(a, b store.Delivery) int { return cmpInt(a.Seq, b.Seq) })
+	return out, nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *Store) claimOne(ctx context.Context, tx *sql.Tx, holder string, staleBefore, now time.Time, c store.NotifyCandidate,
+	decide func(store.NotifyState, store.NotifyCandidate) store.NotifyVerdict) (store.Delivery, bool, error) {
+	d := store.Delivery{Seq: c.Seq, Receiver: c.Receiver, AlertID: c.AlertID, Kind: c.Kind, Holder: holder, ClaimedAt: now, Result: store.DeliverySending}
+	var result, status string
+	var claimed int64
+	var attempts int
+	err := tx.QueryRowContext(ctx, `SELECT result, status, claimed_at, attempts FROM notification_log
+		WHERE change_seq = $1 AND receiver = $2`+s.dialect.lockRow, c.Seq, c.Receiver).Scan(&result, &status, &claimed, &attempts)
+	switch {
+	case err == nil:
+		// Already decided: only a claim abandoned mid-send is taken over.
+		if result != store.DeliverySending || !fromNanos(claimed).Before(staleBefore) {
+			return d, false, nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE notification_log SET holder = $1, claimed_at = $2
+			WHERE change_seq = $3 AND receiver = $4`, holder, nanos(now), c.Seq, c.Receiver); err != nil {
+			return d, false, err
+		}
+		d.Status, d.Attempts = status, attempts
+		return d, true, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return d, false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO notify_state (alert_id, receiver, version, firing, severity, sent_at)
+		VALUES ($1, $2, 0, 0, '', 0) ON CONFLICT (alert_id, receiver) DO NOTHING`, c.AlertID, c.Receiver); err != nil {
+		return d, false, err
+	}
+	var prev store.NotifyState
+	var firing int
+	var sev string
+	var sent int64
+	if err := tx.QueryRowContext(ctx, `SELECT version, firing, severity, sent_at FROM notify_state
+		WHERE alert_id = $1 AND receiver = $2`+s.dialect.lockRow, c.AlertID, c.Receiver).Scan(&prev.Version, &firing, &sev, &sent); err != nil {
+		return d, false, err
+	}
+	prev.Firing, prev.Severity, prev.SentAt = firing != 0, alerts.Severity(sev), fromNanos(sent)
+	if c.Version <= prev.Version {
+		return d, false, nil // superseded: a newer change of the alert was decided first
+	}
+	v := decide(prev, c)
+	next := v.Next
+	next.Version = c.Version
+	if _, err := tx.ExecContext(ctx, `UPDATE notify_state SET version = $1, firing = $2, severity = $3, sent_at = $4
+		WHERE alert_id = $5 AND receiver = $6`, next.Version, boolInt(next.Firing), string(next.Severity), nanos(next.SentAt),
+		c.AlertID, c.Receiver); err != nil {
+		return d, false, err
+	}
+	if !v.Send {
+		return d, false, nil
+	}
+	d.Status = v.Status
+	if _, err := tx.ExecContext(ctx, `INSERT INTO notification_log (change_seq, receiver, alert_id, kind, status, result, holder, claimed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, c.Seq, c.Receiver, c.AlertID, string(c.Kind), d.Status, d.Result, holder, nanos(now)); err != nil {
+		return d, false, err
+	}
+	return d, true, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// FinishNotifications implements store.NotificationLog.
+func (s *Store) FinishNotifications(ctx context.Context, ds []store.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, d := range ds {
+			done := s.opts.Now()
+			if d.DoneAt != nil {
+				done = *d.DoneAt
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE notification_log SET result = $1, attempts = $2, error = $3, done_at = $4
+				WHERE change_seq = $5 AND receiver = $6`, d.Result, d.Attempts, clean(d.Error), nanos(done), d.Seq, d.Receiver); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record notifications in %s: %w", s.dsn, err)
+	}
+	return nil
+}
+
+// Notifications implements store.NotificationLog.
+func (s *Store) Notifications(ctx context.Context, alertID string) ([]store.Delivery, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT change_seq, receiver, alert_id, kind, status, result, attempts, error, holder, claimed_at, done_at
+		FROM notification_log WHERE alert_id = $1 ORDER BY change_seq, receiver`, alertID)
+	if err != nil {
+		return nil, fmt.Errorf("read notifications of alert %q from %s: %w", alertID, s.dsn, err)
+	}
+	defer rows.Close()
+	out := []store.Delivery{}
+	for rows.Next() {
+		var d store.Delivery
+		var kind string
+		var claimed int64
+		var done sql.NullInt64
+		if err := rows.Scan(&d.Seq, &d.Receiver, &d.AlertID, &kind, &d.Status, &d.Result, &d.Attempts, &d.Error, &d.Holder, &claimed, &done); err != nil {
+			return nil, err
+		}
+		d.Kind, d.ClaimedAt, d.DoneAt = alerts.ChangeKind(kind), fromNanos(claimed), fromNullNanos(done)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
