@@ -79,6 +79,13 @@ func (n Names) ChangesStream() string { return streamName(n.prefix(), "ALERT_CHA
 // ChangesSubject is where committed alert changes are published.
 func (n Names) ChangesSubject() string { return n.prefix() + ".alerts.changes" }
 
+// NotifyConsumer is the durable consumer through which every server
+// sends changes to one notification receiver (receiver names are letters,
+// digits, '-' and '_').
+func (n Names) NotifyConsumer(receiver string) string {
+	return n.ChangesStream() + "_NOTIFY_" + receiver
+}
+
 // EvaluatorBucket holds the evaluator lease: which server evaluates rules.
 func (n Names) EvaluatorBucket() string { return n.prefix() + "-evaluator" }
 

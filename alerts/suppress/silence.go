@@ -149,6 +149,15 @@ func (s *Silence) matches(a *alerts.Alert, hi HostInfo) bool {
 	return true
 }
 
+// MatchAlert reports whether the alert's label values satisfy the matcher
+// (notification routes use it); hi gives hosts' roles and groups.
+func (m *Matcher) MatchAlert(a *alerts.Alert, hi HostInfo) bool {
+	if m.re == nil && (m.Op == "=~" || m.Op == "!~") && m.compile() != nil {
+		return false
+	}
+	return m.matches(labelValues(m.Label, a, hi))
+}
+
 func labelValues(label string, a *alerts.Alert, hi HostInfo) []string {
 	switch label {
 	case "rule":
