@@ -113,6 +113,9 @@ func (c *Consumer) Run(ctx context.Context, cons jetstream.Consumer) error {
 	return nil
 }
 
+// busyDelay is when changes another claim is sending come back.
+const busyDelay = 10 * time.Second
+
 // pollWait is how long one wait for a change lasts (and so the longest a
 // stop waits for the reader).
 const pollWait = time.Second
@@ -166,7 +169,12 @@ func (c *Consumer) handle(ctx context.Context, batch []jetstream.Msg, failing bo
 			_ = m.InProgress()
 		}
 	}
-	if err := c.o.Pipeline.Process(ctx, cs, inProgress); err != nil {
+	if err := c.o.Pipeline.Process(ctx, cs, inProgress); errors.Is(err, ErrBusy) {
+		for _, m := range batch {
+			_ = m.NakWithDelay(busyDelay)
+		}
+		return failing
+	} else if err != nil {
 		if ctx.Err() == nil && !failing {
 			c.log.Warn("notification log unavailable; the changes are redelivered and sent later", "err", err)
 		}

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -121,15 +122,24 @@ func (p *Pipeline) Process(ctx context.Context, cs []alerts.Committed, wait func
 	if len(cands) == 0 {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// From the claim on, a stop does not cut the pass short: a claim
+	// committed while its caller saw a cancellation would be left to the
+	// takeover; the log and the receivers bound the time with their own
+	// timeouts, and retries end at the stop.
+	stopped := ctx
+	ctx = context.WithoutCancel(ctx)
 	now := p.o.Now()
-	ds, err := p.o.Log.ClaimNotifications(ctx, p.o.Holder, now.Add(-p.ClaimTimeout()), cands, // dedup and throttle
+	ds, busy, err := p.o.Log.ClaimNotifications(ctx, p.o.Holder, now.Add(-p.ClaimTimeout()), cands, // dedup and throttle
 		func(prev store.NotifyState, c store.NotifyCandidate) store.NotifyVerdict {
 			return Decide(prev, byseq[c.Seq], now, repeat[c.Seq])
 		})
 	if err != nil {
 		return err
 	}
-	if n := len(cands) - len(ds); n > 0 {
+	if n := len(cands) - len(ds) - busy; n > 0 {
 		p.o.Metrics.dropped.WithLabelValues(name, dropDeduplicated).Add(float64(n))
 	}
 	ns := make([]Notification, len(ds))
@@ -142,14 +152,22 @@ func (p *Pipeline) Process(ctx context.Context, cs []alerts.Committed, wait func
 	}
 	for len(ds) > 0 {
 		n := min(len(ds), max)
-		attempts, serr := p.send(ctx, ns[:n], wait) // send with retry
-		if err := p.record(ctx, ds[:n], attempts, serr); err != nil {
+		attempts, serr := p.send(stopped, ns[:n], wait) // send with retry
+		if err := p.record(stopped, ds[:n], attempts, serr); err != nil {
 			return err
 		}
 		ds, ns = ds[n:], ns[n:]
 	}
+	if busy > 0 {
+		return ErrBusy
+	}
 	return nil
 }
+
+// ErrBusy says some changes are being sent by another claim (another
+// server, or this one before a stop cut its retries short); the caller
+// hands them back for later, when that claim is finished or stale.
+var ErrBusy = errors.New("notifications claimed by a send under way")
 
 // notification builds what the receiver sends for a change.
 func (p *Pipeline) notification(ch *alerts.Committed, st Status) Notification {

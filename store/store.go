@@ -282,13 +282,15 @@ type NotificationLog interface {
 	// ClaimNotifications decides every candidate in one transaction and
 	// returns the deliveries holder must now send. A candidate already in
 	// the log is returned only when its claim is still "sending" from
-	// before staleBefore (its server died mid-send); one whose alert
+	// before staleBefore (its server died mid-send), and counted in busy
+	// when a newer claim is still sending (the caller comes back later:
+	// once that claim is finished or stale); one whose alert
 	// version is not newer than the receiver's state is superseded; any
 	// other is given to decide with the receiver's state, and a verdict to
 	// send is logged as claimed by holder. decide must be pure: it may run
 	// again when the transaction is retried.
 	ClaimNotifications(ctx context.Context, holder string, staleBefore time.Time, cs []NotifyCandidate,
-		decide func(NotifyState, NotifyCandidate) NotifyVerdict) ([]Delivery, error)
+		decide func(NotifyState, NotifyCandidate) NotifyVerdict) (claimed []Delivery, busy int, err error)
 	// FinishNotifications records the results (Result, Attempts, Error,
 	// DoneAt) of claimed deliveries.
 	FinishNotifications(ctx context.Context, ds []Delivery) error

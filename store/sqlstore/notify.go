@@ -19,7 +19,7 @@ import (
 // PostgreSQL); the transaction is retried a few times when the engine
 // refuses it (a deadlock or serialization failure all the same).
 func (s *Store) ClaimNotifications(ctx context.Context, holder string, staleBefore time.Time, cs []store.NotifyCandidate,
-	decide func(store.NotifyState, store.NotifyCandidate) store.NotifyVerdict) ([]store.Delivery, error) {
+	decide func(store.NotifyState, store.NotifyCandidate) store.NotifyVerdict) ([]store.Delivery, int, error) {
 	sorted := slices.Clone(cs)
 	slices.SortStableFunc(sorted, func(a, b store.NotifyCandidate) int {
 		if c := strings.Compare(a.AlertID, b.AlertID); c != 0 {
@@ -31,17 +31,20 @@ func (s *Store) ClaimNotifications(ctx context.Context, holder string, staleBefo
 		return strings.Compare(a.Receiver, b.Receiver)
 	})
 	var out []store.Delivery
+	var busy int
 	var err error
 	for attempt := 0; attempt < 4; attempt++ {
-		out = out[:0]
+		out, busy = out[:0], 0
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
 			now := s.opts.Now()
 			for _, c := range sorted {
 				d, send, err := s.claimOne(ctx, tx, holder, staleBefore, now, c, decide)
-				if err != nil {
+				switch {
+				case errors.Is(err, errBusy):
+					busy++
+				case err != nil:
 					return fmt.Errorf("change %d for receiver %q: %w", c.Seq, c.Receiver, err)
-				}
-				if send {
+				case send:
 					out = append(out, d)
 				}
 			}
@@ -52,11 +55,14 @@ func (s *Store) ClaimNotifications(ctx context.Context, holder string, staleBefo
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("claim notifications in %s: %w", s.dsn, err)
+		return nil, 0, fmt.Errorf("claim notifications in %s: %w", s.dsn, err)
 	}
 	slices.SortStableFunc(out, func(a, b store.Delivery) int { return cmpInt(a.Seq, b.Seq) })
-	return out, nil
+	return out, busy, nil
 }
+
+// errBusy: another claim of the delivery is still sending.
+var errBusy = errors.New("claimed by a send under way")
 
 func cmpInt(a, b int64) int {
 	switch {
@@ -79,8 +85,11 @@ func (s *Store) claimOne(ctx context.Context, tx *sql.Tx, holder string, staleBe
 	switch {
 	case err == nil:
 		// Already decided: only a claim abandoned mid-send is taken over.
-		if result != store.DeliverySending || !fromNanos(claimed).Before(staleBefore) {
+		if result != store.DeliverySending {
 			return d, false, nil
+		}
+		if !fromNanos(claimed).Before(staleBefore) {
+			return d, false, errBusy
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE notification_log SET holder = $1, claimed_at = $2
 			WHERE change_seq = $3 AND receiver = $4`, holder, nanos(now), c.Seq, c.Receiver); err != nil {

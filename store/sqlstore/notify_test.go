@@ -27,23 +27,23 @@ func TestNotificationLogClaimsOnce(t *testing.T) {
 			{Seq: 1, Receiver: "mail", AlertID: "a1", Version: 1, Kind: alerts.ChangeRaised},
 			{Seq: 2, Receiver: "noc", AlertID: "a2", Version: 1, Kind: alerts.ChangeRaised},
 		}
-		ds, err := s.ClaimNotifications(ctx, "srv-a", t0, cs, sendAll)
+		ds, _, err := s.ClaimNotifications(ctx, "srv-a", t0, cs, sendAll)
 		if err != nil || len(ds) != 3 || ds[0].Seq != 1 || ds[2].Seq != 2 || ds[0].Result != store.DeliverySending || ds[0].Holder != "srv-a" {
 			t.Fatalf("first claim: %+v %v", ds, err)
 		}
-		again, err := s.ClaimNotifications(ctx, "srv-b", t0, cs, sendAll)
-		if err != nil || len(again) != 0 {
-			t.Fatalf("second claim took %+v %v", again, err)
+		again, busy, err := s.ClaimNotifications(ctx, "srv-b", t0, cs, sendAll)
+		if err != nil || len(again) != 0 || busy != 3 {
+			t.Fatalf("second claim took %+v (busy %d) %v", again, busy, err)
 		}
 		// A later change decided, then an older one arriving late.
-		if ds, err := s.ClaimNotifications(ctx, "srv-b", t0, []store.NotifyCandidate{{Seq: 9, Receiver: "noc", AlertID: "a2", Version: 3, Kind: alerts.ChangeResolved}}, sendAll); err != nil || len(ds) != 1 {
+		if ds, _, err := s.ClaimNotifications(ctx, "srv-b", t0, []store.NotifyCandidate{{Seq: 9, Receiver: "noc", AlertID: "a2", Version: 3, Kind: alerts.ChangeResolved}}, sendAll); err != nil || len(ds) != 1 {
 			t.Fatalf("newer change: %+v %v", ds, err)
 		}
-		if ds, err := s.ClaimNotifications(ctx, "srv-a", t0, []store.NotifyCandidate{{Seq: 5, Receiver: "noc", AlertID: "a2", Version: 2, Kind: alerts.ChangeRepeated}}, sendAll); err != nil || len(ds) != 0 {
+		if ds, _, err := s.ClaimNotifications(ctx, "srv-a", t0, []store.NotifyCandidate{{Seq: 5, Receiver: "noc", AlertID: "a2", Version: 2, Kind: alerts.ChangeRepeated}}, sendAll); err != nil || len(ds) != 0 {
 			t.Fatalf("superseded change claimed: %+v %v", ds, err)
 		}
 		// srv-a died while sending change 1 to noc: stale after the cut-off.
-		took, err := s.ClaimNotifications(ctx, "srv-b", time.Now().Add(time.Hour), cs[:1], sendAll)
+		took, _, err := s.ClaimNotifications(ctx, "srv-b", time.Now().Add(time.Hour), cs[:1], sendAll)
 		if err != nil || len(took) != 1 || took[0].Holder != "srv-b" || took[0].Status != "firing" {
 			t.Fatalf("stale claim not taken over: %+v %v", took, err)
 		}
@@ -52,7 +52,7 @@ func TestNotificationLogClaimsOnce(t *testing.T) {
 		if err := s.FinishNotifications(ctx, took); err != nil {
 			t.Fatal(err)
 		}
-		if ds, err := s.ClaimNotifications(ctx, "srv-c", time.Now().Add(time.Hour), cs[:1], sendAll); err != nil || len(ds) != 0 {
+		if ds, _, err := s.ClaimNotifications(ctx, "srv-c", time.Now().Add(time.Hour), cs[:1], sendAll); err != nil || len(ds) != 0 {
 			t.Fatalf("finished delivery claimed again: %+v %v", ds, err)
 		}
 		list, err := s.Notifications(ctx, "a1")
@@ -78,7 +78,7 @@ func TestNotificationLogKeepsState(t *testing.T) {
 			return store.NotifyVerdict{Send: c.Seq == 1, Status: "firing", Next: store.NotifyState{Firing: true, Severity: alerts.SeverityWarning, SentAt: t0.Add(time.Duration(c.Seq) * time.Second)}}
 		}
 		for seq := int64(1); seq <= 2; seq++ {
-			if _, err := s.ClaimNotifications(ctx, "a", t0, []store.NotifyCandidate{{Seq: seq, Receiver: "r", AlertID: "x", Version: seq, Kind: alerts.ChangeRepeated}}, decide); err != nil {
+			if _, _, err := s.ClaimNotifications(ctx, "a", t0, []store.NotifyCandidate{{Seq: seq, Receiver: "r", AlertID: "x", Version: seq, Kind: alerts.ChangeRepeated}}, decide); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -110,7 +110,7 @@ func TestNotificationLogConcurrentClaims(t *testing.T) {
 						if i%2 == 1 {
 							k = len(cs) - 10 - j // the other way round
 						}
-						ds, err := st.ClaimNotifications(context.Background(), "s", t0, cs[k:k+10], sendAll)
+						ds, _, err := st.ClaimNotifications(context.Background(), "s", t0, cs[k:k+10], sendAll)
 						if err != nil {
 							t.Error(err)
 							return
