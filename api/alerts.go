@@ -59,6 +59,10 @@ func (s *Server) loadAlert(w http.ResponseWriter, r *http.Request, id string) (A
 		return AlertDetail{}, false
 	}
 	out := s.toDetail(d)
+	if out.Notifications, err = s.opts.Store.Notifications(r.Context(), id); err != nil {
+		s.serverError(w, r, fmt.Sprintf("reading the notifications of alert %q", id), err)
+		return AlertDetail{}, false
+	}
 	if children, err := s.opts.Store.Alerts(r.Context(), store.AlertFilter{Parent: id, Limit: MaxAlertLimit}); err == nil {
 		for _, c := range children.Alerts {
 			out.Children = append(out.Children, s.toAlert(c))

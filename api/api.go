@@ -28,6 +28,7 @@ type Store interface {
 	store.Operators
 	store.Auditor
 	store.Suppressions
+	store.NotificationLog
 }
 
 // Options wire the API. Store is required; the rest have defaults.

@@ -57,6 +57,25 @@ type AlertDetail struct {
 	Events []event.Event `json:"events"`
 	// Children are the alerts grouped under this one.
 	Children []Alert `json:"children,omitempty"`
+	// Notifications are what receivers were sent about the alert, in
+	// change order (from the notification log).
+	Notifications []store.Delivery `json:"notifications"`
+}
+
+// ReceiverInfo is one notification receiver (GET /api/v1/notify/receivers).
+type ReceiverInfo struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+}
+
+// NotifyTestResult answers POST /api/v1/notify/test/{receiver}: 200 when
+// the receiver accepted the test notification, 502 with Error when not.
+type NotifyTestResult struct {
+	Receiver string `json:"receiver"`
+	Kind     string `json:"kind"`
+	Result   string `json:"result"`
+	Took     string `json:"took"`
+	Error    string `json:"error,omitempty"`
 }
 
 // AgentInfo is one agent as its last heartbeat described it.

@@ -28,6 +28,7 @@ import (
 	"crmwatch/collectors/eventlog"
 	"crmwatch/collectors/perfcounters"
 	"crmwatch/collectors/tracefiles"
+	notifyconfig "crmwatch/notify/config"
 	"crmwatch/secret"
 	"crmwatch/server"
 	"crmwatch/simulate"
@@ -74,8 +75,10 @@ type Options struct {
 	// Backfill is how much capacity history is written into a store that
 	// has none, beside the running demo (default 30 days; negative: none).
 	Backfill time.Duration
-	Version  string
-	Logger   *slog.Logger
+	// Notify configures notifications (the --webhook shortcut).
+	Notify  notifyconfig.Section
+	Version string
+	Logger  *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -132,7 +135,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	srv, err := server.New(server.Options{DataDir: o.DataDir, Listen: o.Listen, NATSListen: o.NATSListen,
-		OrgNames: names, Version: o.Version, Logger: o.Logger})
+		OrgNames: names, Notify: o.Notify, Version: o.Version, Logger: o.Logger})
 	if err != nil {
 		return err
 	}

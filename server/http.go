@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,8 +33,8 @@ func (s *Server) apiHandler(st store.Store, pub *changePublisher, nc *nats.Conn,
 		OrgNames: s.orgNames, // nil names nothing
 		Logger:   s.o.Logger.With("component", "api"),
 		Registry: reg,
-		Routes: append(append([]api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()},
-			capacityRoute(st.(report.Source))}, s.trace.Routes()...), s.enrollRoutes(st)...),
+		Routes: slices.Concat([]api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()},
+			capacityRoute(st.(report.Source))}, s.trace.Routes(), s.enrollRoutes(st), s.notifier.routes()),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	notifyconfig "crmwatch/notify/config"
 	"crmwatch/secret"
 	"crmwatch/store/sqlstore"
 	"crmwatch/transport"
@@ -82,8 +83,11 @@ type Options struct {
 	OrgNames string
 	// CapacityReports writes capacity reports to a folder on a schedule.
 	CapacityReports CapacityReports
-	Version         string
-	Logger          *slog.Logger
+	// Notify configures notifications: receivers and routes (the notify
+	// section of --config) and the shortcuts' receivers (AddShortcut).
+	Notify  notifyconfig.Section
+	Version string
+	Logger  *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -199,6 +203,9 @@ func (o Options) Validate() error {
 		if f == "" {
 			errs = append(errs, errors.New("--overrides: empty file name"))
 		}
+	}
+	if err := o.Notify.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

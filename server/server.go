@@ -65,6 +65,7 @@ type Server struct {
 	// server's own NATS user when it enforces agent credentials.
 	nats      *transport.Embedded
 	serverKey transport.UserKey
+	notifier  *notifier
 }
 
 // hostGroups is the server groups by lower-case host name.
@@ -172,6 +173,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	notifier, err := s.startNotifier(ctx, js, st, holder, reg)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.notifier = notifier
+	s.mu.Unlock()
 	pub := newChangePublisher(js, s.names, st, s.log.With("component", "changes"), m)
 	ev := &evaluator{st: st, js: js, names: s.names, lease: lease, holder: holder, beats: newBeatQueue(),
 		agents: s.agents, groups: s.hostGroups, tick: s.o.TickEvery, publish: pub,
@@ -206,7 +214,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	close(s.started)
 	s.log.Info("server started", "http", ln.Addr().String(), "api", s.URL(), "nats", s.NATSURL(), "store", s.o.storeName(), "instance", holder)
-	err = s.supervise(ctx, parts{evaluator: ev, rollups: rollups, reports: st, publisher: pub, agents: agents, beats: ev.beats, trace: tm, ln: ln, http: srv})
+	err = s.supervise(ctx, parts{evaluator: ev, rollups: rollups, reports: st, publisher: pub, agents: agents, beats: ev.beats, trace: tm, notifier: notifier, ln: ln, http: srv})
 	s.log.Info("server stopped")
 	return err
 }
@@ -236,6 +244,7 @@ type parts struct {
 	agents    *transport.Agents
 	beats     *beatQueue
 	trace     *tracectl.Manager
+	notifier  *notifier
 	ln        net.Listener
 	http      *http.Server
 }
@@ -256,6 +265,7 @@ func (s *Server) supervise(ctx context.Context, p parts) error {
 	g.Add(func() error { return p.publisher.run(runCtx, true) }, func(error) { cancel() })
 	g.Add(func() error { return watchAgents(runCtx, p.agents, s.agents, p.beats) }, func(error) { cancel() })
 	g.Add(func() error { return p.trace.Run(runCtx) }, func(error) { cancel() })
+	g.Add(func() error { return p.notifier.run(runCtx) }, func(error) { cancel() })
 	g.Add(func() error {
 		if err := p.http.Serve(p.ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("server: HTTP API: %w", err)

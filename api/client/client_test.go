@@ -193,6 +193,18 @@ func TestRenderGolden(t *testing.T) {
 		func() error { return PrintAlerts(&buf, list, time.UTC) },
 		func() error { buf.WriteString("\n"); return PrintAlerts(&buf, nil, time.UTC) },
 		func() error { buf.WriteString("\n"); return PrintAlertDetail(&buf, d, time.UTC) },
+		func() error {
+			buf.WriteString("\n")
+			done := t0.Add(time.Second)
+			return printDeliveries(&buf, []store.Delivery{
+				{Seq: 7, Receiver: "noc", Kind: alerts.ChangeRaised, Status: "firing", Result: store.DeliverySent, Attempts: 1, ClaimedAt: t0, DoneAt: &done},
+				{Seq: 9, Receiver: "am", Kind: alerts.ChangeResolved, Status: "resolved", Result: store.DeliveryFailed, Attempts: 6, ClaimedAt: t0, DoneAt: &done,
+					Error: "webhook am: POST http://127.0.0.1:1/: dial tcp 127.0.0.1:1: connect: connection refused"},
+				{Seq: 12, Receiver: "noc", Kind: alerts.ChangeReopened, Status: "firing", Result: store.DeliverySending, ClaimedAt: t0},
+			}, time.UTC)
+		},
+		func() error { buf.WriteString("\n"); return PrintReceivers(&buf, []api.ReceiverInfo{{Name: "noc", Kind: "webhook"}}) },
+		func() error { buf.WriteString("\n"); return PrintReceivers(&buf, nil) },
 		func() error { buf.WriteString("\n"); return PrintOperators(&buf, ops, time.UTC) },
 		func() error { buf.WriteString("\n"); return PrintOperators(&buf, []store.Operator{}, time.UTC) },
 	} {

@@ -122,6 +122,9 @@ func PrintAlertDetail(w io.Writer, d api.AlertDetail, loc *time.Location) error 
 			return err
 		}
 	}
+	if err := printDeliveries(w, d.Notifications, loc); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "\nEvents (%d kept of %d):\n", len(d.Events), a.EventCount)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, e := range d.Events {
@@ -295,4 +298,44 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// printDeliveries lists what receivers were sent about an alert.
+func printDeliveries(w io.Writer, ds []store.Delivery, loc *time.Location) error {
+	if len(ds) == 0 {
+		_, err := fmt.Fprintf(w, "\nNotifications: none\n")
+		return err
+	}
+	fmt.Fprintf(w, "\nNotifications (%d):\n", len(ds))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, d := range ds {
+		at := d.ClaimedAt
+		if d.DoneAt != nil {
+			at = *d.DoneAt
+		}
+		tries := "1 attempt"
+		if d.Attempts != 1 {
+			tries = strconv.Itoa(d.Attempts) + " attempts"
+		}
+		errText := ""
+		if d.Error != "" {
+			errText = "\t" + cut(d.Error, 100)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s%s\n", formatTime(at, loc), d.Receiver, d.Kind, d.Status, d.Result, tries, errText)
+	}
+	return tw.Flush()
+}
+
+// PrintReceivers writes the notification receivers.
+func PrintReceivers(w io.Writer, rs []api.ReceiverInfo) error {
+	if len(rs) == 0 {
+		_, err := fmt.Fprintln(w, "No notification receivers: configure them under notify: in the server's --config file, or start it with --webhook URL.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RECEIVER\tKIND")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%s\n", r.Name, r.Kind)
+	}
+	return tw.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"crmwatch/demo"
+	"crmwatch/secret"
 	"crmwatch/server"
 	"crmwatch/store/sqlstore"
 )
@@ -14,6 +15,7 @@ import (
 func newDemoCmd() *cobra.Command {
 	o := demo.Options{}
 	var bf string
+	var webhookURL secret.URL
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run server, a simulated CRM farm and its agents on this machine",
@@ -38,6 +40,9 @@ func newDemoCmd() *cobra.Command {
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
 			o.Out = cmd.OutOrStdout()
+			if err := notifySettings(&o.Notify, "", webhookURL); err != nil {
+				return err
+			}
 			return demo.Run(cmd.Context(), o)
 		},
 	}
@@ -50,5 +55,6 @@ func newDemoCmd() *cobra.Command {
 	f.IntVar(&o.Hosts, "hosts", demo.DefaultHosts, "number of simulated CRM servers")
 	f.StringVar(&o.Fault, "fault", demo.DefaultFault, `fault to inject ("none" for none)`)
 	f.DurationVar(&o.FaultAfter, "fault-after", demo.DefaultFaultAfter, "when to inject the fault")
+	f.Var(&webhookURL, "webhook", "send every alert change to this webhook URL (receiver \"webhook\", unsigned; its token is never printed)")
 	return cmd
 }

@@ -86,6 +86,7 @@ func newRootCmd() *cobra.Command {
 		newTraceCmd(),
 		newEventsCmd(),
 		newAlertsCmd(),
+		newNotifyCmd(),
 		newMaintenanceCmd(),
 		newSilenceCmd(),
 		newOperatorsCmd(),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	notifyconfig "crmwatch/notify/config"
 	"crmwatch/secret"
 	"crmwatch/server"
 	"crmwatch/store/sqlstore"
@@ -17,6 +18,8 @@ import (
 // newServerCmd is crmwatch server: the central process.
 func newServerCmd() *cobra.Command {
 	o := server.Options{NATS: secret.MustURL(server.DefaultNATS), Store: secret.MustURL(server.DefaultStore)}
+	var configPath string
+	var webhookURL secret.URL
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the crmwatch server: embedded NATS, rules engine, alert store, HTTP API",
@@ -30,6 +33,9 @@ func newServerCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
+			if err := notifySettings(&o.Notify, configPath, webhookURL); err != nil {
+				return err
+			}
 			srv, err := server.New(o)
 			if err != nil {
 				return err
@@ -57,6 +63,8 @@ func newServerCmd() *cobra.Command {
 	f.DurationVar(&o.CapacityReports.Every, "capacity-report-every", 24*time.Hour, "interval of the scheduled capacity reports")
 	f.DurationVar(&o.CapacityReports.Since, "capacity-report-since", 30*24*time.Hour, "window of each scheduled capacity report")
 	f.StringSliceVar(&o.CapacityReports.Formats, "capacity-report-format", []string{"html", "json"}, "formats of the scheduled capacity reports: html, json, csv (repeatable)")
+	f.StringVar(&configPath, "config", "", "server configuration file (YAML): notification receivers and routes (docs/notifications.md)")
+	f.Var(&webhookURL, "webhook", "send every alert change to this webhook URL (receiver \"webhook\", unsigned; its token is never printed)")
 	f.DurationVar(&o.LeaseTTL, "lease-ttl", 0, "how long the evaluator role stays with a server that stopped renewing it (a crash) before another server takes over (default 10s)")
 	return cmd
 }
@@ -80,4 +88,18 @@ func reloadOnHangup(ctx context.Context, srv *server.Server) (stop func()) {
 		}
 	}()
 	return func() { signal.Stop(hup); close(done) }
+}
+
+// notifySettings reads the notify section of the --config file and adds
+// the shortcut flags' receivers.
+func notifySettings(n *notifyconfig.Section, configPath string, webhookURL secret.URL) error {
+	f, err := server.ReadConfigFile(configPath)
+	if err != nil {
+		return err
+	}
+	*n = f.Notify
+	if !webhookURL.IsZero() {
+		server.AddShortcut(n, server.WebhookShortcut(webhookURL))
+	}
+	return nil
 }

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+
+	notifyconfig "crmwatch/notify/config"
+)
+
+// ConfigFile is the server's YAML configuration file (--config). Flags
+// cover the process; the file holds what is too structured for flags:
+//
+//	notify:        # receivers and routes (docs/notifications.md)
+//	  receivers: […]
+//	  routes: […]
+type ConfigFile struct {
+	Notify notifyconfig.Section `yaml:"notify"`
+}
+
+// ReadConfigFile reads and checks path; "" is an empty file. Every problem
+// is reported at once, naming the file.
+func ReadConfigFile(path string) (ConfigFile, error) {
+	if path == "" {
+		return ConfigFile{}, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ConfigFile{}, fmt.Errorf("--config: %w", err)
+	}
+	f, err := ParseConfigFile(data)
+	if err != nil {
+		return ConfigFile{}, fmt.Errorf("--config %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// ParseConfigFile decodes strictly (an unknown key is an error with its
+// line) and validates every section.
+func ParseConfigFile(data []byte) (ConfigFile, error) {
+	var f ConfigFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return ConfigFile{}, fmt.Errorf("parse YAML: %w", err)
+	}
+	if err := f.Notify.Validate(); err != nil {
+		return ConfigFile{}, err
+	}
+	return f, nil
+}
