@@ -215,7 +215,7 @@ func TestAlertDetailShape(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if want := []string{"alert", "events", "history", "key", "knowledge"}; !reflect.DeepEqual(keys, want) {
+	if want := []string{"alert", "events", "history", "key", "knowledge", "notifications"}; !reflect.DeepEqual(keys, want) {
 		t.Fatalf("keys %v, want %v", keys, want)
 	}
 	d := decode[AlertDetail](t, rec)

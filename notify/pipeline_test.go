@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -90,8 +91,29 @@ func openStore(t *testing.T, path string) *sqlstore.Store {
 func committed(seq int64, kind alerts.ChangeKind, id string, version int64, st alerts.State) alerts.Committed {
 	return alerts.Committed{Seq: seq, Kind: kind, At: time.Now(), By: "rule",
 		Alert: alerts.Alert{ID: id, Rule: "crm.trace.sql-error", Severity: alerts.SeverityError, State: st, Version: version,
-			Hosts: []string{"CRMAPP01"}, Summary: "SQL errors on CRMAPP01"}}
+			Hosts: []string{"CRMAPP01"}, Organizations: []string{"org-1", "org-2"}, Summary: "SQL errors on CRMAPP01"}}
 }
+
+type roles map[string][]string
+
+func (r roles) Roles(host string) []string { return r[host] }
+func (r roles) Groups(string) []string     { return nil }
+
+type orgNames map[string]string
+
+func (o orgNames) Name(org string) string { return o[org] }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // The stages in one pass: routed, suppressed dropped, repeats throttled,
 // a refusing receiver retried with backoff, the result recorded.
@@ -105,10 +127,13 @@ func TestPipelineStages(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt, _ := notify.NewRouter(nil, []string{"noc"}, time.Hour)
+	var logs syncBuffer
 	p := notify.NewPipeline(notify.PipelineOptions{
 		Receiver: webhook.New("noc", webhook.Config{URL: secret.MustURL(h.URL), Secret: secret.New(hookKey)}),
 		Router:   rt, Log: st, Holder: "test", Metrics: m, ConsoleURL: "https://crmwatch.example/",
-		Retry: notify.Retry{Initial: 10 * time.Millisecond, Max: 20 * time.Millisecond, For: 5 * time.Second},
+		Hosts: roles{"CRMAPP01": {"AppServer", "AsyncServer"}}, OrgNames: orgNames{"org-1": "Contoso"},
+		Retry:  notify.Retry{Initial: 10 * time.Millisecond, Max: 20 * time.Millisecond, For: 5 * time.Second},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
 	muted := committed(4, alerts.ChangeRaised, "B", 1, alerts.StateNew)
 	muted.Alert.SuppressedBy = "silence:s1"
@@ -131,8 +156,13 @@ func TestPipelineStages(t *testing.T) {
 	}
 	ns := h.bodies[0].Notifications
 	if ns[0].Seq != 1 || ns[0].Status != notify.StatusFiring || ns[1].Seq != 5 || ns[1].Status != notify.StatusResolved ||
-		ns[0].ConsoleURL != "https://crmwatch.example/alerts/A" {
+		ns[0].ConsoleURL != "https://crmwatch.example/alerts/A" || ns[0].ID != "crmwatch-change-1" ||
+		strings.Join(ns[0].Roles, ",") != "AppServer,AsyncServer" || strings.Join(ns[0].OrganizationNames, ",") != "Contoso," {
 		t.Fatalf("notifications %+v", ns)
+	}
+	// One line when the receiver starts refusing, one when it accepts again.
+	if n, m := strings.Count(logs.String(), "retrying with backoff"), strings.Count(logs.String(), "accepts notifications again"); n != 1 || m != 1 {
+		t.Errorf("log lines: %d refusing, %d accepting again:\n%s", n, m, logs.String())
 	}
 	ds, err := st.Notifications(context.Background(), "A")
 	if err != nil || len(ds) != 2 || ds[0].Result != store.DeliverySent || ds[0].Attempts != 3 || ds[1].Kind != alerts.ChangeResolved {
@@ -217,6 +247,10 @@ func TestConsumersExactlyOnce(t *testing.T) {
 		cons, err := c.Ensure(ctx)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if cfg := cons.CachedInfo().Config; cfg.DeliverPolicy != jetstream.DeliverNewPolicy || cfg.InactiveThreshold != 7*24*time.Hour ||
+			cfg.Durable != "CRMWATCH_ALERT_CHANGES_NOTIFY_noc" || cfg.AckPolicy != jetstream.AckExplicitPolicy {
+			t.Fatalf("consumer %+v", cfg)
 		}
 		cctx, ccancel := context.WithCancel(ctx)
 		done := make(chan struct{})
