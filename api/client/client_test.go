@@ -203,7 +203,10 @@ func TestRenderGolden(t *testing.T) {
 				{Seq: 12, Receiver: "noc", Kind: alerts.ChangeReopened, Status: "firing", Result: store.DeliverySending, ClaimedAt: t0},
 			}, time.UTC)
 		},
-		func() error { buf.WriteString("\n"); return PrintReceivers(&buf, []api.ReceiverInfo{{Name: "noc", Kind: "webhook"}}) },
+		func() error {
+			buf.WriteString("\n")
+			return PrintReceivers(&buf, []api.ReceiverInfo{{Name: "noc", Kind: "webhook"}})
+		},
 		func() error { buf.WriteString("\n"); return PrintReceivers(&buf, nil) },
 		func() error { buf.WriteString("\n"); return PrintOperators(&buf, ops, time.UTC) },
 		func() error { buf.WriteString("\n"); return PrintOperators(&buf, []store.Operator{}, time.UTC) },
