@@ -49,6 +49,10 @@ type Notification struct {
 	// Roles are the CRM roles of the alert's hosts, as their agents
 	// announced them.
 	Roles []string `json:"roles,omitempty"`
+	// PreviousSeverity is the severity this receiver was told the alert
+	// fires with before this notification, when it differs (a severity
+	// change); receivers that key alerts by severity end the old one.
+	PreviousSeverity alerts.Severity `json:"previous_severity,omitempty"`
 	// At is when the change happened.
 	At time.Time `json:"at"`
 	// ConsoleURL links to the alert ("" when no console URL is configured).

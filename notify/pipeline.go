@@ -132,9 +132,14 @@ func (p *Pipeline) Process(ctx context.Context, cs []alerts.Committed, wait func
 	stopped := ctx
 	ctx = context.WithoutCancel(ctx)
 	now := p.o.Now()
+	previous := make(map[int64]alerts.Severity)
 	ds, busy, err := p.o.Log.ClaimNotifications(ctx, p.o.Holder, now.Add(-p.ClaimTimeout()), cands, // dedup and throttle
 		func(prev store.NotifyState, c store.NotifyCandidate) store.NotifyVerdict {
-			return Decide(prev, byseq[c.Seq], now, repeat[c.Seq])
+			ch := byseq[c.Seq]
+			if prev.Firing && prev.Severity != ch.Alert.Severity {
+				previous[c.Seq] = prev.Severity
+			}
+			return Decide(prev, ch, now, repeat[c.Seq])
 		})
 	if err != nil {
 		return err
@@ -145,6 +150,7 @@ func (p *Pipeline) Process(ctx context.Context, cs []alerts.Committed, wait func
 	ns := make([]Notification, len(ds))
 	for i, d := range ds {
 		ns[i] = p.notification(byseq[d.Seq], Status(d.Status))
+		ns[i].PreviousSeverity = previous[d.Seq]
 	}
 	max := 1
 	if b, ok := p.o.Receiver.(Batcher); ok && b.MaxBatch() > 1 {

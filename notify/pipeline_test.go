@@ -39,7 +39,7 @@ type hook struct {
 	fail   atomic.Int32 // answer 503 this many more times
 }
 
-func newHook(t *testing.T) *hook {
+func newHook(t testing.TB) *hook {
 	h := &hook{got: map[int64]int{}}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -78,7 +78,7 @@ func (h *hook) count() (changes, notifications int) {
 	return
 }
 
-func openStore(t *testing.T, path string) *sqlstore.Store {
+func openStore(t testing.TB, path string) *sqlstore.Store {
 	t.Helper()
 	st, err := sqlstore.Open(context.Background(), path, sqlstore.Options{})
 	if err != nil {

@@ -14,6 +14,8 @@ const goodConfig = `notify:
   receivers:
     - name: noc
       webhook: {url: "https://hooks.example/crmwatch?token=tok-31337", secret: hmac-31337, timeout: 5s}
+    - name: am
+      alertmanager: {url: "http://127.0.0.1:9093", username: crm, password: am-31337, firing_ttl: 48h}
   routes:
     - matchers: ["severity=~error|critical", "role=AppServer"]
       receivers: [noc]
@@ -25,7 +27,7 @@ func TestConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := f.Notify
-	if len(n.Receivers) != 1 || n.Receivers[0].Webhook == nil || n.Receivers[0].Webhook.Timeout.String() != "5s" ||
+	if len(n.Receivers) != 2 || n.Receivers[1].Alertmanager == nil || n.Receivers[1].Alertmanager.FiringTTL.String() != "48h0m0s" || n.Receivers[0].Webhook == nil || n.Receivers[0].Webhook.Timeout.String() != "5s" ||
 		n.Receivers[0].Webhook.Secret.Reveal() != "hmac-31337" || len(n.Routes) != 1 || n.RepeatInterval.String() != "2h0m0s" {
 		t.Fatalf("parsed %+v", n)
 	}
@@ -46,6 +48,7 @@ func TestConfigFileListsEveryProblem(t *testing.T) {
     - name: noc
     - name: noc
       webhook: {url: https://hooks.example/}
+      alertmanager: {url: "http://u:pw-31337@am/", password: x}
   routes:
     - matchers: ["colour=red"]
       receivers: [nobody]
@@ -61,7 +64,8 @@ func TestConfigFileListsEveryProblem(t *testing.T) {
 		`notify.receivers[0] (no space): name: "no space": only letters`,
 		"notify.receivers[0] (no space): webhook: url",
 		"notify.receivers[0] (no space): webhook: timeout: must not be negative",
-		"notify.receivers[1] (noc): set exactly one of [webhook]",
+		"notify.receivers[1] (noc): set exactly one of [webhook alertmanager] (found 0)",
+		"notify.receivers[2] (noc): set exactly one of [webhook alertmanager] (found 2)",
 		"notify.receivers[2] (noc): name: another receiver has it",
 		`notify.routes[0]: matcher label "colour"`,
 		`notify.routes[0]: receiver "nobody" is not configured`,

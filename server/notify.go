@@ -17,14 +17,18 @@ import (
 	"crmwatch/alerts"
 	"crmwatch/api"
 	"crmwatch/notify"
+	"crmwatch/notify/alertmanager"
 	notifyconfig "crmwatch/notify/config"
 	"crmwatch/notify/webhook"
 	"crmwatch/secret"
 	"crmwatch/store"
 )
 
-// ShortcutWebhook names the receiver --webhook adds.
-const ShortcutWebhook = "webhook"
+// Names of the receivers the shortcuts add.
+const (
+	ShortcutWebhook      = "webhook"
+	ShortcutAlertmanager = "alertmanager"
+)
 
 // AddShortcut adds a receiver given by a command-line shortcut: it gets
 // every alert, before the file's routes (which it does not change).
@@ -39,6 +43,11 @@ func AddShortcut(s *notifyconfig.Section, r notifyconfig.Receiver) {
 // secret needs the configuration file).
 func WebhookShortcut(u secret.URL) notifyconfig.Receiver {
 	return notifyconfig.Receiver{Name: ShortcutWebhook, Webhook: &webhook.Config{URL: u}}
+}
+
+// AlertmanagerShortcut is the receiver of --alertmanager URL.
+func AlertmanagerShortcut(u secret.URL) notifyconfig.Receiver {
+	return notifyconfig.Receiver{Name: ShortcutAlertmanager, Alertmanager: &alertmanager.Config{URL: u}}
 }
 
 // notifier is the server's notification side: one pipeline and consumer

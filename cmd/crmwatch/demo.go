@@ -15,7 +15,7 @@ import (
 func newDemoCmd() *cobra.Command {
 	o := demo.Options{}
 	var bf string
-	var webhookURL secret.URL
+	var webhookURL, alertmanagerURL secret.URL
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run server, a simulated CRM farm and its agents on this machine",
@@ -40,7 +40,7 @@ func newDemoCmd() *cobra.Command {
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
 			o.Out = cmd.OutOrStdout()
-			if err := notifySettings(&o.Notify, "", webhookURL); err != nil {
+			if err := notifySettings(&o.Notify, "", webhookURL, alertmanagerURL); err != nil {
 				return err
 			}
 			return demo.Run(cmd.Context(), o)
@@ -56,5 +56,6 @@ func newDemoCmd() *cobra.Command {
 	f.StringVar(&o.Fault, "fault", demo.DefaultFault, `fault to inject ("none" for none)`)
 	f.DurationVar(&o.FaultAfter, "fault-after", demo.DefaultFaultAfter, "when to inject the fault")
 	f.Var(&webhookURL, "webhook", "send every alert change to this webhook URL (receiver \"webhook\", unsigned; its token is never printed)")
+	f.Var(&alertmanagerURL, "alertmanager", "send every alert to this Prometheus Alertmanager (base URL, e.g. http://127.0.0.1:9093; receiver \"alertmanager\")")
 	return cmd
 }

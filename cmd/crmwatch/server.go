@@ -19,7 +19,7 @@ import (
 func newServerCmd() *cobra.Command {
 	o := server.Options{NATS: secret.MustURL(server.DefaultNATS), Store: secret.MustURL(server.DefaultStore)}
 	var configPath string
-	var webhookURL secret.URL
+	var webhookURL, alertmanagerURL secret.URL
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the crmwatch server: embedded NATS, rules engine, alert store, HTTP API",
@@ -33,7 +33,7 @@ func newServerCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
-			if err := notifySettings(&o.Notify, configPath, webhookURL); err != nil {
+			if err := notifySettings(&o.Notify, configPath, webhookURL, alertmanagerURL); err != nil {
 				return err
 			}
 			srv, err := server.New(o)
@@ -65,6 +65,7 @@ func newServerCmd() *cobra.Command {
 	f.StringSliceVar(&o.CapacityReports.Formats, "capacity-report-format", []string{"html", "json"}, "formats of the scheduled capacity reports: html, json, csv (repeatable)")
 	f.StringVar(&configPath, "config", "", "server configuration file (YAML): notification receivers and routes (docs/notifications.md)")
 	f.Var(&webhookURL, "webhook", "send every alert change to this webhook URL (receiver \"webhook\", unsigned; its token is never printed)")
+	f.Var(&alertmanagerURL, "alertmanager", "send every alert to this Prometheus Alertmanager (base URL, e.g. http://127.0.0.1:9093; receiver \"alertmanager\")")
 	f.DurationVar(&o.LeaseTTL, "lease-ttl", 0, "how long the evaluator role stays with a server that stopped renewing it (a crash) before another server takes over (default 10s)")
 	return cmd
 }
@@ -92,7 +93,7 @@ func reloadOnHangup(ctx context.Context, srv *server.Server) (stop func()) {
 
 // notifySettings reads the notify section of the --config file and adds
 // the shortcut flags' receivers.
-func notifySettings(n *notifyconfig.Section, configPath string, webhookURL secret.URL) error {
+func notifySettings(n *notifyconfig.Section, configPath string, webhookURL, alertmanagerURL secret.URL) error {
 	f, err := server.ReadConfigFile(configPath)
 	if err != nil {
 		return err
@@ -100,6 +101,9 @@ func notifySettings(n *notifyconfig.Section, configPath string, webhookURL secre
 	*n = f.Notify
 	if !webhookURL.IsZero() {
 		server.AddShortcut(n, server.WebhookShortcut(webhookURL))
+	}
+	if !alertmanagerURL.IsZero() {
+		server.AddShortcut(n, server.AlertmanagerShortcut(alertmanagerURL))
 	}
 	return nil
 }

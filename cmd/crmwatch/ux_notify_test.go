@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"crmwatch/notify/alertmanager/amtest"
 	"crmwatch/notify/webhook"
 	"crmwatch/secret"
 )
@@ -40,9 +42,10 @@ func TestNotifyCLI(t *testing.T) {
 	cfg := filepath.Join(dir, "server.yaml")
 	writeFileT(t, cfg, "notify:\n  receivers:\n    - name: noc\n      webhook: {url: '"+hook.URL+"', secret: "+key+"}\n")
 	const token = "tok-cli-55aa"
+	am := amtest.Start(t)
 	data := t.TempDir()
 	srv := runBackground("server", "--data", data, "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0",
-		"--config", cfg, "--webhook", "http://"+closedPort(t)+"/hook?token="+token)
+		"--config", cfg, "--webhook", "http://"+closedPort(t)+"/hook?token="+token, "--alertmanager", am.URL)
 	defer srv.stop(t)
 	var httpAddr string
 	eventually(t, 30*time.Second, "server started", func() bool {
@@ -67,12 +70,19 @@ func TestNotifyCLI(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "Test notification sent to noc (webhook)") || tests.Load() != 1 {
 		t.Fatalf("notify test noc: %+v (peer got %d)", r, tests.Load())
 	}
+	r = runRoot(t, append([]string{"notify", "test", "alertmanager"}, conn...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "Test notification sent to alertmanager (alertmanager)") {
+		t.Fatalf("notify test alertmanager: %+v", r)
+	}
+	if out, err := exec.Command("amtool", "--alertmanager.url="+am.URL, "alert", "query", "test=true").CombinedOutput(); err != nil || !strings.Contains(string(out), "crmwatch.notify.test") {
+		t.Fatalf("amtool does not show the test alert: %s %v", out, err)
+	}
 	r = runRoot(t, append([]string{"notify", "test", "webhook"}, conn...)...)
 	if r.code != 1 || !strings.Contains(r.stderr, "test notification to webhook not delivered") || !strings.Contains(r.stderr, "connection refused") {
 		t.Fatalf("notify test webhook (closed port): %+v", r)
 	}
 	r = runRoot(t, append([]string{"notify", "test", "pager"}, conn...)...)
-	if r.code == 0 || !strings.Contains(r.stderr, `receiver "pager" is not configured`) || !strings.Contains(r.stderr, "[noc webhook]") {
+	if r.code == 0 || !strings.Contains(r.stderr, `receiver "pager" is not configured`) || !strings.Contains(r.stderr, "[alertmanager noc webhook]") {
 		t.Fatalf("notify test pager: %+v", r)
 	}
 	if code := srv.stop(t); code != 0 {

@@ -13,6 +13,7 @@ import (
 
 	"crmwatch/alerts/suppress"
 	"crmwatch/notify"
+	"crmwatch/notify/alertmanager"
 	"crmwatch/notify/webhook"
 )
 
@@ -25,6 +26,8 @@ import (
 //	  receivers:
 //	    - name: noc
 //	      webhook: {url: https://hooks.example/crmwatch, secret: …, timeout: 10s}
+//	    - name: am
+//	      alertmanager: {url: http://alertmanager:9093}
 //	  routes:                                  # none: every receiver gets everything
 //	    - matchers: ["severity=~error|critical"]
 //	      receivers: [noc]
@@ -55,8 +58,9 @@ type Retry struct {
 type Receiver struct {
 	// Name: letters, digits, '-' and '_' (it names the receiver's durable
 	// consumer, its metrics and its log entries).
-	Name    string          `yaml:"name"`
-	Webhook *webhook.Config `yaml:"webhook"`
+	Name         string               `yaml:"name"`
+	Webhook      *webhook.Config      `yaml:"webhook"`
+	Alertmanager *alertmanager.Config `yaml:"alertmanager"`
 }
 
 // Route is notify.Route in YAML; matchers are written like silences'
@@ -69,7 +73,7 @@ type Route struct {
 }
 
 // Kinds are the receiver kinds this build knows.
-var Kinds = []string{"webhook"}
+var Kinds = []string{"webhook", "alertmanager"}
 
 // IsZero reports whether the section configures nothing.
 func (s Section) IsZero() bool { return len(s.Receivers) == 0 && len(s.Routes) == 0 }
@@ -154,8 +158,10 @@ func (s Section) Build() (Built, error) {
 
 func (r Receiver) build() (notify.Receiver, error) {
 	kinds := 0
-	if r.Webhook != nil {
-		kinds++
+	for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil} {
+		if set {
+			kinds++
+		}
 	}
 	if kinds != 1 {
 		return nil, fmt.Errorf("set exactly one of %v (found %d)", Kinds, kinds)
@@ -166,6 +172,11 @@ func (r Receiver) build() (notify.Receiver, error) {
 			return nil, errors.Join(prefixAll("webhook: ", err)...)
 		}
 		return webhook.New(r.Name, *r.Webhook), nil
+	case r.Alertmanager != nil:
+		if err := r.Alertmanager.Validate(); err != nil {
+			return nil, errors.Join(prefixAll("alertmanager: ", err)...)
+		}
+		return alertmanager.New(r.Name, *r.Alertmanager), nil
 	}
 	return nil, errors.New("unreachable")
 }
