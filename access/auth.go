@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"crmwatch/store"
 )
@@ -53,6 +54,10 @@ type TokenLookup interface {
 type Authenticator struct {
 	lookup TokenLookup
 	log    *slog.Logger
+	// sessions, when set (AcceptSessions), lets console session cookies
+	// in too; now is their clock.
+	sessions SessionStore
+	now      func() time.Time
 }
 
 // NewAuthenticator checks tokens against lookup (usually the store). Failures
@@ -84,6 +89,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 	case err != nil:
 		return Operator{}, fmt.Errorf("look up operator for %s: %w", tok, err)
 	}
+	return operatorOf(sop)
+}
+
+// operatorOf checks a stored operator's role.
+func operatorOf(sop store.Operator) (Operator, error) {
 	role := Role(sop.Role)
 	if _, known := grants[role]; !known {
 		// A stored role outside the three (say a hand-edited row) grants
@@ -94,13 +104,26 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 	return Operator{Name: sop.Name, Role: role}, nil
 }
 
+// AuthenticateRequest resolves a request to an active operator: by its
+// bearer token, or, when sessions are accepted and no Authorization header
+// is sent, by its console session cookie (with the CSRF check for methods
+// that change state).
+func (a *Authenticator) AuthenticateRequest(r *http.Request) (Operator, error) {
+	if a.sessions != nil && r.Header.Get("Authorization") == "" {
+		if _, err := r.Cookie(SessionCookie); err == nil {
+			return a.authenticateSession(r)
+		}
+	}
+	return a.Authenticate(r.Context(), r.Header.Get("Authorization"))
+}
+
 // Require wraps next so it runs only for an active operator holding p: 401
 // with WWW-Authenticate: Bearer without a valid token, 403 for a role that
 // may not, 503 when the store cannot answer. The operator is put in the
 // request context.
 func (a *Authenticator) Require(p Permission, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		op, err := a.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		op, err := a.AuthenticateRequest(r)
 		if err == nil && !op.Can(p) {
 			err = fmt.Errorf("%w: operator %q (role %s) may not %s", ErrForbidden, op.Name, op.Role, p.Describe())
 		}
@@ -112,6 +135,9 @@ func (a *Authenticator) Require(p Permission, next http.Handler) http.Handler {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="crmwatch"`)
 			WriteError(w, http.StatusUnauthorized, err.Error()+
 				": send Authorization: Bearer <token>; an admin issues one with `crmwatch operators add NAME --role ROLE`")
+		case errors.Is(err, ErrCSRF):
+			a.log.Warn("request without its CSRF token refused", "path", r.URL.Path, "operator", op.Name, "remote", r.RemoteAddr)
+			WriteError(w, http.StatusForbidden, err.Error())
 		case errors.Is(err, ErrForbidden):
 			a.log.Warn("permission denied", "path", r.URL.Path, "operator", op.Name, "err", err)
 			WriteError(w, http.StatusForbidden, err.Error()+": ask an admin for a role that may")

@@ -14,13 +14,47 @@ import (
 func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 	q, err := query(r)
 	if err == nil {
+		role := strings.TrimSpace(q.Get("role"))
+		q.Del("role")
 		var f store.AlertFilter
 		if f, err = ParseAlertFilter(q); err == nil {
+			if role != "" {
+				if f.Hosts, err = s.roleHosts(r, role); err != nil {
+					access.WriteError(w, http.StatusServiceUnavailable, err.Error())
+					return
+				}
+				if len(f.Hosts) == 0 { // no host has the role: nothing matches
+					writeJSON(w, http.StatusOK, AlertsResponse{Alerts: []Alert{}})
+					return
+				}
+			}
 			s.writeAlerts(w, r, f)
 			return
 		}
 	}
 	access.WriteError(w, http.StatusBadRequest, err.Error())
+}
+
+// roleHosts are the hosts whose agents announce role (alerts carry hosts,
+// not roles; the agents' registrations say which host has which role).
+func (s *Server) roleHosts(r *http.Request, role string) ([]string, error) {
+	if s.opts.Agents == nil {
+		return nil, errors.New("parameter role: the agent registry is not available on this server (no NATS transport); filter by host instead")
+	}
+	list, err := s.opts.Agents.Agents(r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("parameter role: listing agents: %w", err)
+	}
+	hosts := []string{}
+	for _, a := range list {
+		for _, ar := range a.Roles {
+			if strings.EqualFold(ar, role) {
+				hosts = append(hosts, a.Host)
+				break
+			}
+		}
+	}
+	return hosts, nil
 }
 
 func (s *Server) writeAlerts(w http.ResponseWriter, r *http.Request, f store.AlertFilter) {

@@ -48,7 +48,7 @@ func query(r *http.Request) (url.Values, error) {
 
 // ParseAlertFilter reads the query of GET /api/v1/alerts: state (comma list
 // of new, acknowledged, resolved, or "open"), severity (minimum), host,
-// rule, organization (or org), assignee, top (true: only alerts without a
+// rule (role is read by the API itself: the hosts announcing it), organization (or org), assignee, top (true: only alerts without a
 // parent), parent (children of that alert), limit and offset. Unknown
 // parameters are errors, so a typo never silently widens the result.
 func ParseAlertFilter(q url.Values) (store.AlertFilter, error) {
@@ -99,7 +99,7 @@ func ParseAlertFilter(q url.Values) (store.AlertFilter, error) {
 			}
 			f.Offset = n
 		default:
-			errs = append(errs, fmt.Errorf("unknown parameter %q (want state, severity, host, rule, organization, assignee, top, parent, limit or offset)", name))
+			errs = append(errs, fmt.Errorf("unknown parameter %q (want state, severity, host, role, rule, organization, assignee, top, parent, limit or offset)", name))
 		}
 	}
 	return f, errors.Join(errs...)

@@ -323,6 +323,7 @@ func printWelcome(ctx context.Context, o Options, srv *server.Server, farm *simu
 	}
 	w := o.Out
 	fmt.Fprintf(w, "crmwatch demo is running\n")
+	fmt.Fprintf(w, "  console:         http://%s/ (sign in with the token below)\n", srv.HTTPAddr())
 	fmt.Fprintf(w, "  API:             http://%s/api/v1/alerts\n", srv.HTTPAddr())
 	fmt.Fprintf(w, "  NATS:            %s\n", srv.NATSURL())
 	fmt.Fprintf(w, "  operator:        %s (admin)\n", opName)

@@ -90,7 +90,7 @@ func TestRunTwice(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run %d: %v", i+1, err)
 		}
-		for _, want := range []string{"API:             http://127.0.0.1:", "token:           crmw_", "CRMAPP01", "crmwatch alerts list"} {
+		for _, want := range []string{"console:         http://127.0.0.1:", "API:             http://127.0.0.1:", "token:           crmw_", "CRMAPP01", "crmwatch alerts list"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("run %d output lacks %q:\n%s", i+1, want, out.String())
 			}

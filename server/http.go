@@ -8,13 +8,16 @@ import (
 	"slices"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"crmwatch/access"
 	"crmwatch/alerts"
 	"crmwatch/api"
 	"crmwatch/capacity/report"
+	"crmwatch/console"
 	"crmwatch/store"
+	"crmwatch/transport"
 )
 
 // apiHandler builds the HTTP API over the store, the agent directory and
@@ -22,8 +25,11 @@ import (
 // answer: operator actions go to the store (serialised per alert there),
 // their committed changes to the change publisher, and a new maintenance
 // window or silence nudges whichever server evaluates.
-func (s *Server) apiHandler(st store.Store, pub *changePublisher, nc *nats.Conn, reg *prometheus.Registry) (http.Handler, error) {
+func (s *Server) apiHandler(st store.Store, pub *changePublisher, nc *nats.Conn, js jetstream.JetStream, reg *prometheus.Registry) (http.Handler, error) {
+	logger := s.o.Logger.With("component", "api")
+	auth := access.NewAuthenticator(st, logger).AcceptSessions(st, nil)
 	h, err := api.New(api.Options{
+		Auth:      auth,
 		Store:     st,
 		Agents:    api.AgentListerFunc(s.listAgents),
 		Committed: func(_ context.Context, cs []alerts.Committed) { pub.enqueue(cs) },
@@ -31,7 +37,7 @@ func (s *Server) apiHandler(st store.Store, pub *changePublisher, nc *nats.Conn,
 			_ = nc.Publish(s.names.ControlSubject(topicSuppressions), nil)
 		},
 		OrgNames: s.orgNames, // nil names nothing
-		Logger:   s.o.Logger.With("component", "api"),
+		Logger:   logger,
 		Registry: reg,
 		Routes: slices.Concat([]api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()},
 			capacityRoute(st.(report.Source))}, s.trace.Routes(), s.enrollRoutes(st), s.notifier.routes()),
@@ -39,7 +45,26 @@ func (s *Server) apiHandler(st store.Store, pub *changePublisher, nc *nats.Conn,
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	return h, nil
+	c, err := console.New(console.Options{API: h, APIRoutes: h.Routes(), Auth: auth, SessionTTL: s.o.SessionTTL,
+		Changes: func(ctx context.Context, fn func(alerts.Committed)) error {
+			return transport.WatchChanges(ctx, js, s.names, fn)
+		},
+		Version: s.o.Version, Logger: s.o.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.mu.Lock()
+	s.routes = c.Routes()
+	s.mu.Unlock()
+	return c, nil
+}
+
+// Routes lists every route of the HTTP listener, API and console (valid
+// after Started), for tests that must not miss one.
+func (s *Server) Routes() []api.Route {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]api.Route(nil), s.routes...)
 }
 
 // Control topics between servers.

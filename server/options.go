@@ -85,9 +85,11 @@ type Options struct {
 	CapacityReports CapacityReports
 	// Notify configures notifications: receivers and routes (the notify
 	// section of --config) and the shortcuts' receivers (AddShortcut).
-	Notify  notifyconfig.Section
-	Version string
-	Logger  *slog.Logger
+	Notify notifyconfig.Section
+	// SessionTTL is how long a console sign-in lasts (default 12h).
+	SessionTTL time.Duration
+	Version    string
+	Logger     *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -169,6 +171,9 @@ func (o Options) Validate() error {
 	}
 	if _, err := sqlstore.ParseDSN(o.storeDSN()); err != nil {
 		errs = append(errs, fmt.Errorf("--store: %w", err))
+	}
+	if o.SessionTTL < 0 {
+		errs = append(errs, fmt.Errorf("--session-ttl %s is negative: give how long a console sign-in lasts, e.g. 12h", o.SessionTTL))
 	}
 	if _, err := transport.NewNames(o.Prefix); err != nil {
 		errs = append(errs, err)

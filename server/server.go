@@ -23,6 +23,7 @@ import (
 
 	"crmwatch/alerts"
 	"crmwatch/alerts/orgs"
+	"crmwatch/api"
 	"crmwatch/capacity/report"
 	"crmwatch/capacity/rollup"
 	"crmwatch/certs"
@@ -66,6 +67,7 @@ type Server struct {
 	nats      *transport.Embedded
 	serverKey transport.UserKey
 	notifier  *notifier
+	routes    []api.Route // of the HTTP listener, for Routes
 }
 
 // hostGroups is the server groups by lower-case host name.
@@ -204,7 +206,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	defer reloads.Unsubscribe() //nolint:errcheck // the connection closes next
-	ln, srv, err := s.startHTTP(st, pub, nc, reg)
+	ln, srv, err := s.startHTTP(st, pub, nc, js, reg)
 	if err != nil {
 		return err
 	}
@@ -413,12 +415,12 @@ func (s *Server) startEngine(reg prometheus.Registerer, send alerts.SenderFunc) 
 	return engine, nil
 }
 
-func (s *Server) startHTTP(st store.Store, pub *changePublisher, nc *nats.Conn, reg *prometheus.Registry) (net.Listener, *http.Server, error) {
+func (s *Server) startHTTP(st store.Store, pub *changePublisher, nc *nats.Conn, js jetstream.JetStream, reg *prometheus.Registry) (net.Listener, *http.Server, error) {
 	ln, err := net.Listen("tcp", s.o.Listen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: HTTP listener %s: %w (is another server running? choose another --listen)", s.o.Listen, err)
 	}
-	h, err := s.apiHandler(st, pub, nc, reg)
+	h, err := s.apiHandler(st, pub, nc, js, reg)
 	if err != nil {
 		ln.Close()
 		return nil, nil, err

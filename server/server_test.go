@@ -151,6 +151,7 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{Prefix: "x.y"}, []string{"x.y"}},
 		{Options{StreamMaxBytes: 4096}, []string{"--stream-max-bytes 4096", "at least 1MiB"}},
 		{Options{StreamMaxBytes: -1}, nil},
+		{Options{SessionTTL: -time.Hour}, []string{"--session-ttl -1h0m0s is negative", "e.g. 12h"}},
 	} {
 		err := tc.o.withDefaults().Validate()
 		if len(tc.want) == 0 {

@@ -29,10 +29,13 @@ var ErrFenced = errors.New("fenced: another server holds the evaluator role")
 
 // AlertFilter selects alerts; zero values select everything.
 type AlertFilter struct {
-	States       []alerts.State
-	Severity     alerts.Severity // minimum severity
-	Rule         string
-	Host         string
+	States   []alerts.State
+	Severity alerts.Severity // minimum severity
+	Rule     string
+	Host     string
+	// Hosts keeps alerts on any of these hosts (the API's role filter:
+	// the hosts whose agents announce the role).
+	Hosts        []string
 	Organization string
 	Assignee     string
 	// TopLevel keeps only alerts without a parent; Parent keeps only the
@@ -206,6 +209,7 @@ type Store interface {
 	Suppressions
 	AgentCredentials
 	NotificationLog
+	Sessions
 	Close() error
 }
 
@@ -296,4 +300,28 @@ type NotificationLog interface {
 	FinishNotifications(ctx context.Context, ds []Delivery) error
 	// Notifications lists an alert's deliveries in change order.
 	Notifications(ctx context.Context, alertID string) ([]Delivery, error)
+}
+
+// Session is a browser session of the operator console.
+type Session struct {
+	// IDHash is the SHA-256 of the session id the cookie holds.
+	IDHash    []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Sessions keeps console sessions. A session is valid only while it has
+// not expired and its operator is active with the token it signed in
+// with: revoking the operator or rotating the token ends it at once.
+type Sessions interface {
+	// CreateSession opens a session for the active operator holding the
+	// token whose hash is given; ErrNotFound when there is none.
+	CreateSession(ctx context.Context, s Session, tokenHash []byte) (Operator, error)
+	// SessionOperator returns the operator of a valid session at now;
+	// ErrNotFound when it is unknown, expired, revoked or rotated away.
+	SessionOperator(ctx context.Context, idHash []byte, now time.Time) (Operator, Session, error)
+	// DeleteSession ends a session (signing out); unknown ids are no error.
+	DeleteSession(ctx context.Context, idHash []byte) error
+	// PruneSessions drops sessions that expired before before.
+	PruneSessions(ctx context.Context, before time.Time) (int, error)
 }

@@ -74,3 +74,37 @@ func DecodeChange(m jetstream.Msg) (alerts.Committed, error) {
 	}
 	return c, nil
 }
+
+// WatchChanges calls fn for every alert change published to the stream
+// from now on, in order, until ctx ends; each call site gets an ordered
+// consumer of its own (no durable state, nothing to clean up). Consoles
+// use it for live updates.
+func WatchChanges(ctx context.Context, js jetstream.JetStream, n Names, fn func(alerts.Committed)) error {
+	cons, err := js.OrderedConsumer(ctx, n.ChangesStream(), jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{n.ChangesSubject()}, DeliverPolicy: jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("watch alert changes: %w", err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("watch alert changes: %w", err)
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("watch alert changes: %w", err)
+		}
+		c, err := DecodeChange(m)
+		if err != nil {
+			continue // a newer schema: the console reloads on the next one it reads
+		}
+		fn(c)
+	}
+}

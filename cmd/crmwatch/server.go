@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"crmwatch/access"
 	notifyconfig "crmwatch/notify/config"
 	"crmwatch/secret"
 	"crmwatch/server"
@@ -22,7 +23,7 @@ func newServerCmd() *cobra.Command {
 	var webhookURL, alertmanagerURL secret.URL
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the crmwatch server: embedded NATS, rules engine, alert store, HTTP API",
+		Short: "Run the crmwatch server: embedded NATS, rules engine, alert store, HTTP API and operator console",
 		Long: "Run the central crmwatch server. By default it embeds a NATS server with JetStream\n" +
 			"(agents connect to nats://127.0.0.1:4247) and keeps alerts in SQLite under --data.\n" +
 			"Use --nats URLS to join an existing NATS cluster and --store postgres://… to share\n" +
@@ -66,6 +67,7 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&configPath, "config", "", "server configuration file (YAML): notification receivers and routes (docs/notifications.md)")
 	f.Var(&webhookURL, "webhook", "send every alert change to this webhook URL (receiver \"webhook\", unsigned; its token is never printed)")
 	f.Var(&alertmanagerURL, "alertmanager", "send every alert to this Prometheus Alertmanager (base URL, e.g. http://127.0.0.1:9093; receiver \"alertmanager\")")
+	f.DurationVar(&o.SessionTTL, "session-ttl", access.DefaultSessionTTL, "how long a sign-in to the operator console at / lasts")
 	f.DurationVar(&o.LeaseTTL, "lease-ttl", 0, "how long the evaluator role stays with a server that stopped renewing it (a crash) before another server takes over (default 10s)")
 	return cmd
 }

@@ -114,6 +114,13 @@ func alertWhere(f store.AlertFilter) (string, []any) {
 	if f.Host != "" {
 		where = append(where, "EXISTS (SELECT 1 FROM alert_hosts h WHERE h.alert_id = alerts.id AND h.host = "+arg(f.Host)+")")
 	}
+	if len(f.Hosts) > 0 {
+		ph := make([]string, len(f.Hosts))
+		for i, h := range f.Hosts {
+			ph[i] = arg(h)
+		}
+		where = append(where, "EXISTS (SELECT 1 FROM alert_hosts h WHERE h.alert_id = alerts.id AND h.host IN ("+strings.Join(ph, ", ")+"))")
+	}
 	if f.Organization != "" {
 		where = append(where, "EXISTS (SELECT 1 FROM alert_orgs o WHERE o.alert_id = alerts.id AND o.organization = "+arg(f.Organization)+")")
 	}
