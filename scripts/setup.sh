@@ -13,7 +13,7 @@ as_root() {
 }
 
 # Debian packages: promtool (prometheus), Alertmanager, net-snmp's snmptrap and
-# snmptrapd, the NATS and PostgreSQL servers for the cluster/store tests.
+# snmptrapd, the NATS and PostgreSQL servers for the cluster/store tests, Chromium.
 need_pkgs=()
 command -v promtool >/dev/null || need_pkgs+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || need_pkgs+=(prometheus-alertmanager)
@@ -21,7 +21,9 @@ command -v snmptrap >/dev/null || need_pkgs+=(snmp)
 command -v snmptrapd >/dev/null || [ -x /usr/sbin/snmptrapd ] || need_pkgs+=(snmptrapd)
 [ -x /usr/sbin/nats-server ] || need_pkgs+=(nats-server)
 command -v pg_ctlcluster >/dev/null || need_pkgs+=(postgresql)
+# Headless Chromium and a font for the console's end-to-end test (e2e/console_test.go).
 [ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_pkgs+=(fonts-dejavu-core)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	log "installing Debian packages: ${need_pkgs[*]}"
 	as_root apt-get update -qq
