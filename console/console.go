@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"crmwatch/access"
@@ -60,12 +61,16 @@ type Options struct {
 
 // Console is the console's handler, in front of the API.
 type Console struct {
-	opts   Options
-	log    *slog.Logger
-	mux    *http.ServeMux
-	pages  map[string]*template.Template
-	routes []api.Route
-	static http.Handler
+	opts Options
+	// closing ends the open event streams when the server shuts down
+	// (http.Server.Shutdown waits for idle connections; a stream never is).
+	closing   chan struct{}
+	closeOnce sync.Once
+	log       *slog.Logger
+	mux       *http.ServeMux
+	pages     map[string]*template.Template
+	routes    []api.Route
+	static    http.Handler
 }
 
 // Open routes: everything else needs an operator.
@@ -85,7 +90,7 @@ func New(opts Options) (*Console, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	c := &Console{opts: opts, log: opts.Logger.With("component", "console"), mux: http.NewServeMux()}
+	c := &Console{opts: opts, log: opts.Logger.With("component", "console"), mux: http.NewServeMux(), closing: make(chan struct{})}
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -200,6 +205,11 @@ func (c *Console) requirePage(p access.Permission, next http.Handler) http.Handl
 		}
 	})
 }
+
+// Shutdown ends every open event stream; the browsers reconnect to
+// whichever server answers next. Register it with
+// http.Server.RegisterOnShutdown.
+func (c *Console) Shutdown() { c.closeOnce.Do(func() { close(c.closing) }) }
 
 func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")

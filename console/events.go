@@ -55,6 +55,8 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.closing:
+			return
 		case err := <-failed:
 			if ctx.Err() == nil {
 				c.log.Warn("live updates stopped; the browser reconnects", "err", err)

@@ -184,6 +184,10 @@ func TestConsoleInChromium(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // the fault's first burst settles for the screenshot
 	screenshot(t, ctx, "console-alerts.png", 900)
 
+	do(t, ctx, 10*time.Second, "keyboard: j twice, k once", chromedp.KeyEvent("j"), chromedp.KeyEvent("j"), chromedp.KeyEvent("k"))
+	if !get(t, ctx, "focus", chromedp.Evaluate[bool](`document.activeElement === document.querySelectorAll('#alert-rows a.row-link')[0]`)) {
+		t.Error("j, j, k did not leave the focus on the first alert")
+	}
 	id := get(t, ctx, "the alert's id", chromedp.AttributeValue(chromedp.CSS(newRow), "data-id")).Value
 	do(t, ctx, 15*time.Second, "open the alert",
 		chromedp.Navigate(base+"/alerts/"+id),
@@ -200,6 +204,20 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("timeline after acknowledging: %q", history)
 	}
 	screenshot(t, ctx, "console-alert.png", 1250)
+	do(t, ctx, 15*time.Second, "silence from the alert",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('flash').hidden = true`),
+		chromedp.Click(chromedp.CSS("#silence-box summary")),
+		chromedp.SendKeys(chromedp.ID("silence-comment"), "SQL failover window"),
+		chromedp.Click(chromedp.ID("silence")),
+		chromedp.WaitVisible(chromedp.CSS("#flash.ok")))
+	if msg := get(t, ctx, "flash", chromedp.Text(chromedp.ID("flash"))); !strings.Contains(msg, "Silenced until") || !strings.Contains(msg, "rule=") {
+		t.Errorf("after silencing: %q", msg)
+	}
+	var sil api.SilencesResponse
+	getJSON(t, sp.srv, olga, "/api/v1/silences", &sil)
+	if len(sil.Silences) != 1 || sil.Silences[0].CreatedBy != "olga" || sil.Silences[0].Comment != "SQL failover window" || !sil.Silences[0].Active {
+		t.Errorf("silences after silencing from the alert: %+v", sil.Silences)
+	}
 	var d api.AlertDetail
 	getJSON(t, sp.srv, olga, "/api/v1/alerts/"+id, &d)
 	if d.Alert.State != alerts.StateAcknowledged || !hasEntry(d.History, alerts.ChangeAcknowledged, "olga", note) {

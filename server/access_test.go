@@ -252,4 +252,14 @@ func TestEventStreamAndRevocation(t *testing.T) {
 	if r2.StatusCode != http.StatusSeeOther {
 		t.Errorf("page of a revoked operator's session: %d, want a redirect to sign in", r2.StatusCode)
 	}
+
+	// An open stream does not hold up the server's stop.
+	other := signIn(t, srv, "otto", access.RoleReadonly)
+	open := other.do(t, ctx, "GET", "/events", authSession, nil)
+	defer open.Body.Close()
+	begin := time.Now()
+	stop()
+	if d := time.Since(begin); d > 4*time.Second {
+		t.Errorf("the server took %s to stop with a console's stream open", d)
+	}
 }

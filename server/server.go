@@ -433,5 +433,8 @@ func (s *Server) startHTTP(st store.Store, pub *changePublisher, nc *nats.Conn, 
 		// report; the server notes it in its own log, at debug level.
 		srv.ErrorLog = slog.NewLogLogger(s.log.With("component", "http").Handler(), slog.LevelDebug)
 	}
+	if c, ok := h.(interface{ Shutdown() }); ok {
+		srv.RegisterOnShutdown(c.Shutdown) // open event streams never go idle: end them
+	}
 	return ln, srv, nil
 }

@@ -277,7 +277,8 @@
       const comment = $('comment').value.trim();
       const req = { comment };
       if (action === 'assign') req.assignee = $('assignee').value.trim();
-      if (cur) req.version = cur.alert.version;
+      // No version condition: an alert that repeated meanwhile is still
+      // the one the operator means; the API refuses what its state forbids.
       try {
         render(await api('POST', '/api/v1/alerts/' + encodeURIComponent(id) + '/' + action, req));
         $('comment').value = '';
