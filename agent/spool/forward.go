@@ -30,9 +30,7 @@ func (s *Spool) readCursor() (uint64, int64) {
 	return seg, off
 }
 
-// saveCursor records where sending continues; written atomically, so a
-// crash re-sends at most the record in hand (the publisher's message ids
-// let JetStream drop it).
+// saveCursor records where sending continues, written atomically.
 func (s *Spool) saveCursor() error {
 	path := filepath.Join(s.o.Dir, cursorFile)
 	tmp := path + ".new"
@@ -40,12 +38,14 @@ func (s *Spool) saveCursor() error {
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return err
 	}
+	s.savedAt = time.Now()
 	return os.Rename(tmp, path)
 }
 
 // Run sends the spooled batches in order to the next sink until ctx ends;
 // a batch leaves the spool only once the sink accepted it.
 func (s *Spool) Run(ctx context.Context) error {
+	defer s.flushCursor()
 	backoff := 200 * time.Millisecond
 	for {
 		b, size, ok, err := s.next()
@@ -124,6 +124,11 @@ func (s *Spool) readAt(g *segment, off int64) (recordHeader, []byte, error) {
 	return h, payload, err
 }
 
+// cursorEvery is how often the read position is saved while sending: a
+// crash re-sends what was sent since, and the publisher's message ids
+// (a hash of the content) let JetStream store it once.
+const cursorEvery = 200 * time.Millisecond
+
 // advance moves the cursor past a sent record of size bytes.
 func (s *Spool) advance(size int64) error {
 	s.mu.Lock()
@@ -132,7 +137,19 @@ func (s *Spool) advance(size int64) error {
 	if s.readOff >= s.segs[0].size && len(s.segs) > 1 {
 		return s.dropFirst()
 	}
+	if time.Since(s.savedAt) < cursorEvery {
+		return nil
+	}
 	return s.saveCursor()
+}
+
+// flushCursor saves the read position (Run ends).
+func (s *Spool) flushCursor() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.saveCursor(); err != nil {
+		s.log.Warn("spool: could not save the read position; the next start re-sends from the last saved one", "err", err)
+	}
 }
 
 // dropFirst deletes the first segment, all of it sent.

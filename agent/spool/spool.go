@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -67,6 +68,7 @@ type Spool struct {
 	w       *os.File   // the last segment
 	total   int64      // bytes on disk in segs
 	readOff int64      // next record to send, in segs[0]
+	savedAt time.Time  // when the cursor was last saved
 	wake    chan struct{}
 }
 

@@ -64,7 +64,7 @@ func (c *centre) events() []event.Event {
 
 func (c *centre) waitFor(t *testing.T, n int) []event.Event {
 	t.Helper()
-	deadline := time.After(20 * time.Second)
+	deadline := time.After(90 * time.Second) // a loaded machine under -race
 	for len(c.events()) < n {
 		select {
 		case <-c.seen:
