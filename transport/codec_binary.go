@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"crmwatch/event"
@@ -46,6 +47,7 @@ type binEncoder struct {
 	buf   []byte
 	table map[string]uint64
 	last  int64
+	keys  []string // scratch for sorting an event's fields
 }
 
 func encodeBinary(b event.Batch) []byte {
@@ -115,9 +117,17 @@ func (e *binEncoder) event(ev *event.Event) {
 	e.ref(ev.RequestID)
 	e.str(ev.Message)
 	e.buf = binary.AppendUvarint(e.buf, uint64(len(ev.Fields)))
-	for k, v := range ev.Fields {
+	// Sorted: the same batch always encodes to the same bytes, so a batch
+	// sent again (from the agent's spool after a crash) has the same
+	// Nats-Msg-Id and JetStream stores it once.
+	e.keys = e.keys[:0]
+	for k := range ev.Fields {
+		e.keys = append(e.keys, k)
+	}
+	slices.Sort(e.keys)
+	for _, k := range e.keys {
 		e.ref(k)
-		e.str(v)
+		e.str(ev.Fields[k])
 	}
 	e.ref(ev.Origin.Collector)
 	e.ref(ev.Origin.File)
