@@ -38,12 +38,21 @@ func (l *loader) check() {
 			}
 		}
 	}
-	for _, d := range p.Dashboards {
+	dashIDs := map[string]*Dashboard{}
+	for i := range p.Dashboards {
+		d := &p.Dashboards[i]
+		if first, dup := dashIDs[d.ID]; dup {
+			l.problems.add(d.File, position{Line: d.Line}, "", "dashboard id %q is already used at %s:%d; dashboard ids must be unique", d.ID, first.File, first.Line)
+		}
+		dashIDs[d.ID] = d
+		keys := map[string]int{}
 		for _, pn := range d.Panels {
-			for _, id := range pn.Rules {
-				if seen[id] == nil {
-					l.problems.add(l.file("dashboards"), position{}, "", "dashboard %q panel %q: unknown rule %q", d.ID, pn.Title, id)
-				}
+			if line, dup := keys[pn.Key()]; dup {
+				l.problems.add(pn.File, position{Line: pn.Line}, "", "dashboard %q: panel %q is already used at line %d; give one an id:", d.ID, pn.Key(), line)
+			}
+			keys[pn.Key()] = pn.Line
+			for _, msg := range checkPanel(pn, []*Pack{p}) {
+				l.problems.add(pn.File, position{Line: pn.Line}, "", "dashboard %q panel %q: %s", d.ID, pn.Key(), msg)
 			}
 		}
 	}
@@ -88,4 +97,47 @@ func unjoin(err error) []error {
 		return out
 	}
 	return []error{err}
+}
+
+// checkPanel returns what is wrong with a panel the schema cannot see:
+// rules the packs do not have, counter paths that do not parse, a panel
+// that shows nothing.
+func checkPanel(pn Panel, ps []*Pack) []string {
+	var out []string
+	for _, id := range pn.Rules {
+		if !slices.ContainsFunc(ps, func(p *Pack) bool { return p.Rule(id) != nil }) {
+			out = append(out, fmt.Sprintf("unknown rule %q", id))
+		}
+	}
+	for _, c := range pn.Counters {
+		if _, err := event.ParseCounterPath(c); err != nil {
+			out = append(out, err.Error())
+		}
+	}
+	if len(pn.Counters)+len(pn.Queries)+len(pn.Rules) == 0 {
+		out = append(out, "shows nothing: give it counters:, queries: or rules:")
+	}
+	return out
+}
+
+// Key is the panel's id, or its title in lower case with runs of other
+// characters than letters and digits turned into one dash.
+func (pn Panel) Key() string {
+	if pn.ID != "" {
+		return pn.ID
+	}
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(pn.Title) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	return b.String()
 }

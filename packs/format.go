@@ -94,21 +94,48 @@ type TrapMapping struct {
 	Message string `yaml:"message,omitempty" json:"message,omitempty"`
 }
 
-// Dashboard is a pack-defined dashboard; the dashboards package renders it.
+// Dashboard is a pack-defined dashboard; package dashboards builds it into
+// panels with PromQL queries over the metrics the agent and server expose.
 type Dashboard struct {
-	ID     string   `yaml:"id" json:"id"`
-	Title  string   `yaml:"title" json:"title"`
-	Roles  []string `yaml:"roles,omitempty" json:"roles,omitempty"`
-	Panels []Panel  `yaml:"panels" json:"panels"`
+	ID          string   `yaml:"id" json:"id"`
+	Title       string   `yaml:"title" json:"title"`
+	Description string   `yaml:"description,omitempty" json:"description,omitempty"`
+	Roles       []string `yaml:"roles,omitempty" json:"roles,omitempty"`
+	// Variables are dashboard-wide selectors the queries may use as $name:
+	// "host" (every host on crmwatch_perfcounter_value).
+	Variables []string `yaml:"variables,omitempty" json:"variables,omitempty"`
+	Panels    []Panel  `yaml:"panels" json:"panels"`
+	// File and Line locate the dashboard for problems found after loading.
+	File string `yaml:"-" json:"-"`
+	Line int    `yaml:"-" json:"-"`
 }
 
-// Panel shows counters and/or the alerts of rules.
+// Panel shows counters, PromQL queries and/or the alerts of rules. Its ID
+// (default: the title in lower case with dashes) is what overrides name to
+// hide it.
 type Panel struct {
-	Title    string   `yaml:"title" json:"title"`
-	Counters []string `yaml:"counters,omitempty" json:"counters,omitempty"`
-	Rules    []string `yaml:"rules,omitempty" json:"rules,omitempty"`
-	Unit     string   `yaml:"unit,omitempty" json:"unit,omitempty"`
+	ID          string   `yaml:"id,omitempty" json:"id,omitempty"`
+	Title       string   `yaml:"title" json:"title"`
+	Kind        string   `yaml:"kind,omitempty" json:"kind,omitempty"`
+	Description string   `yaml:"description,omitempty" json:"description,omitempty"`
+	Counters    []string `yaml:"counters,omitempty" json:"counters,omitempty"`
+	Queries     []Query  `yaml:"queries,omitempty" json:"queries,omitempty"`
+	Rules       []string `yaml:"rules,omitempty" json:"rules,omitempty"`
+	Unit        string   `yaml:"unit,omitempty" json:"unit,omitempty"`
+	// File and Line locate the panel (in a pack or an overrides file).
+	File string `yaml:"-" json:"-"`
+	Line int    `yaml:"-" json:"-"`
 }
+
+// Query is one PromQL expression of a panel and its legend (Grafana's
+// {{label}} notation).
+type Query struct {
+	Expr   string `yaml:"expr" json:"expr"`
+	Legend string `yaml:"legend,omitempty" json:"legend,omitempty"`
+}
+
+// PanelKinds are the panel kinds a pack may ask for (default timeseries).
+var PanelKinds = []string{"timeseries", "stat", "bargauge", "table"}
 
 // Report is a pack-defined report (capacity, availability, alerts).
 type Report struct {

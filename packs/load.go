@@ -254,8 +254,11 @@ func (l *loader) decodeFile(doc *document, kind fileKind, res schemaResult) {
 	}
 	if items, ok := top["dashboards"].([]any); ok {
 		for i := range items {
+			ptr := fmt.Sprintf("/dashboards/%d", i)
 			var d Dashboard
-			if _, ok := decode(fmt.Sprintf("/dashboards/%d", i), &d); ok {
+			if _, ok := decode(ptr, &d); ok {
+				d.File, d.Line = doc.file, doc.at(ptr).Line
+				locatePanels(doc, ptr+"/panels", d.Panels)
 				p.Dashboards = append(p.Dashboards, d)
 			}
 		}
@@ -267,5 +270,12 @@ func (l *loader) decodeFile(doc *document, kind fileKind, res schemaResult) {
 				p.Reports = append(p.Reports, r)
 			}
 		}
+	}
+}
+
+// locatePanels sets the file and line of each panel of the list at ptr.
+func locatePanels(doc *document, ptr string, ps []Panel) {
+	for j := range ps {
+		ps[j].File, ps[j].Line = doc.file, doc.at(fmt.Sprintf("%s/%d", ptr, j)).Line
 	}
 }

@@ -17,6 +17,18 @@ type Overrides struct {
 	Format    string              `yaml:"format"`
 	Groups    map[string][]string `yaml:"groups"`
 	Overrides []Override          `yaml:"overrides"`
+	// Dashboards add panels to or hide panels of the packs' dashboards.
+	Dashboards []DashboardOverride `yaml:"dashboards"`
+}
+
+// DashboardOverride changes one pack dashboard: Hide names panels (by
+// Panel.Key) to leave out, Add appends panels.
+type DashboardOverride struct {
+	Dashboard string   `yaml:"dashboard"`
+	Hide      []string `yaml:"hide"`
+	Add       []Panel  `yaml:"add"`
+	// Line locates the entry in File.
+	Line int `yaml:"-"`
 }
 
 // Override changes rules or parameters for one target: exactly one of
@@ -96,10 +108,66 @@ func ParseOverrides(fsys fs.FS, name string, ps []*Pack) (*Overrides, error) {
 			o.Parameters[k] = normalizeParam(o.Parameters[k])
 		}
 	}
+	checkDashboardOverrides(ov, doc, ps, &pl)
 	if err := pl.err(); err != nil {
 		return nil, err
 	}
 	return ov, nil
+}
+
+// checkDashboardOverrides checks that each entry names a dashboard of the
+// packs, hides panels it has and adds panels with keys not yet used.
+func checkDashboardOverrides(ov *Overrides, doc *document, ps []*Pack, pl *problemList) {
+	for i := range ov.Dashboards {
+		do := &ov.Dashboards[i]
+		ptr := fmt.Sprintf("/dashboards/%d", i)
+		do.Line = doc.at(ptr).Line
+		locatePanels(doc, ptr+"/add", do.Add)
+		d := findDashboard(ps, do.Dashboard)
+		if d == nil {
+			pl.add(ov.File, doc.at(ptr+"/dashboard"), ptr+"/dashboard", "no pack has a dashboard %q", do.Dashboard)
+			continue
+		}
+		keys := map[string]bool{}
+		for _, pn := range d.Panels {
+			keys[pn.Key()] = true
+		}
+		for j, h := range do.Hide {
+			if !keys[h] {
+				p := fmt.Sprintf("%s/hide/%d", ptr, j)
+				pl.add(ov.File, doc.at(p), p, "dashboard %q has no panel %q (panels: %s)", d.ID, h, strings.Join(panelKeys(d), ", "))
+			}
+		}
+		for j, pn := range do.Add {
+			p := fmt.Sprintf("%s/add/%d", ptr, j)
+			if keys[pn.Key()] {
+				pl.add(ov.File, doc.at(p), p, "dashboard %q already has a panel %q: give the added panel another id", d.ID, pn.Key())
+			}
+			keys[pn.Key()] = true
+			for _, msg := range checkPanel(pn, ps) {
+				pl.add(ov.File, doc.at(p), p, "panel %q: %s", pn.Key(), msg)
+			}
+		}
+	}
+}
+
+func findDashboard(ps []*Pack, id string) *Dashboard {
+	for _, p := range ps {
+		for i := range p.Dashboards {
+			if p.Dashboards[i].ID == id {
+				return &p.Dashboards[i]
+			}
+		}
+	}
+	return nil
+}
+
+func panelKeys(d *Dashboard) []string {
+	out := make([]string, len(d.Panels))
+	for i, pn := range d.Panels {
+		out[i] = pn.Key()
+	}
+	return out
 }
 
 func anyRuleMatches(ps []*Pack, pattern string) bool {

@@ -135,6 +135,7 @@ func (s *Server) Run(ctx context.Context) error {
 			s.log.Warn("closing the store", "err", err)
 		}
 	}()
+	reg.MustRegister(newAlertCollector(st))
 
 	nc, stopNATS, err := s.startNATS(ctx, st)
 	if err != nil {

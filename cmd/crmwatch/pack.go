@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"crmwatch/dashboards"
 	"crmwatch/packs"
 	"crmwatch/packs/crm"
 	"crmwatch/packs/packtest"
@@ -37,6 +38,13 @@ func newPackValidateCmd() *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ps, err := packs.LoadDirs(args)
+			if err == nil {
+				// Dashboard queries are checked against the metrics the
+				// agent and server expose; a pack with bad ones is not valid.
+				if _, err = dashboards.Build(ps, nil); err != nil {
+					ps = nil
+				}
+			}
 			return reportValidation(cmd.OutOrStdout(), cmd.ErrOrStderr(), ps, err, asJSON)
 		},
 	}

@@ -13,9 +13,10 @@ import (
 
 //go:generate go run ./internal/palgen -pal ../../../shared/reference/pal -out .
 
-// FS holds the pack (pack.yaml, rules/, collect/) and its unit tests (tests/).
+// FS holds the pack (pack.yaml, rules/, collect/, dashboards/) and its unit
+// tests (tests/).
 //
-//go:embed pack.yaml rules/*.yaml tests/*.yaml collect/*.yaml
+//go:embed pack.yaml rules/*.yaml tests/*.yaml collect/*.yaml dashboards/*.yaml
 var FS embed.FS
 
 // Dir is the label the built-in pack is loaded under.
