@@ -47,6 +47,12 @@ func (fixedSource) Close() error { return nil }
 // both /metrics (the server's with an operator token, as Prometheus does)
 // and returns the metric family names each exposes.
 func liveFamilies(t *testing.T) (agentFams, serverFams map[string]bool) {
+	agentFams, serverFams, _ = liveStack(t)
+	return agentFams, serverFams
+}
+
+// liveStack is liveFamilies and the running server.
+func liveStack(t *testing.T) (agentFams, serverFams map[string]bool, srv *server.Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -113,7 +119,7 @@ func liveFamilies(t *testing.T) (agentFams, serverFams map[string]bool) {
 						t.Errorf("server /metrics lacks %s", want)
 					}
 				}
-				return agentFams, serverFams
+				return agentFams, serverFams, srv
 			}
 		}
 		if time.Now().After(deadline) {
@@ -227,6 +233,44 @@ func TestQueriesUseLiveMetrics(t *testing.T) {
 		}
 		if !ok {
 			t.Errorf("dashboards.Exposed says the %s exposes %s; its live /metrics does not", side.Process, name)
+		}
+	}
+}
+
+// TestNoPathForNonOperators tries the paths by which a non-operator could
+// see what the dashboards show and asserts each is refused: the server's
+// /metrics and API without a token, with a made-up token and with the
+// token of a revoked operator. (Export: dashboards/grafana's
+// TestExportCarriesOperatorsOnly; the agent's /metrics is for the
+// operators' Prometheus on the farm network, docs/dashboards.md.)
+func TestNoPathForNonOperators(t *testing.T) {
+	_, _, srv := liveStack(t)
+	ctx := context.Background()
+	tok, err := access.CreateOperator(ctx, srv.Store(), access.NewOperator{Name: "leaver", Role: access.RoleReadonly, By: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := access.RevokeOperator(ctx, srv.Store(), "leaver", "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/metrics", "/api/v1/alerts", "/api/v1/agents"} {
+		for who, token := range map[string]string{"no token": "", "made-up token": "cw_notatoken", "revoked operator": tok.Reveal()} {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+srv.HTTPAddr()+path, nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("GET %s with %s: %s, want 401", path, who, resp.Status)
+			}
+			if strings.Contains(string(body), "crmwatch_alerts_open") {
+				t.Errorf("GET %s with %s leaks metrics", path, who)
+			}
 		}
 	}
 }

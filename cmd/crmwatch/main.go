@@ -94,6 +94,7 @@ func newRootCmd() *cobra.Command {
 		newPackCmd(),
 		newReportCmd(),
 		newSNMPCmd(),
+		newDashboardsCmd(),
 	)
 	return root
 }
