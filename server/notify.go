@@ -19,6 +19,7 @@ import (
 	"crmwatch/notify"
 	"crmwatch/notify/alertmanager"
 	notifyconfig "crmwatch/notify/config"
+	"crmwatch/notify/snmptrap"
 	"crmwatch/notify/webhook"
 	"crmwatch/secret"
 	"crmwatch/store"
@@ -28,6 +29,7 @@ import (
 const (
 	ShortcutWebhook      = "webhook"
 	ShortcutAlertmanager = "alertmanager"
+	ShortcutSNMPTrap     = "snmp-trap"
 )
 
 // AddShortcut adds a receiver given by a command-line shortcut: it gets
@@ -48,6 +50,12 @@ func WebhookShortcut(u secret.URL) notifyconfig.Receiver {
 // AlertmanagerShortcut is the receiver of --alertmanager URL.
 func AlertmanagerShortcut(u secret.URL) notifyconfig.Receiver {
 	return notifyconfig.Receiver{Name: ShortcutAlertmanager, Alertmanager: &alertmanager.Config{URL: u}}
+}
+
+// SNMPTrapShortcut is the receiver of --snmp-trap-target udp:HOST:PORT
+// (SNMPv2c with the given community; v3 needs the configuration file).
+func SNMPTrapShortcut(target string, community secret.Value) notifyconfig.Receiver {
+	return notifyconfig.Receiver{Name: ShortcutSNMPTrap, SNMPTrap: &snmptrap.Config{Target: target, Community: community}}
 }
 
 // notifier is the server's notification side: one pipeline and consumer

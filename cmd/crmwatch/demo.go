@@ -16,6 +16,7 @@ func newDemoCmd() *cobra.Command {
 	o := demo.Options{}
 	var bf string
 	var webhookURL, alertmanagerURL secret.URL
+	var trap trapShortcut
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run server, a simulated CRM farm and its agents on this machine",
@@ -40,7 +41,7 @@ func newDemoCmd() *cobra.Command {
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
 			o.Out = cmd.OutOrStdout()
-			if err := notifySettings(&o.Notify, "", webhookURL, alertmanagerURL); err != nil {
+			if err := notifySettings(&o.Notify, "", webhookURL, alertmanagerURL, trap); err != nil {
 				return err
 			}
 			return demo.Run(cmd.Context(), o)
@@ -57,5 +58,6 @@ func newDemoCmd() *cobra.Command {
 	f.DurationVar(&o.FaultAfter, "fault-after", demo.DefaultFaultAfter, "when to inject the fault")
 	f.Var(&webhookURL, "webhook", "send every alert change to this webhook URL (receiver \"webhook\", unsigned; its token is never printed)")
 	f.Var(&alertmanagerURL, "alertmanager", "send every alert to this Prometheus Alertmanager (base URL, e.g. http://127.0.0.1:9093; receiver \"alertmanager\")")
+	trap.register(f)
 	return cmd
 }

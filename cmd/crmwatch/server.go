@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"crmwatch/access"
 	notifyconfig "crmwatch/notify/config"
@@ -21,6 +22,7 @@ func newServerCmd() *cobra.Command {
 	o := server.Options{NATS: secret.MustURL(server.DefaultNATS), Store: secret.MustURL(server.DefaultStore)}
 	var configPath string
 	var webhookURL, alertmanagerURL secret.URL
+	var trap trapShortcut
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the crmwatch server: embedded NATS, rules engine, alert store, HTTP API and operator console",
@@ -34,7 +36,7 @@ func newServerCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
-			if err := notifySettings(&o.Notify, configPath, webhookURL, alertmanagerURL); err != nil {
+			if err := notifySettings(&o.Notify, configPath, webhookURL, alertmanagerURL, trap); err != nil {
 				return err
 			}
 			srv, err := server.New(o)
@@ -68,6 +70,7 @@ func newServerCmd() *cobra.Command {
 	f.Var(&webhookURL, "webhook", "send every alert change to this webhook URL (receiver \"webhook\", unsigned; its token is never printed)")
 	f.Var(&alertmanagerURL, "alertmanager", "send every alert to this Prometheus Alertmanager (base URL, e.g. http://127.0.0.1:9093; receiver \"alertmanager\")")
 	f.DurationVar(&o.SessionTTL, "session-ttl", access.DefaultSessionTTL, "how long a sign-in to the operator console at / lasts")
+	trap.register(f)
 	f.DurationVar(&o.LeaseTTL, "lease-ttl", 0, "how long the evaluator role stays with a server that stopped renewing it (a crash) before another server takes over (default 10s)")
 	return cmd
 }
@@ -95,7 +98,7 @@ func reloadOnHangup(ctx context.Context, srv *server.Server) (stop func()) {
 
 // notifySettings reads the notify section of the --config file and adds
 // the shortcut flags' receivers.
-func notifySettings(n *notifyconfig.Section, configPath string, webhookURL, alertmanagerURL secret.URL) error {
+func notifySettings(n *notifyconfig.Section, configPath string, webhookURL, alertmanagerURL secret.URL, trap trapShortcut) error {
 	f, err := server.ReadConfigFile(configPath)
 	if err != nil {
 		return err
@@ -107,5 +110,20 @@ func notifySettings(n *notifyconfig.Section, configPath string, webhookURL, aler
 	if !alertmanagerURL.IsZero() {
 		server.AddShortcut(n, server.AlertmanagerShortcut(alertmanagerURL))
 	}
+	if trap.target != "" {
+		server.AddShortcut(n, server.SNMPTrapShortcut(trap.target, trap.community))
+	}
 	return nil
+}
+
+// trapShortcut holds --snmp-trap-target and --snmp-trap-community.
+type trapShortcut struct {
+	target    string
+	community secret.Value
+}
+
+func (t *trapShortcut) register(f *pflag.FlagSet) {
+	t.community = secret.New("public")
+	f.StringVar(&t.target, "snmp-trap-target", "", "send every alert as an SNMPv2c trap (CRMWATCH-MIB) to udp:HOST:PORT (receiver \"snmp-trap\"; SNMPv3 needs --config)")
+	f.Var(&t.community, "snmp-trap-community", "community of --snmp-trap-target (default public; never printed)")
 }

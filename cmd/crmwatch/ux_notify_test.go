@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"crmwatch/notify/alertmanager/amtest"
+	"crmwatch/notify/snmptrap/traptest"
 	"crmwatch/notify/webhook"
 	"crmwatch/secret"
 )
@@ -43,9 +44,12 @@ func TestNotifyCLI(t *testing.T) {
 	writeFileT(t, cfg, "notify:\n  receivers:\n    - name: noc\n      webhook: {url: '"+hook.URL+"', secret: "+key+"}\n")
 	const token = "tok-cli-55aa"
 	am := amtest.Start(t)
+	const community = "comm-cli-9031"
+	trapd := traptest.Start(t, "authCommunity log "+community+"\n")
 	data := t.TempDir()
 	srv := runBackground("server", "--data", data, "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0",
-		"--config", cfg, "--webhook", "http://"+closedPort(t)+"/hook?token="+token, "--alertmanager", am.URL)
+		"--config", cfg, "--webhook", "http://"+closedPort(t)+"/hook?token="+token, "--alertmanager", am.URL,
+		"--snmp-trap-target", "udp:"+trapd.Addr, "--snmp-trap-community", community)
 	defer srv.stop(t)
 	var httpAddr string
 	eventually(t, 30*time.Second, "server started", func() bool {
@@ -77,19 +81,24 @@ func TestNotifyCLI(t *testing.T) {
 	if out, err := exec.Command("amtool", "--alertmanager.url="+am.URL, "alert", "query", "test=true").CombinedOutput(); err != nil || !strings.Contains(string(out), "crmwatch.notify.test") {
 		t.Fatalf("amtool does not show the test alert: %s %v", out, err)
 	}
+	r = runRoot(t, append([]string{"notify", "test", "snmp-trap"}, conn...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "Test notification sent to snmp-trap (snmp_trap)") {
+		t.Fatalf("notify test snmp-trap: %+v", r)
+	}
+	trapd.Wait(t, "OID: CRMWATCH-MIB::crmwatchAlertFiring", "CRMWATCH-MIB::crmwatchAlertRule = STRING: crmwatch.notify.test")
 	r = runRoot(t, append([]string{"notify", "test", "webhook"}, conn...)...)
 	if r.code != 1 || !strings.Contains(r.stderr, "test notification to webhook not delivered") || !strings.Contains(r.stderr, "connection refused") {
 		t.Fatalf("notify test webhook (closed port): %+v", r)
 	}
 	r = runRoot(t, append([]string{"notify", "test", "pager"}, conn...)...)
-	if r.code == 0 || !strings.Contains(r.stderr, `receiver "pager" is not configured`) || !strings.Contains(r.stderr, "[alertmanager noc webhook]") {
+	if r.code == 0 || !strings.Contains(r.stderr, `receiver "pager" is not configured`) || !strings.Contains(r.stderr, "[alertmanager noc snmp-trap webhook]") {
 		t.Fatalf("notify test pager: %+v", r)
 	}
 	if code := srv.stop(t); code != 0 {
 		t.Errorf("server exit %d", code)
 	}
 	all := r.stdout + r.stderr + srv.out.String() + srv.err.String()
-	if strings.Contains(all, token) {
+	if strings.Contains(all, token) || strings.Contains(all, community) {
 		t.Errorf("the webhook URL's token was printed:\n%s", all)
 	}
 

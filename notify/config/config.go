@@ -14,6 +14,7 @@ import (
 	"crmwatch/alerts/suppress"
 	"crmwatch/notify"
 	"crmwatch/notify/alertmanager"
+	"crmwatch/notify/snmptrap"
 	"crmwatch/notify/webhook"
 )
 
@@ -28,6 +29,8 @@ import (
 //	      webhook: {url: https://hooks.example/crmwatch, secret: …, timeout: 10s}
 //	    - name: am
 //	      alertmanager: {url: http://alertmanager:9093}
+//	    - name: nms
+//	      snmp_trap: {target: udp:nms.example:162, version: v2c, community: …}
 //	  routes:                                  # none: every receiver gets everything
 //	    - matchers: ["severity=~error|critical"]
 //	      receivers: [noc]
@@ -61,6 +64,7 @@ type Receiver struct {
 	Name         string               `yaml:"name"`
 	Webhook      *webhook.Config      `yaml:"webhook"`
 	Alertmanager *alertmanager.Config `yaml:"alertmanager"`
+	SNMPTrap     *snmptrap.Config     `yaml:"snmp_trap"`
 }
 
 // Route is notify.Route in YAML; matchers are written like silences'
@@ -73,7 +77,7 @@ type Route struct {
 }
 
 // Kinds are the receiver kinds this build knows.
-var Kinds = []string{"webhook", "alertmanager"}
+var Kinds = []string{"webhook", "alertmanager", "snmp_trap"}
 
 // IsZero reports whether the section configures nothing.
 func (s Section) IsZero() bool { return len(s.Receivers) == 0 && len(s.Routes) == 0 }
@@ -158,7 +162,7 @@ func (s Section) Build() (Built, error) {
 
 func (r Receiver) build() (notify.Receiver, error) {
 	kinds := 0
-	for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil} {
+	for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.SNMPTrap != nil} {
 		if set {
 			kinds++
 		}
@@ -177,6 +181,11 @@ func (r Receiver) build() (notify.Receiver, error) {
 			return nil, errors.Join(prefixAll("alertmanager: ", err)...)
 		}
 		return alertmanager.New(r.Name, *r.Alertmanager), nil
+	case r.SNMPTrap != nil:
+		if err := r.SNMPTrap.Validate(); err != nil {
+			return nil, errors.Join(prefixAll("snmp_trap: ", err)...)
+		}
+		return snmptrap.New(r.Name, *r.SNMPTrap), nil
 	}
 	return nil, errors.New("unreachable")
 }
