@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -124,5 +125,20 @@ func TestURLSetNeverFailsNorLeaks(t *testing.T) {
 				t.Errorf("URL leaked: %s", s)
 			}
 		}
+	}
+}
+
+func TestURLCredentials(t *testing.T) {
+	u := MustURL("https://user:pw-1@h/x?token=tok-2&a=b&key=k-3")
+	var got []string
+	for _, v := range u.Credentials() {
+		got = append(got, v.Reveal())
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"k-3", "pw-1", "tok-2"}) {
+		t.Fatalf("credentials %v", got)
+	}
+	if s := Scrub("echo pw-1 tok-2 k-3 b", u.Credentials()...); s != "echo [redacted] [redacted] [redacted] b" {
+		t.Fatalf("scrubbed %q", s)
 	}
 }

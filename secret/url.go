@@ -177,3 +177,29 @@ func isSensitive(k string) bool {
 	}
 	return false
 }
+
+// Credentials returns the secret parts of the URL — the password or bare
+// user-info token and the sensitive query values — for Scrub, when text a
+// peer sent back may repeat them.
+func (u URL) Credentials() []Value {
+	p, err := url.Parse(strings.TrimSpace(u.Reveal()))
+	if err != nil {
+		return []Value{u.v}
+	}
+	var out []Value
+	if p.User != nil {
+		if pw, has := p.User.Password(); has {
+			out = append(out, New(pw))
+		} else {
+			out = append(out, New(p.User.Username()))
+		}
+	}
+	for k, vs := range p.Query() {
+		if isSensitive(k) {
+			for _, v := range vs {
+				out = append(out, New(v))
+			}
+		}
+	}
+	return out
+}

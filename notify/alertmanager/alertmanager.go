@@ -210,7 +210,7 @@ func (r *Receiver) Notify(ctx context.Context, ns []notify.Notification) (bool, 
 	if resp.StatusCode/100 == 2 {
 		return false, nil
 	}
-	text := secret.Scrub(strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")), r.cfg.Password)
+	text := secret.Scrub(strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")), append(r.cfg.URL.Credentials(), r.cfg.Password)...)
 	retry := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout
 	return retry, fmt.Errorf("alertmanager %s: POST %s: %s: %q", r.name, r.cfg.URL, resp.Status, text)
 }

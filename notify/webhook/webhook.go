@@ -147,7 +147,8 @@ func (r *Receiver) Notify(ctx context.Context, ns []notify.Notification) (bool, 
 	if resp.StatusCode/100 == 2 {
 		return false, nil
 	}
-	text := secret.Scrub(strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")), r.cfg.Secret)
+	// The peer may echo what it got: the URL's token, the signature key.
+	text := secret.Scrub(strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?")), append(r.cfg.URL.Credentials(), r.cfg.Secret)...)
 	err = fmt.Errorf("webhook %s: POST %s: %s: %q", r.name, r.cfg.URL, resp.Status, text)
 	retry := resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests
 	return retry, err
