@@ -18,6 +18,8 @@ const goodConfig = `notify:
       alertmanager: {url: "http://127.0.0.1:9093", username: crm, password: am-31337, firing_ttl: 48h}
     - name: nms
       snmp_trap: {target: "udp:127.0.0.1:162", version: v3, user: crmwatch, auth_password: auth-31337, priv_password: priv-31337}
+    - name: mail
+      email: {smtp: "127.0.0.1:587", from: crmwatch@example.com, to: [noc@example.com], username: crm, password: mail-31337}
   routes:
     - matchers: ["severity=~error|critical", "role=AppServer"]
       receivers: [noc]
@@ -29,7 +31,7 @@ func TestConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := f.Notify
-	if len(n.Receivers) != 3 || n.Receivers[2].SNMPTrap == nil || n.Receivers[2].SNMPTrap.PrivPassword.Reveal() != "priv-31337" || n.Receivers[1].Alertmanager == nil || n.Receivers[1].Alertmanager.FiringTTL.String() != "48h0m0s" || n.Receivers[0].Webhook == nil || n.Receivers[0].Webhook.Timeout.String() != "5s" ||
+	if len(n.Receivers) != 4 || n.Receivers[3].Email == nil || n.Receivers[3].Email.StartTLS != "" || n.Receivers[2].SNMPTrap == nil || n.Receivers[2].SNMPTrap.PrivPassword.Reveal() != "priv-31337" || n.Receivers[1].Alertmanager == nil || n.Receivers[1].Alertmanager.FiringTTL.String() != "48h0m0s" || n.Receivers[0].Webhook == nil || n.Receivers[0].Webhook.Timeout.String() != "5s" ||
 		n.Receivers[0].Webhook.Secret.Reveal() != "hmac-31337" || len(n.Routes) != 1 || n.RepeatInterval.String() != "2h0m0s" {
 		t.Fatalf("parsed %+v", n)
 	}
@@ -66,8 +68,8 @@ func TestConfigFileListsEveryProblem(t *testing.T) {
 		`notify.receivers[0] (no space): name: "no space": only letters`,
 		"notify.receivers[0] (no space): webhook: url",
 		"notify.receivers[0] (no space): webhook: timeout: must not be negative",
-		"notify.receivers[1] (noc): set exactly one of [webhook alertmanager snmp_trap] (found 0)",
-		"notify.receivers[2] (noc): set exactly one of [webhook alertmanager snmp_trap] (found 2)",
+		"notify.receivers[1] (noc): set exactly one of [webhook alertmanager snmp_trap email] (found 0)",
+		"notify.receivers[2] (noc): set exactly one of [webhook alertmanager snmp_trap email] (found 2)",
 		"notify.receivers[2] (noc): name: another receiver has it",
 		`notify.routes[0]: matcher label "colour"`,
 		`notify.routes[0]: receiver "nobody" is not configured`,

@@ -13,7 +13,8 @@ import (
 
 // The secrets bar for notifications: a marker in every receiver secret —
 // the webhook URL's token and signing secret, Alertmanager's URL
-// credentials and basic-auth password, the SNMP community and v3 keys —
+// credentials and basic-auth password, the SNMP community and v3 keys, the
+// SMTP password —
 // given in the configuration file and the shortcut flags, a failure driven
 // for each receiver, and the marker is in no log line, error, help text or
 // API answer (the receivers list, the test results, /metrics).
@@ -39,7 +40,9 @@ func TestNotifySecretsNeverPrinted(t *testing.T) {
       snmp_trap: {target: "udp:no-such-host.invalid:162", community: "%s"}
     - name: nms3
       snmp_trap: {target: "udp:no-such-host.invalid:162", version: v3, user: crmwatch, auth_password: "a%s", priv_password: "p%s"}
-`, refuse.URL, marker, marker, marker, closed, marker, marker, marker, marker))
+    - name: mail
+      email: {smtp: "%s", from: crmwatch@example.com, to: [noc@example.com], username: crm, password: "m%s", timeout: 2s}
+`, refuse.URL, marker, marker, marker, closed, marker, marker, marker, marker, closed, marker))
 	data := t.TempDir()
 	srv := runBackground("server", "--data", data, "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--config", cfg,
 		"--webhook", "http://"+closed+"/?token="+marker, "--alertmanager", "http://u:"+marker+"@"+closed,
@@ -57,7 +60,7 @@ func TestNotifySecretsNeverPrinted(t *testing.T) {
 	tok := regexp.MustCompile(`crmw_[A-Za-z0-9_-]+`).FindString(add.stdout)
 	conn := []string{"--url", "http://" + httpAddr, "--token", tok}
 	var seen []string
-	for _, rcv := range []string{"hook", "am", "nms2c", "nms3", "webhook", "alertmanager", "snmp-trap"} {
+	for _, rcv := range []string{"hook", "am", "nms2c", "nms3", "mail", "webhook", "alertmanager", "snmp-trap"} {
 		r := runRoot(t, append([]string{"notify", "test", rcv, "--json"}, conn...)...)
 		seen = append(seen, r.stdout, r.stderr)
 		if r.code == 0 {

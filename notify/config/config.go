@@ -14,6 +14,7 @@ import (
 	"crmwatch/alerts/suppress"
 	"crmwatch/notify"
 	"crmwatch/notify/alertmanager"
+	"crmwatch/notify/email"
 	"crmwatch/notify/snmptrap"
 	"crmwatch/notify/webhook"
 )
@@ -31,6 +32,8 @@ import (
 //	      alertmanager: {url: http://alertmanager:9093}
 //	    - name: nms
 //	      snmp_trap: {target: udp:nms.example:162, version: v2c, community: …}
+//	    - name: noc-mail
+//	      email: {smtp: mail.example:587, from: …, to: […], username: …, password: …}
 //	  routes:                                  # none: every receiver gets everything
 //	    - matchers: ["severity=~error|critical"]
 //	      receivers: [noc]
@@ -65,6 +68,7 @@ type Receiver struct {
 	Webhook      *webhook.Config      `yaml:"webhook"`
 	Alertmanager *alertmanager.Config `yaml:"alertmanager"`
 	SNMPTrap     *snmptrap.Config     `yaml:"snmp_trap"`
+	Email        *email.Config        `yaml:"email"`
 }
 
 // Route is notify.Route in YAML; matchers are written like silences'
@@ -77,7 +81,7 @@ type Route struct {
 }
 
 // Kinds are the receiver kinds this build knows.
-var Kinds = []string{"webhook", "alertmanager", "snmp_trap"}
+var Kinds = []string{"webhook", "alertmanager", "snmp_trap", "email"}
 
 // IsZero reports whether the section configures nothing.
 func (s Section) IsZero() bool { return len(s.Receivers) == 0 && len(s.Routes) == 0 }
@@ -162,7 +166,7 @@ func (s Section) Build() (Built, error) {
 
 func (r Receiver) build() (notify.Receiver, error) {
 	kinds := 0
-	for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.SNMPTrap != nil} {
+	for _, set := range []bool{r.Webhook != nil, r.Alertmanager != nil, r.SNMPTrap != nil, r.Email != nil} {
 		if set {
 			kinds++
 		}
@@ -186,6 +190,11 @@ func (r Receiver) build() (notify.Receiver, error) {
 			return nil, errors.Join(prefixAll("snmp_trap: ", err)...)
 		}
 		return snmptrap.New(r.Name, *r.SNMPTrap), nil
+	case r.Email != nil:
+		if err := r.Email.Validate(); err != nil {
+			return nil, errors.Join(prefixAll("email: ", err)...)
+		}
+		return email.New(r.Name, *r.Email), nil
 	}
 	return nil, errors.New("unreachable")
 }
