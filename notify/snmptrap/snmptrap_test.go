@@ -125,3 +125,15 @@ func TestVarbindsCutLongText(t *testing.T) {
 		t.Fatalf("summary cut to %d bytes", len(s))
 	}
 }
+
+func FuzzParseTarget(f *testing.F) {
+	for _, s := range []string{"udp:nms:162", "nms", "udp:[::1]:1162", "tcp:x:1", "udp:h:0", ":162", "udp::", "udp:h:99999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, p, err := ParseTarget(s)
+		if err == nil && (h == "" || p <= 0 || p > 65535) {
+			t.Fatalf("%q accepted as %q %d", s, h, p)
+		}
+	})
+}
