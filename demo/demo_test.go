@@ -137,9 +137,19 @@ func TestDemoWiresTraceControl(t *testing.T) {
 			break
 		}
 	}
-	resp, err := c.TraceSet(context.Background(), settings.Request{Target: settings.Target{Scope: settings.ScopeHost, Name: "CRMAPP01"}, Categories: "Platform.*:Info"})
-	if err != nil {
-		t.Fatal(err)
+	// The status may list the hosts a moment before CRMAPP01's registration
+	// names it a target: set again until the setting reaches an agent.
+	var resp settings.ChangeResponse
+	for {
+		var err error
+		resp, err = c.TraceSet(context.Background(), settings.Request{Target: settings.Target{Scope: settings.ScopeHost, Name: "CRMAPP01"}, Categories: "Platform.*:Info"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Agents) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer wcancel()
