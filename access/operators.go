@@ -28,6 +28,13 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// OperatorStore is what managing operators needs of the store: the
+// operators and the audit log.
+type OperatorStore interface {
+	store.Operators
+	store.Auditor
+}
+
 // NewOperator describes an operator to create.
 type NewOperator struct {
 	Name string
@@ -43,7 +50,7 @@ type NewOperator struct {
 // audit log. The returned token is the only copy: show it to the operator
 // once. If the audit entry cannot be written the operator is revoked again,
 // so no unaudited operator stays active.
-func CreateOperator(ctx context.Context, s store.Store, n NewOperator) (Token, error) {
+func CreateOperator(ctx context.Context, s OperatorStore, n NewOperator) (Token, error) {
 	if err := ValidateName(n.Name); err != nil {
 		return Token{}, err
 	}
@@ -71,7 +78,7 @@ func CreateOperator(ctx context.Context, s store.Store, n NewOperator) (Token, e
 }
 
 // RevokeOperator disables an operator's token and records who did it.
-func RevokeOperator(ctx context.Context, s store.Store, name, by string) error {
+func RevokeOperator(ctx context.Context, s OperatorStore, name, by string) error {
 	at := time.Now().UTC()
 	if err := s.RevokeOperator(ctx, name, at); err != nil {
 		return err
@@ -86,7 +93,7 @@ func RevokeOperator(ctx context.Context, s store.Store, name, by string) error {
 // it; the old token is refused from the next request on. The returned
 // token is the only copy. If the audit entry cannot be written the
 // operator is revoked, so no unaudited token stays active.
-func RotateOperator(ctx context.Context, s store.Store, name, by string) (Token, error) {
+func RotateOperator(ctx context.Context, s OperatorStore, name, by string) (Token, error) {
 	tok, err := GenerateToken()
 	if err != nil {
 		return Token{}, err

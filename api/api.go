@@ -146,7 +146,10 @@ func (s *Server) builtinRoutes() []Route {
 		{"POST", "/api/v1/silences", access.PermAlertWrite, h(s.addSilence)},
 		{"POST", "/api/v1/silences/{id}/expire", access.PermAlertWrite, h(s.expireSilence)},
 		{"GET", "/api/v1/agents", access.PermRead, h(s.listAgents)},
-		{"GET", "/api/v1/operators", access.PermAdmin, h(s.listOperators)},
+		{"GET", OperatorsPath, access.PermAdmin, h(s.listOperators)},
+		{"POST", OperatorsPath, access.PermAdmin, h(s.addOperator)},
+		{"POST", OperatorRevokePath, access.PermAdmin, h(s.revokeOperator)},
+		{"POST", OperatorRotatePath, access.PermAdmin, h(s.rotateOperator)},
 		{"GET", "/api/v1/audit", access.PermAdmin, h(s.auditLog)},
 	}
 }

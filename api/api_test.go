@@ -131,6 +131,7 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 		"POST /api/v1/alerts/actions":      `{"action":"comment","ids":["route-x"],"comment":"c"}`,
 		"POST /api/v1/maintenance":         `{"hosts":["CRMAPP01"],"start":"2026-11-03T09:00:00Z","end":"2026-11-03T12:00:00Z"}`,
 		"POST /api/v1/silences":            `{"matchers":["host=CRMAPP01"],"duration":"1h","comment":"c"}`,
+		"POST /api/v1/operators":           `{"name":"route-new","role":"readonly"}`,
 	}
 	f.seed("route-x", nil)
 	for i, r := range routes {
@@ -141,8 +142,12 @@ func TestEveryRouteIsGuarded(t *testing.T) {
 			f.store.AddWindow(context.Background(), suppress.Window{ID: id, Hosts: []string{"H"}, Start: t0, End: t0.Add(2 * time.Hour)})
 		case "/api/v1/silences/{id}/expire":
 			f.store.AddSilence(context.Background(), suppress.Silence{ID: id, Start: t0, End: t0.Add(2 * time.Hour), Comment: "c"})
+		case OperatorRevokePath, OperatorRotatePath:
+			if _, err := access.CreateOperator(context.Background(), f.store, access.NewOperator{Name: id, Role: access.RoleReadonly, By: "test"}); err != nil {
+				t.Fatal(err)
+			}
 		}
-		path := strings.ReplaceAll(r.Pattern, "{id}", id)
+		path := strings.NewReplacer("{id}", id, "{name}", id).Replace(r.Pattern)
 		body := bodies[r.Method+" "+r.Pattern]
 		t.Run(r.Method+" "+r.Pattern, func(t *testing.T) {
 			if r.Pattern == "/healthz" {

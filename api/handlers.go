@@ -48,19 +48,6 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
-	if _, err := noParams(r); err != nil {
-		access.WriteError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	ops, err := s.opts.Store.Operators(r.Context())
-	if err != nil {
-		s.serverError(w, r, "listing operators", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, OperatorsResponse{Operators: ops})
-}
-
 // auditLog is GET /api/v1/audit?limit=N&since=TIME|DURATION&actor=NAME.
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	q, err := query(r)

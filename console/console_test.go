@@ -235,3 +235,44 @@ func FuzzSafeNext(f *testing.F) {
 		}
 	})
 }
+
+// An admin revokes an operator from the console (the API route with the
+// session and its CSRF token): that operator's open session ends at once,
+// on pages and on the API. A non-admin's session is refused the route.
+func TestRevokingFromTheConsoleEndsSessions(t *testing.T) {
+	f := newFixture(t, false)
+	admin := sessionCookie(f.signIn(t, f.tokens[access.RoleAdmin].Reveal(), "/operators"))
+	victim := sessionCookie(f.signIn(t, f.tokens[access.RoleOperator].Reveal(), "/alerts"))
+	post := func(c *http.Cookie, path string) int {
+		t.Helper()
+		id, _ := access.ParseSessionID(c.Value)
+		req, _ := http.NewRequest("POST", f.srv.URL+path, strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(access.CSRFHeader, id.CSRF())
+		req.AddCookie(c)
+		resp, err := f.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(victim, "/api/v1/operators/op-readonly/revoke"); code != http.StatusForbidden {
+		t.Errorf("an operator's session revoking: %d, want 403", code)
+	}
+	if resp, _ := f.get(t, "/alerts", victim); resp.StatusCode != 200 {
+		t.Fatalf("before the revocation: %d", resp.StatusCode)
+	}
+	if code := post(admin, "/api/v1/operators/op-operator/revoke"); code != 200 {
+		t.Fatalf("revoke from the admin's session: %d", code)
+	}
+	if resp, _ := f.get(t, "/alerts", victim); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin") {
+		t.Errorf("page of the revoked operator's session: %d → %q, want the sign-in page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := f.get(t, "/api/v1/alerts", victim); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("API with the revoked operator's session: %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := f.get(t, "/operators", admin); resp.StatusCode != 200 {
+		t.Errorf("the admin's own session after revoking someone: %d", resp.StatusCode)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"crmwatch/access"
+	"crmwatch/api"
 )
 
 // consoleClient signs in through the console's form and keeps the cookie.
@@ -93,7 +94,7 @@ func (c *consoleClient) do(t *testing.T, ctx context.Context, method, path strin
 }
 
 func concrete(pattern string) string {
-	r := strings.NewReplacer("{id}", "x", "{file}", "app.css", "{$}", "")
+	r := strings.NewReplacer("{id}", "x", "{name}", "x", "{file}", "app.css", "{$}", "")
 	return r.Replace(pattern)
 }
 
@@ -187,14 +188,14 @@ func TestEveryRouteNeedsAnOperator(t *testing.T) {
 	if want := []string{"GET /healthz", "GET /signin", "GET /static/{file}", "POST /signin"}; !slices.Equal(open, want) {
 		t.Errorf("open routes %v, want exactly %v", open, want)
 	}
-	var sawEvents, sawPage, sawAPI bool
-	for _, rt := range routes {
-		sawEvents = sawEvents || rt.Pattern == "/events"
-		sawPage = sawPage || rt.Pattern == "/alerts/{id}"
-		sawAPI = sawAPI || rt.Pattern == "/api/v1/alerts/{id}/acknowledge"
-	}
-	if !sawEvents || !sawPage || !sawAPI {
-		t.Errorf("routes miss the stream, a page or an API action: %v %v %v", sawEvents, sawPage, sawAPI)
+	// The list is the routes the listener serves; these must be among them
+	// (the stream, a page, the console's own actions and their API routes).
+	for _, want := range []string{"GET /events", "GET /alerts/{id}", "GET /operators", "POST /api/v1/alerts/{id}/acknowledge",
+		"POST /api/v1/alerts/actions", "POST /api/v1/operators", "POST /api/v1/operators/{name}/revoke",
+		"POST /api/v1/operators/{name}/rotate"} {
+		if !slices.ContainsFunc(routes, func(rt api.Route) bool { return rt.Method+" "+rt.Pattern == want }) {
+			t.Errorf("the route list misses %s", want)
+		}
 	}
 }
 
