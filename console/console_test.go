@@ -197,6 +197,13 @@ func TestPagesHaveNoInlineCodeAndFollowTheRole(t *testing.T) {
 			t.Errorf("%s: shown to readonly %v, to operator %v", id, strings.Contains(ro, id), strings.Contains(op, id))
 		}
 	}
+	_, roList := f.get(t, "/alerts", cookies[access.RoleReadonly])
+	_, opList := f.get(t, "/alerts", cookies[access.RoleOperator])
+	for _, id := range []string{`id="bulk"`, `id="bulk-ack"`, `id="bulk-resolve"`, `id="select-page"`} {
+		if strings.Contains(roList, id) || !strings.Contains(opList, id) {
+			t.Errorf("%s on the list: shown to readonly %v, to operator %v", id, strings.Contains(roList, id), strings.Contains(opList, id))
+		}
+	}
 	if strings.Contains(ro, `href="/audit"`) || strings.Contains(op, `href="/audit"`) {
 		t.Error("non-admins see the audit link")
 	}

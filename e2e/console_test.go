@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +24,8 @@ import (
 	"crmwatch/access"
 	"crmwatch/alerts"
 	"crmwatch/api"
+	notifyconfig "crmwatch/notify/config"
+	"crmwatch/secret"
 	"crmwatch/server"
 	"crmwatch/simulate"
 	"crmwatch/store"
@@ -149,7 +154,12 @@ func signInAs(t *testing.T, ctx context.Context, base, token string) {
 func TestConsoleInChromium(t *testing.T) {
 	problems := &problemLog{}
 	ctx := browser(t, problems)
-	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATSListen: freeAddr(t), NATSSyncInterval: 100 * time.Millisecond})
+	// A webhook receiver, so the alert's timeline has notifications.
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+	defer hook.Close()
+	var notify notifyconfig.Section
+	server.AddShortcut(&notify, server.WebhookShortcut(secret.MustURL(hook.URL)))
+	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATSListen: freeAddr(t), NATSSyncInterval: 100 * time.Millisecond, Notify: notify})
 	defer sp.stop()
 	base := "http://" + sp.srv.HTTPAddr()
 	mk := func(name string, role access.Role) string {
@@ -159,7 +169,7 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 		return tok.Reveal()
 	}
-	olga, rita := mk("olga", access.RoleOperator), mk("rita", access.RoleReadonly)
+	olga, rita, ada := mk("olga", access.RoleOperator), mk("rita", access.RoleReadonly), mk("ada", access.RoleAdmin)
 
 	for _, p := range []string{"/alerts", "/agents", "/trace", "/alerts/some-id"} {
 		do(t, ctx, 10*time.Second, "signed-out "+p, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.ID("token")))
@@ -199,11 +209,24 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Click(chromedp.ID("ack")),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-state="acknowledged"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#history tr.history-row")))
+	// The webhook was told of the alert and of its acknowledgement; the
+	// timeline shows those deliveries among the state changes and events,
+	// newest first.
+	do(t, ctx, 30*time.Second, "notifications in the timeline",
+		chromedp.WaitVisible(chromedp.CSS(`#history tr.notify-row[data-result="sent"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#history tr.event-row`)))
 	history := get(t, ctx, "the timeline", chromedp.Text(chromedp.ID("history")))
-	if !strings.Contains(history, "acknowledged") || !strings.Contains(history, "olga") || !strings.Contains(history, note) {
+	if !strings.Contains(history, "acknowledged") || !strings.Contains(history, "olga") || !strings.Contains(history, note) ||
+		!strings.Contains(history, "notified firing") || !strings.Contains(history, server.ShortcutWebhook) {
 		t.Errorf("timeline after acknowledging: %q", history)
 	}
-	screenshot(t, ctx, "console-alert.png", 1250)
+	if !get(t, ctx, "timeline order", chromedp.Evaluate[bool](`(() => {
+		const ts = Array.from(document.querySelectorAll('#history tr[data-at]')).map((r) => Date.parse(r.dataset.at));
+		return ts.length > 2 && ts.every((t, i) => i === 0 || ts[i-1] >= t);
+	})()`)) {
+		t.Errorf("the timeline is not newest first: %q", history)
+	}
+	screenshot(t, ctx, "console-alert.png", 1650)
 	do(t, ctx, 15*time.Second, "silence from the alert",
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('flash').hidden = true`),
 		chromedp.Click(chromedp.CSS("#silence-box summary")),
@@ -224,11 +247,17 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("the API after acknowledging in the browser: %s, history %+v", d.Alert.State, d.History)
 	}
 
+	bulkAcknowledge(t, ctx, sp.srv, base, olga)
+
 	do(t, ctx, 10*time.Second, "sign out", chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.ID("token")),
 		chromedp.Navigate(base+"/alerts/"+id), chromedp.WaitVisible(chromedp.ID("token")))
 	if loc := get(t, ctx, "location", chromedp.Location()); !strings.Contains(loc, "/signin?next=") {
 		t.Errorf("after signing out, the alert page is %s", loc)
 	}
+
+	signInAs(t, ctx, base, ada)
+	addAndRevokeOperator(t, ctx, sp.srv, base)
+	do(t, ctx, 10*time.Second, "sign out", chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.ID("token")))
 
 	signInAs(t, ctx, base, rita)
 	do(t, ctx, 15*time.Second, "readonly on the alert",
@@ -236,6 +265,11 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`body[data-state="acknowledged"]`)))
 	if n := get(t, ctx, "controls", chromedp.Evaluate[int](`document.querySelectorAll('#actions, #ack, #resolve, #assign, #silence, #add-comment').length`)); n != 0 {
 		t.Errorf("a readonly operator sees %d action controls", n)
+	}
+	do(t, ctx, 15*time.Second, "readonly on the list", chromedp.Navigate(base+"/alerts?state=new,acknowledged,resolved"),
+		chromedp.WaitVisible(chromedp.CSS("#alert-rows tr.alert-row")))
+	if n := get(t, ctx, "bulk controls", chromedp.Evaluate[int](`document.querySelectorAll('#bulk, #select-page, input.select').length`)); n != 0 {
+		t.Errorf("a readonly operator sees %d bulk-action controls on the list", n)
 	}
 	problems.check(t) // before the refusal below, which the browser logs as an error
 	status := get(t, ctx, "the API refusing", chromedp.Evaluate[int](fmt.Sprintf(`fetch('/api/v1/alerts/%s/resolve', {method: 'POST',
@@ -335,3 +369,141 @@ func seedAlerts(t *testing.T, st store.Store, n int) {
 		return err == nil && len(left) == 0
 	})
 }
+
+// bulkAcknowledge: the operator selects two of three alerts on the list
+// with the keyboard (j moves, x selects) and acknowledges both with one
+// comment; the third stays new. The API agrees.
+func bulkAcknowledge(t *testing.T, ctx context.Context, srv *server.Server, base, token string) {
+	t.Helper()
+	now := time.Now().UTC()
+	var cs []alerts.Change
+	for i := range 3 {
+		a := alerts.Alert{ID: fmt.Sprintf("bulk-%d", i), Rule: "crm.e2e.bulk", Key: strconv.Itoa(i), Severity: alerts.SeverityWarning,
+			State: alerts.StateNew, RepeatCount: 1, FirstSeen: now, LastSeen: now.Add(time.Duration(i) * time.Second),
+			Hosts: []string{fmt.Sprintf("CRMAPP%02d", i+1)}, Summary: fmt.Sprintf("Bulk test alert %d", i)}
+		cs = append(cs, alerts.Change{Kind: alerts.ChangeRaised, Alert: a, At: now, By: a.Rule})
+	}
+	if _, err := srv.Store().Commit(context.Background(), store.Commit{Changes: cs}); err != nil {
+		t.Fatal(err)
+	}
+	rows := `#alert-rows tr.alert-row[data-state="new"]`
+	do(t, ctx, 20*time.Second, "the three alerts on the list",
+		chromedp.Navigate(base+"/alerts?rule=crm.e2e.bulk&state=open"),
+		chromedp.WaitVisible(chromedp.CSS(rows+":nth-child(3)")),
+		chromedp.KeyEvent("j"), chromedp.KeyEvent("x"), chromedp.KeyEvent("j"), chromedp.KeyEvent("x"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-selected="2"]`)))
+	picked := get(t, ctx, "the selected rows", chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll('#alert-rows tr.alert-row')).filter((r) => r.querySelector('input.select').checked).map((r) => r.dataset.id)`))
+	if len(picked) != 2 {
+		t.Fatalf("selected %v, want the first two rows", picked)
+	}
+	const note = "failover of the SQL cluster"
+	do(t, ctx, 20*time.Second, "acknowledge the two with one comment",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('flash').hidden = true`),
+		chromedp.SendKeys(chromedp.ID("bulk-comment"), note),
+		chromedp.Click(chromedp.ID("bulk-ack")),
+		chromedp.WaitVisible(chromedp.CSS("#flash.ok")),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-selected="0"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#alert-rows tr.alert-row[data-state="acknowledged"]`)))
+	if msg := get(t, ctx, "flash", chromedp.Text(chromedp.ID("flash"))); !strings.Contains(msg, "Acknowledged 2 of 2") {
+		t.Errorf("after the bulk acknowledgement: %q", msg)
+	}
+	for i := range 3 {
+		id := fmt.Sprintf("bulk-%d", i)
+		var d api.AlertDetail
+		getJSON(t, srv, token, "/api/v1/alerts/"+id, &d)
+		want := alerts.StateNew
+		if slices.Contains(picked, id) {
+			want = alerts.StateAcknowledged
+			if !hasEntry(d.History, alerts.ChangeAcknowledged, "olga", note) {
+				t.Errorf("%s: history %+v misses olga's acknowledgement with the comment", id, d.History)
+			}
+		}
+		if d.Alert.State != want {
+			t.Errorf("%s after the bulk acknowledgement: %s, want %s", id, d.Alert.State, want)
+		}
+	}
+}
+
+// addAndRevokeOperator: an admin adds an operator on the operators page
+// and is shown the token once; it signs in. Revoking them from the page
+// ends that session at once and the token stops working.
+func addAndRevokeOperator(t *testing.T, ctx context.Context, srv *server.Server, base string) {
+	t.Helper()
+	do(t, ctx, 20*time.Second, "add an operator",
+		chromedp.Navigate(base+"/operators"),
+		chromedp.WaitVisible(chromedp.CSS(`#operators tr[data-name="ada"]`)),
+		chromedp.SendKeys(chromedp.ID("operator-name"), "nora"),
+		chromedp.SetValue(chromedp.ID("operator-role"), "operator"),
+		chromedp.Click(chromedp.ID("operator-add")),
+		chromedp.WaitVisible(chromedp.ID("new-token")),
+		chromedp.WaitVisible(chromedp.CSS(`#operators tr[data-name="nora"][data-revoked="false"]`)))
+	tok := strings.TrimSpace(get(t, ctx, "the token", chromedp.Text(chromedp.ID("token-value"))))
+	if _, err := access.ParseToken(tok); err != nil {
+		t.Fatalf("the page shows %q as the new token: %v", tok, err)
+	}
+	if n := get(t, ctx, "own row", chromedp.Evaluate[int](`document.querySelectorAll('#operators tr[data-name="ada"] button').length`)); n != 0 {
+		t.Errorf("the admin is offered %d buttons on their own row", n)
+	}
+	// nora signs in elsewhere (a client of her own, not this browser).
+	resp, err := noRedirect.PostForm(base+"/signin", url.Values{"token": {tok}, "next": {"/alerts"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == access.SessionCookie {
+			session = c
+		}
+	}
+	if session == nil {
+		t.Fatalf("nora's token does not sign in: %d", resp.StatusCode)
+	}
+	page := func() int {
+		req, _ := http.NewRequest("GET", base+"/alerts", nil)
+		req.AddCookie(session)
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := page(); code != 200 {
+		t.Fatalf("nora's session before the revocation: %d", code)
+	}
+	revoke := `#operators tr[data-name="nora"] button.revoke`
+	do(t, ctx, 20*time.Second, "revoke her (two clicks)",
+		chromedp.Click(chromedp.ID("token-done")),
+		chromedp.Click(chromedp.CSS(revoke)),
+		chromedp.WaitVisible(chromedp.CSS(revoke+".armed")),
+		chromedp.Click(chromedp.CSS(revoke)),
+		chromedp.WaitVisible(chromedp.CSS(`#operators tr[data-name="nora"][data-revoked="true"]`)))
+	if get(t, ctx, "the token hidden", chromedp.Text(chromedp.ID("token-value"))) != "" {
+		t.Error("the token is still in the page after hiding it")
+	}
+	if code := page(); code != http.StatusSeeOther {
+		t.Errorf("nora's session after the revocation: %d, want a redirect to sign in", code)
+	}
+	req, _ := http.NewRequest("GET", base+"/api/v1/alerts", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("nora's token after the revocation: %v %v", resp.Status, err)
+	} else {
+		resp.Body.Close()
+	}
+	entries, err := srv.Store().AuditLog(context.Background(), store.AuditFilter{Actor: "ada", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Action+" "+e.Target)
+	}
+	if !slices.Contains(got, access.ActionOperatorAdd+" nora") || !slices.Contains(got, access.ActionOperatorRevoke+" nora") {
+		t.Errorf("audit log by ada: %v", got)
+	}
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

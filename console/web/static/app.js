@@ -103,9 +103,10 @@
   document.addEventListener('keydown', (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT')) return;
+    if (t && (t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || (t.tagName === 'INPUT' && t.type !== 'checkbox'))) return;
     const links = rowLinks();
-    const i = links.indexOf(document.activeElement);
+    const row = document.activeElement && document.activeElement.closest ? document.activeElement.closest('tr') : null;
+    const i = links.indexOf(row ? row.querySelector('a.row-link') : null);
     if (e.key === 'j' || e.key === 'k') {
       if (!links.length) return;
       const n = e.key === 'j' ? Math.min(i + 1, links.length - 1) : Math.max(i - 1, 0);
@@ -114,6 +115,12 @@
     } else if (e.key === '/') {
       const f = document.querySelector('.filters input, .filters select');
       if (f) { f.focus(); e.preventDefault(); }
+    } else if (e.key === 'x' && row && row.querySelector('input.select')) {
+      row.querySelector('input.select').click();
+      e.preventDefault();
+    } else if (e.key === 'a' && $('bulk-comment') && !$('bulk-ack').disabled) {
+      $('bulk-comment').focus();
+      e.preventDefault();
     } else if (e.key === 'g') {
       location.href = '/alerts';
     } else if (e.key === 'a' && $('ack') && !$('ack').disabled) {
@@ -131,6 +138,10 @@
     }
     let offset = Math.max(0, parseInt(q.get('offset') || '0', 10) || 0);
     const changed = new Set();
+    // Selected alert ids for the bulk actions; kept across live reloads
+    // and pages until acted on or cleared.
+    const selected = new Set();
+    const cols = canAct ? 9 : 8;
     let painted = false;
 
     function query() {
@@ -153,6 +164,8 @@
     function row(a, child) {
       const cls = 'alert-row' + (child ? ' child' : '') + (changed.has(a.id) ? ' flash-row' : '');
       const tr = el('tr', { class: cls, 'data-id': a.id, 'data-state': a.state },
+        canAct ? el('td', { class: 'pick' }, el('input', { type: 'checkbox', class: 'select', checked: selected.has(a.id),
+          'aria-label': 'Select: ' + (a.summary || a.rule), onchange: (e) => pick(a.id, e.target.checked) })) : null,
         el('td', {}, sev(a.severity)),
         el('td', {}, state(a.state), a.assignee ? el('div', { class: 'muted', text: '→ ' + a.assignee }) : null,
           a.suppressed_by ? el('div', { class: 'muted', text: 'suppressed: ' + a.suppressed_by }) : null),
@@ -166,7 +179,7 @@
       if (!child && a.children) {
         const b = el('button', { type: 'button', class: 'expand', 'aria-expanded': 'false', text: '▸ ' + a.children + ' grouped' });
         b.addEventListener('click', () => toggleChildren(a, tr, b));
-        tr.children[2].append(b);
+        tr.querySelector('a.row-link').after(b);
       }
       return tr;
     }
@@ -192,13 +205,22 @@
       try {
         const res = await api('GET', '/api/v1/alerts?' + query());
         const rows = res.alerts.map((a) => row(a, false));
-        $('alert-rows').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 8, class: 'muted', text: 'No alerts match.' }))]));
+        // A live reload keeps the keyboard focus on the same alert.
+        const fa = document.activeElement;
+        const ftr = fa && fa.closest ? fa.closest('#alert-rows tr') : null;
+        const refocus = ftr && ftr.dataset.id ? [ftr.dataset.id, fa.classList.contains('select') ? 'input.select' : 'a.row-link'] : null;
+        $('alert-rows').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: cols, class: 'muted', text: 'No alerts match.' }))]));
         const last = Math.min(offset + res.alerts.length, res.total);
         $('count').textContent = res.total + (res.total === 1 ? ' alert' : ' alerts') + (res.total ? ' · showing ' + (offset + 1) + '–' + last : '');
         $('page').textContent = 'page ' + (Math.floor(offset / PAGE) + 1) + ' of ' + Math.max(1, Math.ceil(res.total / PAGE));
         $('prev').disabled = offset === 0;
         $('next').disabled = offset + PAGE >= res.total;
+        if (refocus) {
+          const r = document.querySelector('#alert-rows tr[data-id="' + CSS.escape(refocus[0]) + '"] ' + refocus[1]);
+          if (r) r.focus();
+        }
         changed.clear();
+        showSelection();
         if (!painted) {
           // First paint of the list: the frame after its rows entered the
           // document, in ms since navigation started (the test reads it).
@@ -219,6 +241,51 @@
     $('prev').addEventListener('click', () => go(offset - PAGE));
     $('next').addEventListener('click', () => go(offset + PAGE));
     const reload = debounce(load, 250);
+
+    function pick(id, on) {
+      if (on) selected.add(id); else selected.delete(id);
+      showSelection();
+    }
+    function showSelection() {
+      if (!canAct) return;
+      const n = selected.size;
+      $('bulk-count').textContent = n ? n + (n === 1 ? ' alert' : ' alerts') + ' selected' : 'None selected';
+      for (const id of ['bulk-ack', 'bulk-resolve', 'bulk-clear']) $(id).disabled = n === 0;
+      const boxes = Array.from(document.querySelectorAll('#alert-rows input.select'));
+      for (const b of boxes) b.checked = selected.has(b.closest('tr').dataset.id);
+      $('select-page').checked = boxes.length > 0 && boxes.every((b) => b.checked);
+      body.dataset.selected = String(n);
+    }
+    // One action with one comment on every selected alert, through the
+    // API's bulk route; each alert's outcome comes back on its own.
+    async function bulk(action) {
+      const ids = Array.from(selected);
+      try {
+        const res = await api('POST', '/api/v1/alerts/actions', { action, ids, comment: $('bulk-comment').value.trim() });
+        const done = { acknowledge: 'Acknowledged', resolve: 'Resolved' }[action];
+        for (const r of res.results) if (r.status === 200) selected.delete(r.id);
+        const refused = res.results.filter((r) => r.status !== 200);
+        flash(done + ' ' + res.ok + ' of ' + ids.length + (refused.length
+          ? '; not done: ' + refused.map((r) => r.id + ' (' + r.error + ')').join('; ') + ' (still selected)'
+          : '.'), refused.length === 0);
+        if (!refused.length) $('bulk-comment').value = '';
+        load();
+      } catch (err) { fail(err); }
+    }
+    if (canAct) {
+      $('bulk').addEventListener('submit', (e) => {
+        e.preventDefault();
+        const action = e.submitter && e.submitter.value;
+        if (action) bulk(action);
+      });
+      $('bulk-clear').addEventListener('click', () => { selected.clear(); showSelection(); });
+      $('select-page').addEventListener('change', (e) => {
+        for (const tr of document.querySelectorAll('#alert-rows tr.alert-row')) {
+          if (e.target.checked) selected.add(tr.dataset.id); else selected.delete(tr.dataset.id);
+        }
+        showSelection();
+      });
+    }
     live((c) => { changed.add(c.alert.id); reload(); });
     load();
   }
@@ -231,6 +298,50 @@
     function facts(pairs) {
       return el('dl', { class: 'facts' }, pairs.filter((p) => p[1] !== undefined && p[1] !== null && p[1] !== '')
         .map(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]));
+    }
+
+    // longText keeps a long message (a stack trace) to its start, the
+    // whole of it one click or Enter away.
+    function longText(s) {
+      if (s.length <= 160) return s;
+      return el('details', {}, el('summary', { text: s.slice(0, 160).replace(/\s+\S*$/, '') + ' …' }), el('div', { class: 'full', text: s }));
+    }
+
+    // The timeline merges, newest first, the state changes, the
+    // notifications sent (or tried) to receivers and the events kept with
+    // the alert (the first and the latest ones).
+    function timeline(d) {
+      const items = [];
+      for (const h of d.history) {
+        items.push({ at: h.at, kind: 'change', row: el('tr', { class: 'history-row' },
+          el('td', { text: fmtTime(h.at) }), el('td', { text: h.kind }), el('td', { text: h.by }),
+          el('td', {}, state(h.state)), el('td', { text: h.note || '' })) });
+      }
+      for (const n of d.notifications || []) {
+        const at = n.done_at || n.claimed_at;
+        const note = [n.attempts ? n.attempts + (n.attempts === 1 ? ' attempt' : ' attempts') : '', n.error || '',
+          'change ' + n.change_seq + (n.server ? ' by server ' + n.server : '')].filter(Boolean).join(' · ');
+        items.push({ at, kind: 'notification', row: el('tr', { class: 'notify-row', 'data-result': n.result },
+          el('td', { text: fmtTime(at) }), el('td', { text: 'notified ' + n.status }), el('td', { text: n.receiver }),
+          el('td', {}, el('span', { class: 'result result-' + n.result, text: n.result })), el('td', { text: note })) });
+      }
+      for (const e of d.events) {
+        items.push({ at: e.time, kind: 'event', row: el('tr', { class: 'event-row' },
+          el('td', { text: fmtTime(e.time) }), el('td', { text: 'event ' + (e.level || '') }),
+          el('td', { text: [e.host, e.source].filter(Boolean).join(' · ') }), el('td', { text: e.level || '' }),
+          el('td', { class: 'message' }, longText((e.message || '') + (e.organization ? ' (' + e.organization + ')' : '')))) });
+      }
+      // Newest first; at equal times the later-listed item (a state change
+      // after its event, a notification after its change) goes first.
+      const keyed = items.map((it, i) => ({ ...it, t: Date.parse(it.at) || 0, i }));
+      keyed.sort((x, y) => y.t - x.t || y.i - x.i);
+      const shown = new Set(Array.from(document.querySelectorAll('#timeline-kinds input:checked')).map((c) => c.value));
+      const rows = keyed.filter((it) => shown.has(it.kind)).map((it) => { it.row.dataset.at = it.at; return it.row; });
+      $('history').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 5, class: 'muted', text: 'Nothing to show.' }))]));
+      const a = d.alert;
+      $('timeline-note').textContent = (d.notifications || []).length + ' notification(s); ' + d.events.length + ' of ' + a.event_count +
+        ' event(s) kept with the alert' + (a.event_count > d.events.length ? ' (the first and the latest ones)' : '') +
+        (a.event_count === 0 ? ' (a counter or availability alert has none)' : '') + '.';
     }
 
     function render(d) {
@@ -253,13 +364,7 @@
         ? el('ul', {}, d.children.map((c) => el('li', {}, sev(c.severity), ' ', state(c.state), ' ',
           el('a', { href: '/alerts/' + encodeURIComponent(c.id), text: c.summary || c.rule }), ' ', list(c.hosts))))
         : el('p', { class: 'muted', text: 'None.' }));
-      $('history').replaceChildren(...d.history.slice().reverse().map((h) => el('tr', { class: 'history-row' },
-        el('td', { text: fmtTime(h.at) }), el('td', { text: h.kind }), el('td', { text: h.by }),
-        el('td', {}, state(h.state)), el('td', { text: h.note || '' }))));
-      $('events').replaceChildren(...(d.events.length ? d.events.map((e) => el('tr', {},
-        el('td', { text: fmtTime(e.time) }), el('td', { text: e.host }), el('td', { text: e.level }),
-        el('td', { text: e.source }), el('td', { text: e.organization || '' }), el('td', { class: 'message', text: e.message || '' })))
-        : [el('tr', {}, el('td', { colspan: 6, class: 'muted', text: 'No events (a counter or availability alert).' }))]));
+      timeline(d);
       if (canAct) {
         $('ack').disabled = a.state !== 'new';
         $('resolve').disabled = a.state === 'resolved';
@@ -269,8 +374,16 @@
       body.dataset.state = a.state;
     }
 
+    let again = null;
     async function load() {
-      try { render(await api('GET', '/api/v1/alerts/' + encodeURIComponent(id))); } catch (err) { fail(err); }
+      try {
+        const d = await api('GET', '/api/v1/alerts/' + encodeURIComponent(id));
+        render(d);
+        // Notifications are logged after the change that caused them: look
+        // again while one is still being sent.
+        clearTimeout(again);
+        if ((d.notifications || []).some((n) => n.result === 'sending')) again = setTimeout(load, 3000);
+      } catch (err) { fail(err); }
     }
 
     async function act(action) {
@@ -304,7 +417,8 @@
         } catch (err) { fail(err); }
       });
     }
-    live((c) => { if (c.alert.id === id) load(); });
+    for (const c of document.querySelectorAll('#timeline-kinds input')) c.addEventListener('change', () => { if (cur) timeline(cur); });
+    live((c) => { if (c.alert.id === id) { load(); setTimeout(load, 3000); } });
     load();
   }
 
@@ -430,13 +544,76 @@
     load();
   }
 
-  async function operatorsPage() {
-    try {
-      const res = await api('GET', '/api/v1/operators');
-      $('operators').replaceChildren(...res.operators.map((o) => el('tr', {}, el('td', { text: o.name }), el('td', { text: o.role }),
-        el('td', { text: fmtTime(o.created_at) }), el('td', { text: o.rotated_at ? fmtTime(o.rotated_at) : '—' }),
-        el('td', { text: o.revoked_at ? fmtTime(o.revoked_at) : '—' }))));
-    } catch (err) { fail(err); }
+  // Operators (admin): add, give a new token, revoke. A token is shown
+  // once, in the page only, never stored by the browser.
+  function operatorsPage() {
+    const tbody = $('operators');
+    const me = tbody.dataset.me;
+    function showToken(title, res) {
+      $('new-token-title').textContent = title;
+      $('token-value').textContent = res.token;
+      $('new-token').hidden = false;
+      $('token-done').focus();
+    }
+    // Two clicks: the first arms the button for five seconds (no modal
+    // dialog; the keyboard works the same).
+    function confirmButton(cls, label, armed, fn) {
+      const b = el('button', { type: 'button', class: cls, text: label });
+      let timer = null;
+      b.addEventListener('click', () => {
+        if (!timer) {
+          b.textContent = armed;
+          b.classList.add('armed');
+          timer = setTimeout(() => { timer = null; b.textContent = label; b.classList.remove('armed'); }, 5000);
+          return;
+        }
+        clearTimeout(timer);
+        timer = null;
+        fn();
+      });
+      return b;
+    }
+    async function load() {
+      try {
+        const res = await api('GET', '/api/v1/operators');
+        tbody.replaceChildren(...res.operators.map((o) => el('tr', { 'data-name': o.name, 'data-revoked': o.revoked_at ? 'true' : 'false' },
+          el('td', { text: o.name }), el('td', { text: o.role }),
+          el('td', { text: fmtTime(o.created_at) }), el('td', { text: o.rotated_at ? fmtTime(o.rotated_at) : '—' }),
+          el('td', { text: o.revoked_at ? fmtTime(o.revoked_at) : '—' }),
+          el('td', { class: 'row-actions' }, o.revoked_at || o.name === me ? null : [
+            confirmButton('rotate', 'New token', 'Confirm: new token for ' + o.name, () => rotate(o.name)), ' ',
+            confirmButton('revoke', 'Revoke', 'Confirm: revoke ' + o.name, () => revoke(o.name))]))));
+        body.dataset.loaded = String(Date.now());
+      } catch (err) { fail(err); }
+    }
+    const path = (name, what) => '/api/v1/operators/' + encodeURIComponent(name) + '/' + what;
+    async function revoke(name) {
+      try {
+        await api('POST', path(name, 'revoke'));
+        flash('Operator ' + name + ' revoked; their token and console sessions no longer work.', true);
+        load();
+      } catch (err) { fail(err); load(); }
+    }
+    async function rotate(name) {
+      try {
+        showToken('New token for ' + name, await api('POST', path(name, 'rotate')));
+        flash('Operator ' + name + ' has a new token; the old one and their sessions no longer work.', true);
+        load();
+      } catch (err) { fail(err); load(); }
+    }
+    $('operator-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const f = e.target.elements;
+      try {
+        const res = await api('POST', '/api/v1/operators', { name: f.name.value.trim(), role: f.role.value });
+        showToken('Token for ' + res.name + ' (' + res.role + ')', res);
+        flash('Operator ' + res.name + ' added.', true);
+        e.target.reset();
+        load();
+      } catch (err) { fail(err); }
+    });
+    $('token-done').addEventListener('click', () => { $('token-value').textContent = ''; $('new-token').hidden = true; });
+    load();
   }
 
   const pages = { alerts: alertsPage, alert: alertPage, agents: agentsPage, maintenance: maintenancePage, trace: tracePage, audit: auditPage, operators: operatorsPage };
