@@ -1,10 +1,16 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"crmwatch/dashboards/grafana"
+	"crmwatch/dashboards/grafana/grafanatest"
 )
 
 // TestPackValidateChecksDashboardQueries: a dashboard querying a metric
@@ -62,6 +68,102 @@ func TestDashboardsExport(t *testing.T) {
 		}
 		if r := runRoot(t, "dashboards", "export", "--access", access, "--out", out); r.code == 0 || !strings.Contains(r.stderr, want) {
 			t.Errorf("%q: exit %d, stderr %s, want %q", data, r.code, r.stderr, want)
+		}
+	}
+}
+
+// grafanaDouble is a Grafana organization of operators (alice, and bob in
+// team crm-noc) accepting token, and an access file naming them.
+func grafanaDouble(t *testing.T, token string) (*grafanatest.Server, string) {
+	t.Helper()
+	g := grafanatest.New(token, []grafanatest.User{{ID: 1, Login: "alice", Role: "Admin"}, {ID: 2, Login: "bob", Role: "Viewer"}},
+		[]grafanatest.Team{{ID: 7, Name: "crm-noc", Members: []int64{2}}})
+	t.Cleanup(g.Close)
+	access := filepath.Join(t.TempDir(), "access.yaml")
+	writeFileT(t, access, "format: crmwatch.grafana-access/v1\noperators:\n  - {team: crm-noc, permission: view}\n  - {user: alice, permission: edit}\n")
+	return g, access
+}
+
+// TestDashboardsPush: dry run, push, push again (nothing to change), the
+// refusal naming a non-operator member, and a missing token or URL.
+func TestDashboardsPush(t *testing.T) {
+	t.Setenv(grafana.EnvToken, "")
+	g, access := grafanaDouble(t, "glsa_cli")
+	args := []string{"dashboards", "push", "--grafana", g.URL, "--access", access, "--grafana-token", "glsa_cli"}
+	r := runRoot(t, append(args, "--dry-run")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "dry run: nothing was changed") || !strings.Contains(r.stdout, "create-folder crmwatch") || len(g.Writes()) != 0 {
+		t.Fatalf("dry run: exit %d\n%s%s\nwrites %v", r.code, r.stdout, r.stderr, g.Writes())
+	}
+	if r = runRoot(t, args...); r.code != 0 || !strings.Contains(r.stdout, "create-dashboard crmwatch-crm-overview") ||
+		!strings.Contains(r.stdout, "- organization role Viewer view") {
+		t.Fatalf("push: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	t.Setenv(grafana.EnvToken, "glsa_cli")
+	if r = runRoot(t, args[:6]...); r.code != 0 || !strings.Contains(r.stdout, "nothing to change") {
+		t.Errorf("second push (token from $%s): exit %d\n%s%s", grafana.EnvToken, r.code, r.stdout, r.stderr)
+	}
+	g.AddUser(grafanatest.User{ID: 9, Login: "contoso-reader", Role: "Viewer"})
+	if r = runRoot(t, args...); r.code != 1 || !strings.Contains(r.stderr, "refusing to push") || !strings.Contains(r.stderr, "contoso-reader (Viewer)") {
+		t.Errorf("non-operator member: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	t.Setenv(grafana.EnvToken, "")
+	if r = runRoot(t, args[:6]...); r.code != 1 || !strings.Contains(r.stderr, "no Grafana token") || !strings.Contains(r.stderr, "--grafana-token or $"+grafana.EnvToken) {
+		t.Errorf("no token: exit %d %s", r.code, r.stderr)
+	}
+	if r = runRoot(t, "dashboards", "push", "--access", access, "--grafana-token", "x"); r.code != 1 || !strings.Contains(r.stderr, "--grafana URL is required") {
+		t.Errorf("no URL: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// The secrets bar for the Grafana token: a marker token given by flag and
+// by environment, through a successful push, a dry run, a refusal, a
+// Grafana that refuses the token and echoes the Authorization header back
+// in its error body (401, 403, 500), an unreachable Grafana and the help,
+// appears in no output or error.
+func TestGrafanaTokenNeverPrinted(t *testing.T) {
+	t.Setenv(grafana.EnvToken, "")
+	marker := "glsa_Gm" + randomHex(t)
+	g, access := grafanaDouble(t, marker)
+	var seen []string
+	run := func(args ...string) result {
+		r := runRoot(t, args...)
+		seen = append(seen, r.stdout, r.stderr)
+		return r
+	}
+	push := []string{"dashboards", "push", "--access", access, "--grafana-token", marker}
+	if r := run(append(push, "--grafana", g.URL, "--dry-run")...); r.code != 0 {
+		t.Fatalf("dry run: %s", r.stderr)
+	}
+	if r := run(append(push, "--grafana", g.URL)...); r.code != 0 {
+		t.Fatalf("push: %s", r.stderr)
+	}
+	t.Setenv(grafana.EnvToken, marker)
+	if r := run("dashboards", "push", "--access", access, "--grafana", g.URL); r.code != 0 {
+		t.Fatalf("push with the token from the environment: %s", r.stderr)
+	}
+	t.Setenv(grafana.EnvToken, "")
+	g.AddUser(grafanatest.User{ID: 9, Login: "contoso-reader", Role: "Viewer"})
+	if r := run(append(push, "--grafana", g.URL)...); r.code == 0 {
+		t.Error("a non-operator member did not stop the push")
+	}
+	for _, code := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusInternalServerError} {
+		echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(code)
+			fmt.Fprintf(w, `{"message":"refused %s"}`, r.Header.Get("Authorization"))
+		}))
+		r := run(append(push, "--grafana", echo.URL)...)
+		echo.Close()
+		if r.code == 0 || !strings.Contains(r.stderr, fmt.Sprint(code)) || !strings.Contains(r.stderr, "refused Bearer [redacted]") {
+			t.Errorf("echoing Grafana %d: exit %d %s", code, r.code, r.stderr)
+		}
+	}
+	if r := run(append(push, "--grafana", "http://"+closedPort(t))...); r.code == 0 || !strings.Contains(r.stderr, "is unreachable") {
+		t.Errorf("unreachable: %s", r.stderr)
+	}
+	run("dashboards", "push", "--help")
+	for _, line := range strings.Split(strings.Join(seen, "\n"), "\n") {
+		if strings.Contains(line, marker) {
+			t.Errorf("token printed: %s", line)
 		}
 	}
 }
