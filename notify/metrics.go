@@ -28,7 +28,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		retried: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmwatch_notify_retried_total",
 			Help: "Notifications sent again after a failure that may pass."}, []string{"receiver"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmwatch_notify_dropped_total",
-			Help: "Alert changes routed to a receiver but not notified, by reason (suppressed, deduplicated)."}, []string{"receiver", "reason"}),
+			Help: "Alert changes routed to a receiver but not notified, by reason (suppressed, deduplicated, self: the alert about the receiver itself failing)."}, []string{"receiver", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "crmwatch_notify_send_duration_seconds",
 			Help:    "Time of one send to a receiver (one attempt).",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"receiver"}),
@@ -50,6 +50,7 @@ func (m *Metrics) Init(receiver string) {
 	m.retried.WithLabelValues(receiver)
 	m.dropped.WithLabelValues(receiver, dropSuppressed)
 	m.dropped.WithLabelValues(receiver, dropDeduplicated)
+	m.dropped.WithLabelValues(receiver, dropSelf)
 	m.duration.WithLabelValues(receiver)
 }
 
@@ -57,4 +58,6 @@ func (m *Metrics) Init(receiver string) {
 const (
 	dropSuppressed   = "suppressed"
 	dropDeduplicated = "deduplicated"
+	// dropSelf: the alert about this receiver failing (RuleReceiverFailing).
+	dropSelf = "self"
 )

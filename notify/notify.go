@@ -9,7 +9,11 @@
 // Each receiver reads the stream with a durable consumer of its own that
 // every server shares, and the notification log in the store decides
 // before each send, so a restarted server or a second one never sends a
-// change to a receiver twice. A receiver is the small Receiver interface;
+// change to a receiver twice. Every attempt also lands in the receivers'
+// shared health, from which the evaluator raises an alert about a
+// receiver that keeps refusing (RuleReceiverFailing, never sent to that
+// receiver), and PruneLoop keeps the log from growing for ever. A
+// receiver is the small Receiver interface;
 // the receivers live in sub-packages, notify/config builds them from the
 // server's configuration file.
 package notify

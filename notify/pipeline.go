@@ -112,6 +112,10 @@ func (p *Pipeline) Process(ctx context.Context, cs []alerts.Committed, wait func
 		if !routed {
 			continue
 		}
+		if aboutItself(ch, name) { // never through the receiver that fails
+			p.o.Metrics.dropped.WithLabelValues(name, dropSelf).Inc()
+			continue
+		}
 		if suppressed(ch) { // drop suppressed
 			p.o.Metrics.dropped.WithLabelValues(name, dropSuppressed).Inc()
 			continue
@@ -232,6 +236,7 @@ func (p *Pipeline) send(ctx context.Context, ns []Notification, wait func()) (in
 		// behind that only a takeover could finish.
 		retry, err := p.o.Receiver.Notify(context.WithoutCancel(ctx), ns)
 		p.o.Metrics.duration.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		p.health(ctx, err)
 		if err == nil {
 			p.o.Metrics.sent.WithLabelValues(name).Add(float64(len(ns)))
 			if p.failing {
@@ -284,4 +289,18 @@ func (p *Pipeline) record(ctx context.Context, ds []store.Delivery, attempts int
 		return fmt.Errorf("receiver %s: %w", p.o.Receiver.Name(), ferr)
 	}
 	return nil
+}
+
+// health records the attempt in the receivers' shared health, from which
+// the evaluator raises the alert about a receiver that keeps refusing. It
+// is best effort: a store that cannot take it delays that alert, never a
+// notification.
+func (p *Pipeline) health(ctx context.Context, err error) {
+	var text string
+	if err != nil {
+		text = err.Error()
+	}
+	if herr := p.o.Log.RecordSend(context.WithoutCancel(ctx), p.o.Receiver.Name(), err == nil, text, p.o.Now()); herr != nil {
+		p.o.Logger.Debug("receiver health not recorded", "err", herr)
+	}
 }

@@ -5,12 +5,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	notifyconfig "crmwatch/notify/config"
 )
 
 const goodConfig = `notify:
   console_url: https://crmwatch.example/
   repeat_interval: 2h
   retry: {initial: 1s, max: 10s, for: 1m}
+  failing: {attempts: 5, for: 30s}
+  log_retention: 720h
   receivers:
     - name: noc
       webhook: {url: "https://hooks.example/crmwatch?token=tok-31337", secret: hmac-31337, timeout: 5s}
@@ -35,8 +40,17 @@ func TestConfigFile(t *testing.T) {
 		n.Receivers[0].Webhook.Secret.Reveal() != "hmac-31337" || len(n.Routes) != 1 || n.RepeatInterval.String() != "2h0m0s" {
 		t.Fatalf("parsed %+v", n)
 	}
+	b, err := n.Build()
+	if err != nil || b.Failing.Attempts != 5 || b.Failing.For != 30*time.Second || b.LogRetention != 720*time.Hour {
+		t.Fatalf("failing %+v, log retention %s: %v", b.Failing, b.LogRetention, err)
+	}
 	if f, err := ParseConfigFile(nil); err != nil || !f.Notify.IsZero() {
 		t.Fatalf("empty file: %+v %v", f, err)
+	}
+	// The defaults docs/notifications.md gives.
+	b, err = notifyconfig.Section{}.Build()
+	if err != nil || b.Failing.Attempts != 3 || b.Failing.For != time.Minute || b.LogRetention != 90*24*time.Hour {
+		t.Fatalf("defaults: failing %+v, log retention %s: %v", b.Failing, b.LogRetention, err)
 	}
 }
 
@@ -46,6 +60,8 @@ func TestConfigFileListsEveryProblem(t *testing.T) {
 	bad := `notify:
   console_url: ftp://x
   repeat_interval: -1h
+  failing: {attempts: -1}
+  log_retention: 10m
   receivers:
     - name: "no space"
       webhook: {url: "ftp://user:pw-31337@hooks.example/", timeout: -1s}
@@ -65,6 +81,8 @@ func TestConfigFileListsEveryProblem(t *testing.T) {
 	for _, want := range []string{
 		`notify.console_url "ftp://x"`,
 		"notify.repeat_interval: must not be negative",
+		"notify.failing: attempts and for must not be negative (0 takes the default: 3 attempts over 1m0s)",
+		"notify.log_retention: 10m0s is shorter than an hour",
 		`notify.receivers[0] (no space): name: "no space": only letters`,
 		"notify.receivers[0] (no space): webhook: url",
 		"notify.receivers[0] (no space): webhook: timeout: must not be negative",

@@ -14,6 +14,7 @@ import (
 	"crmwatch/alerts"
 	"crmwatch/alerts/suppress"
 	"crmwatch/event"
+	"crmwatch/notify"
 	"crmwatch/rules"
 	"crmwatch/store"
 	"crmwatch/transport"
@@ -49,6 +50,8 @@ type evaluator struct {
 	publish *changePublisher
 	log     *slog.Logger
 	m       *evalMetrics
+	// health feeds the receivers' health to the engine on ticks (nil: none).
+	health *notify.HealthFeed
 
 	// Term state, used only by the evaluator goroutine.
 	epoch     int64
@@ -122,6 +125,9 @@ func (v *evaluator) term(ctx context.Context, epoch int64) error {
 	}
 	v.engine.Reset()
 	v.engine.Restore(restored)
+	if v.health != nil {
+		v.health.Reset()
+	}
 	for _, r := range v.agents.List() {
 		if !r.Stopped {
 			_ = v.engine.Heartbeat(ctx, r.Name, r.Roles, r.LastHeartbeat)
@@ -186,6 +192,14 @@ func (v *evaluator) term(ctx context.Context, epoch int64) error {
 		case <-v.nudge:
 			v.loadSuppressions(ctx)
 		case now := <-ticker.C:
+			if v.health != nil {
+				if ss := v.health.Samples(ctx, now); len(ss) > 0 {
+					err = v.engine.ProcessSamples(ctx, ss)
+				}
+			}
+			if err != nil {
+				return err
+			}
 			if err = v.engine.Tick(ctx, now); err == nil {
 				err = v.commit(ctx, nil)
 			}

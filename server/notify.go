@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -65,6 +66,20 @@ type notifier struct {
 	consumers []*notify.Consumer
 	durables  []jetstream.Consumer
 	holder    string
+	st        store.NotificationLog
+	// failing and retention are the section's (defaulted) settings.
+	failing   notify.Failing
+	retention time.Duration
+	log       *slog.Logger
+}
+
+// pruneEvery is how often each server prunes the notification log.
+const pruneEvery = time.Hour
+
+// healthFeed is what the evaluator feeds the rules engine about this
+// server's receivers (their names, the failing policy, the shared log).
+func (n *notifier) healthFeed() *notify.HealthFeed {
+	return &notify.HealthFeed{Log: n.st, Receivers: n.names(), Failing: n.failing, Logger: n.log}
 }
 
 // startNotifier builds the receivers and creates their durable consumers
@@ -79,8 +94,8 @@ func (s *Server) startNotifier(ctx context.Context, js jetstream.JetStream, st s
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	n := &notifier{receivers: map[string]notify.Receiver{}, holder: holder}
 	log := s.o.Logger.With("component", "notify")
+	n := &notifier{receivers: map[string]notify.Receiver{}, holder: holder, st: st, failing: b.Failing, retention: b.LogRetention, log: log}
 	for _, r := range b.Receivers {
 		o := notify.PipelineOptions{Receiver: r, Router: b.Router, Log: st, Holder: holder,
 			Hosts: notifyHosts{s}, ConsoleURL: b.ConsoleURL, Retry: b.Retry, Metrics: m, Logger: log}
@@ -172,6 +187,15 @@ func (n *notifier) test(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	_, err := rcv.Notify(ctx, []notify.Notification{{ID: a.ID, Kind: alerts.ChangeRaised, Status: notify.StatusFiring, Alert: a, At: now, Test: true}})
 	res := api.NotifyTestResult{Receiver: name, Kind: rcv.Kind(), Result: store.DeliverySent, Took: time.Since(start).Round(time.Millisecond).String()}
+	// A test that gets through ends a streak of refusals (and so the
+	// alert about it); one refused counts like any other attempt.
+	var text string
+	if err != nil {
+		text = err.Error()
+	}
+	if herr := n.st.RecordSend(context.WithoutCancel(ctx), name, err == nil, text, time.Now()); herr != nil {
+		n.log.Debug("receiver health not recorded", "receiver", name, "err", herr)
+	}
 	if err != nil {
 		res.Result, res.Error = store.DeliveryFailed, err.Error()
 		writeJSON(w, http.StatusBadGateway, res)
@@ -182,6 +206,9 @@ func (n *notifier) test(w http.ResponseWriter, r *http.Request) {
 
 // run runs every receiver's consumer until ctx ends.
 func (n *notifier) run(ctx context.Context) error {
+	pruned := make(chan struct{})
+	go func() { defer close(pruned); notify.PruneLoop(ctx, n.st, n.retention, pruneEvery, n.log) }()
+	defer func() { <-pruned }()
 	errs := make(chan error, len(n.consumers))
 	for i, c := range n.consumers {
 		go func() { errs <- c.Run(ctx, n.durables[i]) }()

@@ -5,6 +5,7 @@ import (
 
 	"crmwatch/collectors"
 	"crmwatch/event"
+	"crmwatch/notify"
 
 	"crmwatch/packs"
 	"crmwatch/packs/crm"
@@ -66,6 +67,8 @@ func loadFarm(dirs, overrides []string) (farm, error) {
 			f.groups[g] = append(f.groups[g], hosts...)
 		}
 	}
+	// crmwatch's own rules go with every farm's.
+	f.rules = append(f.rules, notify.FailingRule())
 	f.plans = packs.Plans(ps)
 	return f, nil
 }

@@ -186,7 +186,7 @@ func (s *Server) Run(ctx context.Context) error {
 	pub := newChangePublisher(js, s.names, st, s.log.With("component", "changes"), m)
 	ev := &evaluator{st: st, js: js, names: s.names, lease: lease, holder: holder, beats: newBeatQueue(),
 		agents: s.agents, groups: s.hostGroups, tick: s.o.TickEvery, publish: pub,
-		log: s.log.With("component", "evaluator"), m: m, nudge: make(chan struct{}, 1)}
+		log: s.log.With("component", "evaluator"), m: m, nudge: make(chan struct{}, 1), health: notifier.healthFeed()}
 	engine, err := s.startEngine(reg, ev.send)
 	if err != nil {
 		return err

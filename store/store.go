@@ -300,6 +300,29 @@ type NotificationLog interface {
 	FinishNotifications(ctx context.Context, ds []Delivery) error
 	// Notifications lists an alert's deliveries in change order.
 	Notifications(ctx context.Context, alertID string) ([]Delivery, error)
+	// PruneNotifications drops deliveries finished (or claimed and never
+	// finished) before before, the receivers' state of alerts resolved
+	// before before, and the health of receivers that have not refused
+	// anything since before; it returns the deliveries dropped.
+	PruneNotifications(ctx context.Context, before time.Time) (int, error)
+	// RecordSend notes one send attempt to a receiver: a refusal counts
+	// one more failure in a row (errText says why, without secrets), an
+	// accepted send ends the streak.
+	RecordSend(ctx context.Context, receiver string, ok bool, errText string, at time.Time) error
+	// ReceiverHealth lists the receivers with a streak of refusals.
+	ReceiverHealth(ctx context.Context) ([]ReceiverHealth, error)
+}
+
+// ReceiverHealth is a receiver's current streak of refused sends.
+type ReceiverHealth struct {
+	Receiver string
+	// Failures is how many send attempts in a row it refused (0: its last
+	// attempt got through).
+	Failures int64
+	// FailingSince is when the first of them was made.
+	FailingSince time.Time
+	LastError    string
+	UpdatedAt    time.Time
 }
 
 // Session is a browser session of the operator console.

@@ -25,6 +25,8 @@ import (
 //	  console_url: https://crmwatch.example/   # links in notifications
 //	  repeat_interval: 4h                      # reminders of repeating alerts
 //	  retry: {initial: 500ms, max: 30s, for: 2m}
+//	  failing: {attempts: 3, for: 1m}          # when a receiver's refusals raise an alert
+//	  log_retention: 2160h                     # deliveries kept (90 days)
 //	  receivers:
 //	    - name: noc
 //	      webhook: {url: https://hooks.example/crmwatch, secret: …, timeout: 10s}
@@ -46,8 +48,14 @@ type Section struct {
 	// notified again (default notify.DefaultRepeatInterval, 4h).
 	RepeatInterval time.Duration `yaml:"repeat_interval"`
 	// Retry bounds retries of refused sends (defaults notify.DefaultRetry).
-	Retry     Retry      `yaml:"retry"`
-	Receivers []Receiver `yaml:"receivers"`
+	Retry Retry `yaml:"retry"`
+	// Failing says when a receiver keeps refusing, which raises an alert
+	// about it (defaults notify.DefaultFailing).
+	Failing Failing `yaml:"failing"`
+	// LogRetention is how long deliveries stay in the notification log
+	// (default notify.DefaultLogRetention).
+	LogRetention time.Duration `yaml:"log_retention"`
+	Receivers    []Receiver    `yaml:"receivers"`
 	// Routes pick receivers by matchers; the first match wins unless it
 	// says continue. Without routes every receiver gets every alert.
 	Routes []Route `yaml:"routes"`
@@ -58,6 +66,12 @@ type Retry struct {
 	Initial time.Duration `yaml:"initial"`
 	Max     time.Duration `yaml:"max"`
 	For     time.Duration `yaml:"for"`
+}
+
+// Failing is notify.Failing in YAML.
+type Failing struct {
+	Attempts int           `yaml:"attempts"`
+	For      time.Duration `yaml:"for"`
 }
 
 // Receiver is one receiver: a name and exactly one kind's settings.
@@ -98,6 +112,10 @@ type Built struct {
 	Router     *notify.Router
 	Retry      notify.Retry
 	ConsoleURL string
+	// Failing has its defaults filled in.
+	Failing notify.Failing
+	// LogRetention is the notification log's retention (defaulted).
+	LogRetention time.Duration
 }
 
 // Build validates the section and builds its receivers and router.
@@ -115,7 +133,21 @@ func (s Section) Build() (Built, error) {
 	if s.Retry.Initial < 0 || s.Retry.Max < 0 || s.Retry.For < 0 {
 		add("notify.retry: durations must not be negative")
 	}
-	b := Built{Retry: notify.Retry{Initial: s.Retry.Initial, Max: s.Retry.Max, For: s.Retry.For}, ConsoleURL: s.ConsoleURL}
+	if s.Failing.Attempts < 0 || s.Failing.For < 0 {
+		add("notify.failing: attempts and for must not be negative (0 takes the default: %d attempts over %s)",
+			notify.DefaultFailing().Attempts, notify.DefaultFailing().For)
+	}
+	if s.LogRetention < 0 {
+		add("notify.log_retention: must not be negative (0 takes the default, %s)", notify.DefaultLogRetention)
+	} else if s.LogRetention > 0 && s.LogRetention < time.Hour {
+		add("notify.log_retention: %s is shorter than an hour; deliveries would vanish from `crmwatch alerts show` before anyone looks (the default is %s)",
+			s.LogRetention, notify.DefaultLogRetention)
+	}
+	b := Built{Retry: notify.Retry{Initial: s.Retry.Initial, Max: s.Retry.Max, For: s.Retry.For}, ConsoleURL: s.ConsoleURL,
+		Failing: notify.Failing{Attempts: s.Failing.Attempts, For: s.Failing.For}.WithDefaults(), LogRetention: s.LogRetention}
+	if b.LogRetention == 0 {
+		b.LogRetention = notify.DefaultLogRetention
+	}
 	var names []string
 	seen := map[string]bool{}
 	for i, r := range s.Receivers {

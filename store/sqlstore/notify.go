@@ -188,3 +188,82 @@ func (s *Store) Notifications(ctx context.Context, alertID string) ([]store.Deli
 	}
 	return out, rows.Err()
 }
+
+// PruneNotifications implements store.NotificationLog.
+func (s *Store) PruneNotifications(ctx context.Context, before time.Time) (int, error) {
+	cut := nanos(before)
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// A claim never finished that old was abandoned for good (its
+		// receiver is no longer configured): takeovers come minutes later.
+		res, err := tx.ExecContext(ctx, `DELETE FROM notification_log WHERE done_at < $1 OR (done_at IS NULL AND claimed_at < $1)`, cut)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		// What a receiver was told about an alert resolved that long ago
+		// decides nothing any more; an open alert's state is kept however
+		// old (an acknowledged alert gets no reminders, and its resolution
+		// is still owed to the receivers told it was firing).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM notify_state WHERE alert_id IN
+			(SELECT id FROM alerts WHERE state = 'resolved' AND resolved_at < $1)`, cut); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM receiver_health WHERE failures = 0 AND updated_at < $1`, cut)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune the notification log in %s: %w", s.dsn, err)
+	}
+	return int(n), nil
+}
+
+// RecordSend implements store.NotificationLog. An accepted send writes
+// only when a streak is on record, so a receiver that works costs one
+// read per send, not a write.
+func (s *Store) RecordSend(ctx context.Context, receiver string, ok bool, errText string, at time.Time) error {
+	if ok {
+		var failures int64
+		err := s.reader.QueryRowContext(ctx, `SELECT failures FROM receiver_health WHERE receiver = $1`, receiver).Scan(&failures)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && failures == 0) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the health of receiver %q from %s: %w", receiver, s.dsn, err)
+		}
+		if _, err := s.writer.ExecContext(ctx, `UPDATE receiver_health SET failures = 0, failing_since = 0, updated_at = $1
+			WHERE receiver = $2`, nanos(at), receiver); err != nil {
+			return fmt.Errorf("record the health of receiver %q in %s: %w", receiver, s.dsn, err)
+		}
+		return nil
+	}
+	if _, err := s.writer.ExecContext(ctx, `INSERT INTO receiver_health (receiver, failures, failing_since, last_error, updated_at)
+		VALUES ($1, 1, $2, $3, $2)
+		ON CONFLICT (receiver) DO UPDATE SET failures = receiver_health.failures + 1,
+			failing_since = CASE WHEN receiver_health.failures = 0 THEN excluded.failing_since ELSE receiver_health.failing_since END,
+			last_error = excluded.last_error, updated_at = excluded.updated_at`, receiver, nanos(at), clean(errText)); err != nil {
+		return fmt.Errorf("record the health of receiver %q in %s: %w", receiver, s.dsn, err)
+	}
+	return nil
+}
+
+// ReceiverHealth implements store.NotificationLog.
+func (s *Store) ReceiverHealth(ctx context.Context) ([]store.ReceiverHealth, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT receiver, failures, failing_since, last_error, updated_at
+		FROM receiver_health WHERE failures > 0 ORDER BY receiver`)
+	if err != nil {
+		return nil, fmt.Errorf("read receiver health from %s: %w", s.dsn, err)
+	}
+	defer rows.Close()
+	var out []store.ReceiverHealth
+	for rows.Next() {
+		var h store.ReceiverHealth
+		var since, updated int64
+		if err := rows.Scan(&h.Receiver, &h.Failures, &since, &h.LastError, &updated); err != nil {
+			return nil, err
+		}
+		h.FailingSince, h.UpdatedAt = fromNanos(since), fromNanos(updated)
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}

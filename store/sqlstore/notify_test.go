@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,4 +132,127 @@ func TestNotificationLogConcurrentClaims(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Pruning drops deliveries finished before the cut-off and claims
+// abandoned before it, the receivers' state of alerts resolved before it,
+// and healthy receivers' rows; it keeps recent deliveries, sends under
+// way, the state of open alerts and a streak of refusals however old.
+func TestNotificationLogPrune(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
+		ctx := context.Background()
+		now := time.Now()
+		for _, a := range []struct {
+			id, state string
+			resolved  any
+		}{{"old", "resolved", nanos(t0)}, {"open", "new", nil}, {"recent", "resolved", nanos(now)}} {
+			if _, err := s.writer.ExecContext(ctx, `INSERT INTO alerts (id, rule, severity, severity_rank, state, first_seen, last_seen, resolved_at)
+				VALUES ($1, 'r', 'error', 3, $2, $3, $3, $4)`, a.id, a.state, nanos(t0), a.resolved); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cs := []store.NotifyCandidate{
+			{Seq: 1, Receiver: "noc", AlertID: "old", Version: 1, Kind: alerts.ChangeRaised},
+			{Seq: 2, Receiver: "noc", AlertID: "open", Version: 1, Kind: alerts.ChangeRaised},
+			{Seq: 3, Receiver: "noc", AlertID: "recent", Version: 1, Kind: alerts.ChangeRaised},
+			{Seq: 4, Receiver: "gone", AlertID: "open", Version: 1, Kind: alerts.ChangeRaised},
+		}
+		ds, _, err := s.ClaimNotifications(ctx, "a", t0, cs, sendAll)
+		if err != nil || len(ds) != 4 {
+			t.Fatalf("claim: %+v %v", ds, err)
+		}
+		// old and open finished long ago, recent just now; the claim of
+		// "gone" was abandoned long ago (its receiver was removed).
+		old := t0
+		ds[0].Result, ds[0].DoneAt = store.DeliverySent, &old
+		ds[1].Result, ds[1].DoneAt = store.DeliverySent, &old
+		ds[2].Result, ds[2].DoneAt = store.DeliverySent, &now
+		if err := s.FinishNotifications(ctx, ds[:3]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.writer.ExecContext(ctx, `UPDATE notification_log SET claimed_at = $1 WHERE receiver = 'gone'`, nanos(t0)); err != nil {
+			t.Fatal(err)
+		}
+		// A claim under way now is kept.
+		if ds, _, err := s.ClaimNotifications(ctx, "a", t0, []store.NotifyCandidate{{Seq: 5, Receiver: "noc", AlertID: "open", Version: 2, Kind: alerts.ChangeRepeated}}, sendAll); err != nil || len(ds) != 1 {
+			t.Fatalf("claim: %+v %v", ds, err)
+		}
+		for _, h := range []struct {
+			receiver string
+			ok       bool
+		}{{"down", false}, {"healthy", false}, {"healthy", true}} {
+			if err := s.RecordSend(ctx, h.receiver, h.ok, "503", t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.PruneNotifications(ctx, now.Add(-time.Hour))
+		if err != nil || n != 3 {
+			t.Fatalf("pruned %d deliveries, want 3 (old, open's old one, the abandoned claim): %v", n, err)
+		}
+		for id, want := range map[string]int{"old": 0, "open": 1, "recent": 1} {
+			if list, err := s.Notifications(ctx, id); err != nil || len(list) != want {
+				t.Errorf("alert %s: %d deliveries left, want %d (%v)", id, len(list), want, err)
+			}
+		}
+		var states []string
+		rows, err := s.reader.QueryContext(ctx, `SELECT alert_id || '/' || receiver FROM notify_state ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var st string
+			_ = rows.Scan(&st)
+			states = append(states, st)
+		}
+		rows.Close()
+		if got := strings.Join(states, ","); got != "open/gone,open/noc,recent/noc" {
+			t.Errorf("receiver states left: %s", got)
+		}
+		var health []string
+		hs, err := s.ReceiverHealth(ctx)
+		for _, h := range hs {
+			health = append(health, h.Receiver)
+		}
+		if err != nil || strings.Join(health, ",") != "down" {
+			t.Errorf("receivers failing after the prune: %v %v", health, err)
+		}
+		var healthy int
+		_ = s.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM receiver_health WHERE receiver = 'healthy'`).Scan(&healthy)
+		if healthy != 0 {
+			t.Errorf("a healthy receiver's old row was kept")
+		}
+	})
+}
+
+// A receiver's refusals in a row are counted from the first; one accepted
+// send ends the streak.
+func TestReceiverHealth(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, _ engine, s *Store) {
+		ctx := context.Background()
+		if err := s.RecordSend(ctx, "noc", true, "", t0); err != nil { // nothing on record: no row
+			t.Fatal(err)
+		}
+		for i, e := range []string{"503 Service Unavailable", "connection refused\x00"} {
+			if err := s.RecordSend(ctx, "noc", false, e, t0.Add(time.Duration(i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hs, err := s.ReceiverHealth(ctx)
+		if err != nil || len(hs) != 1 || hs[0].Receiver != "noc" || hs[0].Failures != 2 || !hs[0].FailingSince.Equal(t0) ||
+			hs[0].LastError != "connection refused\uFFFD" || !hs[0].UpdatedAt.Equal(t0.Add(time.Second)) {
+			t.Fatalf("health %+v %v", hs, err)
+		}
+		if err := s.RecordSend(ctx, "noc", true, "", t0.Add(2*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if hs, err := s.ReceiverHealth(ctx); err != nil || len(hs) != 0 {
+			t.Fatalf("after an accepted send: %+v %v", hs, err)
+		}
+		if err := s.RecordSend(ctx, "noc", false, "503", t0.Add(3*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if hs, _ := s.ReceiverHealth(ctx); len(hs) != 1 || hs[0].Failures != 1 || !hs[0].FailingSince.Equal(t0.Add(3*time.Second)) {
+			t.Fatalf("a new streak: %+v", hs)
+		}
+	})
 }
