@@ -278,6 +278,12 @@ func TestConsoleInChromium(t *testing.T) {
 	if status != 403 {
 		t.Errorf("the API answered a readonly operator's resolve with %d, want 403", status)
 	}
+	status = get(t, ctx, "the API refusing a bulk action", chromedp.Evaluate[int](fmt.Sprintf(`fetch('/api/v1/alerts/actions', {method: 'POST',
+		headers: {'X-CSRF-Token': document.querySelector('meta[name="csrf-token"]').content, 'Content-Type': 'application/json'},
+		body: JSON.stringify({action: 'acknowledge', ids: ['bulk-2', '%s'], comment: 'x'})}).then(r => r.status)`, id), chromedp.EvalAwaitPromise))
+	if status != 403 {
+		t.Errorf("the API answered a readonly operator's bulk acknowledgement with %d, want 403", status)
+	}
 }
 
 func hasEntry(h []alerts.HistoryEntry, kind alerts.ChangeKind, by, note string) bool {
