@@ -113,6 +113,21 @@ func TestDashboardsPush(t *testing.T) {
 	if r = runRoot(t, "dashboards", "push", "--access", access, "--grafana-token", "x"); r.code != 1 || !strings.Contains(r.stderr, "--grafana URL is required") {
 		t.Errorf("no URL: exit %d %s", r.code, r.stderr)
 	}
+	// A principal that is not an operator team or user never reaches Grafana.
+	before := g.Requests()
+	for data, want := range map[string]string{
+		"format: crmwatch.grafana-access/v1\noperators:\n  - {role: Viewer, permission: view}\n":      "field role not found",
+		"format: crmwatch.grafana-access/v1\noperators:\n  - {customer: contoso, permission: view}\n": "field customer not found",
+		"format: crmwatch.grafana-access/v1\noperators:\n  - {team: Editor, permission: edit}\n":      "looks like an organization role",
+	} {
+		writeFileT(t, access, data)
+		if r = runRoot(t, args...); r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("%q: exit %d %s, want %q", data, r.code, r.stderr, want)
+		}
+	}
+	if n := g.Requests() - before; n != 0 {
+		t.Errorf("%d requests reached Grafana with a refused access file", n)
+	}
 }
 
 // The secrets bar for the Grafana token: a marker token given by flag and

@@ -100,6 +100,22 @@ func (c *Client) FolderPermissions(ctx context.Context, uid string) ([]ACLItem, 
 // SetFolderPermissions replaces the folder's whole ACL by items: Grafana
 // removes every permission not in the request.
 func (c *Client) SetFolderPermissions(ctx context.Context, uid string, items []ACLItem) error {
+	return c.setACL(ctx, "/api/folders/"+url.PathEscape(uid)+"/permissions", "folders.permissions:write", items)
+}
+
+// DashboardPermissions returns the dashboard's ACL: its own grants and,
+// marked inherited, its folder's.
+func (c *Client) DashboardPermissions(ctx context.Context, uid string) ([]ACLItem, error) {
+	var items []ACLItem
+	return items, c.call(ctx, http.MethodGet, "/api/dashboards/uid/"+url.PathEscape(uid)+"/permissions", "dashboards.permissions:read", nil, &items)
+}
+
+// SetDashboardPermissions replaces the dashboard's own grants by items.
+func (c *Client) SetDashboardPermissions(ctx context.Context, uid string, items []ACLItem) error {
+	return c.setACL(ctx, "/api/dashboards/uid/"+url.PathEscape(uid)+"/permissions", "dashboards.permissions:write", items)
+}
+
+func (c *Client) setACL(ctx context.Context, path, need string, items []ACLItem) error {
 	type item struct {
 		Role       string `json:"role,omitempty"`
 		TeamID     int64  `json:"teamId,omitempty"`
@@ -112,7 +128,7 @@ func (c *Client) SetFolderPermissions(ctx context.Context, uid string, items []A
 	for _, it := range items {
 		body.Items = append(body.Items, item{Role: it.Role, TeamID: it.TeamID, UserID: it.UserID, Permission: it.Permission})
 	}
-	return c.call(ctx, http.MethodPost, "/api/folders/"+url.PathEscape(uid)+"/permissions", "folders.permissions:write", body, nil)
+	return c.call(ctx, http.MethodPost, path, need, body, nil)
 }
 
 // TeamByName finds a team by its exact name; nil when there is none.

@@ -93,7 +93,11 @@ func Push(ctx context.Context, c *Client, ds []dashboards.Dashboard, a *Access, 
 	ours := map[string]bool{}
 	for i, d := range ds {
 		ours[d.UID] = true
-		if err := pushDashboard(ctx, c, d, models[i], a.Folder.UID, o, r); err != nil {
+		stored, err := pushDashboard(ctx, c, d, models[i], a.Folder.UID, o, r)
+		if err != nil {
+			return nil, err
+		}
+		if err := resetDashboardACL(ctx, c, d.UID, stored, o.DryRun, r); err != nil {
 			return nil, err
 		}
 	}
@@ -289,20 +293,21 @@ func describe(it ACLItem) string {
 
 // pushDashboard saves one dashboard unless Grafana already holds the same
 // model in the folder. An update carries the stored id and version, so a
-// change made in Grafana meanwhile is refused (412), not overwritten.
-func pushDashboard(ctx context.Context, c *Client, d dashboards.Dashboard, model map[string]any, folderUID string, o PushOptions, r *PushReport) error {
+// change made in Grafana meanwhile is refused (412), not overwritten. It
+// reports whether Grafana holds the dashboard afterwards.
+func pushDashboard(ctx context.Context, c *Client, d dashboards.Dashboard, model map[string]any, folderUID string, o PushOptions, r *PushReport) (bool, error) {
 	cur, err := c.Dashboard(ctx, d.UID)
 	op := "update-dashboard"
 	switch {
 	case IsNotFound(err):
 		op = "create-dashboard"
 	case err != nil:
-		return err
+		return false, err
 	case cur.Meta.Provisioned:
-		return fmt.Errorf("dashboard %s is provisioned from files in this Grafana, which refuses API saves of it: push or provision, not both (remove the provisioning file of crmwatch dashboards export, or do not push)", d.UID)
+		return false, fmt.Errorf("dashboard %s is provisioned from files in this Grafana, which refuses API saves of it: push or provision, not both (remove the provisioning file of crmwatch dashboards export, or do not push)", d.UID)
 	case cur.Meta.FolderUID == folderUID && sameModel(cur.Dashboard, model):
 		r.Unchanged++
-		return nil
+		return true, nil
 	}
 	detail := fmt.Sprintf("%q", d.Title)
 	if op == "update-dashboard" && cur.Meta.FolderUID != folderUID {
@@ -310,7 +315,7 @@ func pushDashboard(ctx context.Context, c *Client, d dashboards.Dashboard, model
 	}
 	r.Actions = append(r.Actions, Action{Op: op, Target: d.UID, Detail: detail})
 	if o.DryRun {
-		return nil
+		return op == "update-dashboard", nil
 	}
 	save := make(map[string]any, len(model)+2)
 	for k, v := range model {
@@ -324,7 +329,34 @@ func pushDashboard(ctx context.Context, c *Client, d dashboards.Dashboard, model
 	if msg == "" {
 		msg = "crmwatch dashboards push"
 	}
-	return c.SaveDashboard(ctx, save, folderUID, msg)
+	return true, c.SaveDashboard(ctx, save, folderUID, msg)
+}
+
+// resetDashboardACL removes a pushed dashboard's own grants, so it is
+// readable by exactly the folder's operators: a grant on the dashboard
+// (an organization role, another team) would add to the folder's.
+func resetDashboardACL(ctx context.Context, c *Client, uid string, stored, dry bool, r *PushReport) error {
+	if !stored {
+		return nil // a dashboard a dry run would create: Grafana has no ACL for it yet
+	}
+	items, err := c.DashboardPermissions(ctx, uid)
+	if err != nil {
+		return err
+	}
+	_, own := diffACL(items, nil)
+	if len(own) == 0 {
+		return nil
+	}
+	detail := make([]string, len(own))
+	for i, it := range own {
+		detail[i] = "- " + describe(it)
+	}
+	r.Actions = append(r.Actions, Action{Op: "reset-dashboard-permissions", Target: uid,
+		Detail: strings.Join(detail, ", ") + " (it keeps the folder's)"})
+	if dry {
+		return nil
+	}
+	return c.SetDashboardPermissions(ctx, uid, nil)
 }
 
 // sameModel compares a stored dashboard with the rendered one, leaving out

@@ -3,11 +3,16 @@ package grafana_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -125,16 +130,20 @@ func TestPushRestoresDrift(t *testing.T) {
 	}
 	g.SetACL("crmwatch", append(g.ACL("crmwatch"), grafanatest.Grant{Role: "Viewer", Permission: 1}, grafanatest.Grant{TeamID: 8, Permission: 2}))
 	g.EditDashboard("crmwatch-crm-overview", "edited in the UI")
+	g.SetDashboardACL("crmwatch-crm-alerts", []grafanatest.Grant{{Role: "Viewer", Permission: 1}, {TeamID: 8, Permission: 2}})
 	g.PutDashboard("someones-own", "Someone's own", "crmwatch", false)
 	a.Folder.Title = "CRM operators"
 	r, err := push(t, g, a, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := ops(r); n["rename-folder"] != 1 || n["set-permissions"] != 1 || n["update-dashboard"] != 1 || len(r.Actions) != 3 {
+	if n := ops(r); n["rename-folder"] != 1 || n["set-permissions"] != 1 || n["update-dashboard"] != 1 || n["reset-dashboard-permissions"] != 1 || len(r.Actions) != 4 {
 		t.Errorf("actions %+v", r.Actions)
 	}
 	wantOperatorACL(t, g)
+	if own := g.DashboardACL("crmwatch-crm-alerts"); len(own) != 0 {
+		t.Errorf("dashboard keeps its own grants %v", own)
+	}
 	if d := g.Dashboard("crmwatch-crm-overview"); d.Model["title"] != "Dynamics CRM farm overview" || d.Model["version"] != float64(3) {
 		t.Errorf("dashboard not restored: title %v version %v", d.Model["title"], d.Model["version"])
 	}
@@ -146,7 +155,8 @@ func TestPushRestoresDrift(t *testing.T) {
 	}
 	var out bytes.Buffer
 	r.Print(&out)
-	for _, want := range []string{"- organization role Viewer view", "- team other edit", "left alone: 1 dashboard(s) in folder crmwatch that no pack defines (someones-own)"} {
+	for _, want := range []string{"- organization role Viewer view", "- team other edit",
+		"reset-dashboard-permissions crmwatch-crm-alerts: - organization role Viewer view, - team other edit (it keeps the folder's)", "left alone: 1 dashboard(s) in folder crmwatch that no pack defines (someones-own)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in:\n%s", want, out.String())
 		}
@@ -179,14 +189,15 @@ func TestPushDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.SetACL("crmwatch", []grafanatest.Grant{{Role: "Editor", Permission: 2}})
+	g.SetDashboardACL("crmwatch-crm-agents", []grafanatest.Grant{{Role: "Viewer", Permission: 1}})
 	before := len(g.Writes())
 	if r, err = push(t, g, a, true); err != nil {
 		t.Fatal(err)
 	}
-	if n := ops(r); n["set-permissions"] != 1 || len(r.Actions) != 1 || len(g.Writes()) != before {
+	if n := ops(r); n["set-permissions"] != 1 || n["reset-dashboard-permissions"] != 1 || len(r.Actions) != 2 || len(g.Writes()) != before {
 		t.Errorf("dry run on drift: %+v, writes %v", r.Actions, g.Writes()[before:])
 	}
-	if got := g.ACL("crmwatch"); !reflect.DeepEqual(got, []grafanatest.Grant{{Role: "Editor", Permission: 2}}) {
+	if got := g.ACL("crmwatch"); !reflect.DeepEqual(got, []grafanatest.Grant{{Role: "Editor", Permission: 2}}) || len(g.DashboardACL("crmwatch-crm-agents")) != 1 {
 		t.Errorf("dry run changed the ACL: %v", got)
 	}
 }
@@ -318,32 +329,82 @@ func TestPushErrors(t *testing.T) {
 
 // TestPushCarriesOperatorsOnly (issue 16 point 5): the pushed ACL grants
 // only the access file's operator teams and users, whatever the folder
-// held before; an access list naming anything else is refused before a
-// single request reaches Grafana.
+// and its dashboards held before; an access list naming anything else is
+// refused before a single request reaches Grafana.
 func TestPushCarriesOperatorsOnly(t *testing.T) {
 	g := operatorsOrg(t)
 	g.AddFolder("crmwatch", "crmwatch")
 	g.SetACL("crmwatch", []grafanatest.Grant{{Role: "Viewer", Permission: 1}, {Role: "Editor", Permission: 4}, {TeamID: 8, Permission: 1}, {UserID: 3, Permission: 4}})
+	g.PutDashboard("crmwatch-crm-overview", "old", "crmwatch", false)
+	g.SetDashboardACL("crmwatch-crm-overview", []grafanatest.Grant{{Role: "Viewer", Permission: 1}, {UserID: 3, Permission: 1}})
 	if _, err := push(t, g, testAccess(t), false); err != nil {
 		t.Fatal(err)
 	}
 	wantOperatorACL(t, g)
+	for _, d := range builtin(t) {
+		if own := g.DashboardACL(d.UID); len(own) != 0 {
+			t.Errorf("%s keeps grants of its own: %v", d.UID, own)
+		}
+	}
 
 	g = operatorsOrg(t)
-	for _, bad := range [][]grafana.Operator{
-		{{Team: "Viewer", Permission: "view"}},
-		{{Team: "editor", Permission: "edit"}},
-		{{Team: "crm-noc", Permission: "admin"}},
-		{{Team: "crm-noc", User: "alice", Permission: "view"}},
-		{{Permission: "view"}},
-		nil,
+	for _, c := range []struct {
+		ops  []grafana.Operator
+		want string
+	}{
+		{[]grafana.Operator{{Team: "Viewer", Permission: "view"}}, `team "Viewer" looks like an organization role`},
+		{[]grafana.Operator{{Team: "editor", Permission: "edit"}}, `team "editor" looks like an organization role`},
+		{[]grafana.Operator{{Team: "crm-noc", Permission: "admin"}}, "permission must be view or edit"},
+		{[]grafana.Operator{{Team: "crm-noc", User: "alice", Permission: "view"}}, "set exactly one of team and user"},
+		{[]grafana.Operator{{Permission: "view"}}, "set exactly one of team and user"},
+		{nil, "name at least one operator team or user"},
 	} {
-		a := &grafana.Access{Format: grafana.AccessFormat, Operators: bad}
-		if _, err := push(t, g, a, false); err == nil {
-			t.Errorf("%+v pushed", bad)
+		a := &grafana.Access{Format: grafana.AccessFormat, Operators: c.ops}
+		if _, err := push(t, g, a, false); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.ops, err, c.want)
 		}
 	}
 	if n := g.Requests(); n != 0 {
 		t.Errorf("%d requests reached Grafana for refused access lists", n)
+	}
+}
+
+// TestExportAndPushCarryTheSamePrincipals (issue 16 point 5): from one
+// access file, the export's manifest and the pushed folder ACL name the
+// same operator principals and nobody else.
+func TestExportAndPushCarryTheSamePrincipals(t *testing.T) {
+	a := testAccess(t)
+	dir := t.TempDir()
+	if _, err := grafana.Export(dir, builtin(t), a, ""); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "permissions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m grafana.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	g := operatorsOrg(t)
+	if _, err := push(t, g, a, false); err != nil {
+		t.Fatal(err)
+	}
+	names := map[int64]string{7: "team:crm-noc", 1: "user:alice"} // the double's ids
+	var pushed, exported []string
+	for _, gr := range g.ACL("crmwatch") {
+		if gr.Role != "" {
+			t.Errorf("pushed ACL grants organization role %s", gr.Role)
+		}
+		pushed = append(pushed, fmt.Sprintf("%s=%d", names[gr.TeamID+gr.UserID], gr.Permission))
+	}
+	for _, o := range m.Operators {
+		level := map[string]int{"view": 1, "edit": 2}[o.Permission]
+		exported = append(exported, fmt.Sprintf("%s=%d", o.Principal(), level))
+	}
+	sort.Strings(pushed)
+	sort.Strings(exported)
+	if !reflect.DeepEqual(pushed, exported) {
+		t.Errorf("pushed %v, exported %v", pushed, exported)
 	}
 }

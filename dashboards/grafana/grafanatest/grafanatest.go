@@ -2,8 +2,8 @@
 // crmwatch dashboards push calls, for tests only: no Grafana server can be
 // installed on the machines crmwatch is built on. It follows the documented
 // API (grafana/grafana docs/sources/developers/http_api: folder.md,
-// folder_permissions.md, dashboard.md, team.md, org.md,
-// folder_dashboard_search.md) including the error bodies
+// folder_permissions.md, dashboard.md, dashboard_permissions.md, team.md,
+// org.md, folder_dashboard_search.md) including the error bodies
 // ({"message": …, "status": …}), the version checks (412) and the
 // folder-permissions POST that replaces the whole ACL. docs/dashboards.md
 // lists what it does not model.
@@ -72,6 +72,7 @@ type Server struct {
 	hook       func(method, path string)
 	folders    map[string]*Folder
 	acl        map[string][]Grant
+	dashACL    map[string][]Grant
 	dashboards map[string]*Dashboard
 	nextID     int64
 	writes     []string
@@ -88,7 +89,7 @@ func (s *Server) Requests() int {
 // New starts a double accepting token, with these members and teams.
 func New(token string, users []User, teams []Team) *Server {
 	s := &Server{Token: token, deny: map[string]bool{}, users: users, teams: teams,
-		folders: map[string]*Folder{}, acl: map[string][]Grant{}, dashboards: map[string]*Dashboard{}, nextID: 100}
+		folders: map[string]*Folder{}, acl: map[string][]Grant{}, dashACL: map[string][]Grant{}, dashboards: map[string]*Dashboard{}, nextID: 100}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -136,6 +137,21 @@ func (s *Server) SetACL(uid string, g []Grant) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.acl[uid] = g
+}
+
+// DashboardACL is the dashboard's own grants (not the folder's).
+func (s *Server) DashboardACL(uid string) []Grant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Grant(nil), s.dashACL[uid]...)
+}
+
+// SetDashboardACL replaces a dashboard's own grants (as someone editing
+// them in Grafana).
+func (s *Server) SetDashboardACL(uid string, g []Grant) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dashACL[uid] = g
 }
 
 // Folder returns a stored folder, nil when absent.
@@ -250,6 +266,8 @@ func (s *Server) routes() []route {
 		{"POST", "/api/folders/*/permissions", "folders.permissions:write", s.setACL},
 		{"GET", "/api/dashboards/uid/*", "dashboards:read", s.getDashboard},
 		{"POST", "/api/dashboards/db", "dashboards:write", s.saveDashboard},
+		{"GET", "/api/dashboards/uid/*/permissions", "dashboards.permissions:read", s.getDashboardACL},
+		{"POST", "/api/dashboards/uid/*/permissions", "dashboards.permissions:write", s.setDashboardACL},
 		{"GET", "/api/search", "dashboards:read", s.search},
 	}
 }
@@ -420,11 +438,29 @@ func (s *Server) getACL(w http.ResponseWriter, _ *http.Request, args []string) {
 		fail(w, http.StatusNotFound, "folder not found", "not-found")
 		return
 	}
+	reply(w, http.StatusOK, s.aclJSON(f.UID, s.acl[f.UID], false, nil))
+}
+
+// getDashboardACL lists the dashboard's own grants and its folder's,
+// marked inherited.
+func (s *Server) getDashboardACL(w http.ResponseWriter, _ *http.Request, args []string) {
+	d := s.dashboards[args[0]]
+	if d == nil {
+		fail(w, http.StatusNotFound, "Dashboard not found", "not-found")
+		return
+	}
+	out := s.aclJSON(args[0], s.acl[d.FolderUID], true, nil)
+	reply(w, http.StatusOK, s.aclJSON(args[0], s.dashACL[args[0]], false, out))
+}
+
+func (s *Server) aclJSON(uid string, grants []Grant, inherited bool, out []map[string]any) []map[string]any {
+	if out == nil {
+		out = []map[string]any{}
+	}
 	names := map[int]string{1: "View", 2: "Edit", 4: "Admin"}
-	out := []map[string]any{}
-	for i, g := range s.acl[f.UID] {
-		item := map[string]any{"id": i + 1, "folderId": f.ID, "uid": f.UID, "userId": g.UserID, "userLogin": "", "teamId": g.TeamID,
-			"team": "", "role": g.Role, "permission": g.Permission, "permissionName": names[g.Permission], "isFolder": true, "inherited": false}
+	for _, g := range grants {
+		item := map[string]any{"id": len(out) + 1, "uid": uid, "userId": g.UserID, "userLogin": "", "teamId": g.TeamID,
+			"team": "", "role": g.Role, "permission": g.Permission, "permissionName": names[g.Permission], "inherited": inherited}
 		for _, u := range s.users {
 			if u.ID == g.UserID {
 				item["userLogin"] = u.Login
@@ -437,7 +473,7 @@ func (s *Server) getACL(w http.ResponseWriter, _ *http.Request, args []string) {
 		}
 		out = append(out, item)
 	}
-	reply(w, http.StatusOK, out)
+	return out
 }
 
 // setACL replaces the whole list: "Items that are omitted from the list
@@ -448,12 +484,33 @@ func (s *Server) setACL(w http.ResponseWriter, r *http.Request, args []string) {
 		fail(w, http.StatusNotFound, "folder not found", "not-found")
 		return
 	}
+	if items, ok := s.readGrants(w, r); ok {
+		s.acl[f.UID] = items
+		reply(w, http.StatusOK, map[string]any{"message": "Folder permissions updated", "id": f.ID, "title": f.Title})
+	}
+}
+
+// setDashboardACL replaces the dashboard's own grants
+// (dashboard_permissions.md).
+func (s *Server) setDashboardACL(w http.ResponseWriter, r *http.Request, args []string) {
+	if s.dashboards[args[0]] == nil {
+		fail(w, http.StatusNotFound, "Dashboard not found", "not-found")
+		return
+	}
+	if items, ok := s.readGrants(w, r); ok {
+		s.dashACL[args[0]] = items
+		reply(w, http.StatusOK, map[string]any{"message": "Dashboard permissions updated"})
+	}
+}
+
+// readGrants decodes and checks {"items": […]}, answering 400 when bad.
+func (s *Server) readGrants(w http.ResponseWriter, r *http.Request) ([]Grant, bool) {
 	var in struct {
 		Items []Grant `json:"items"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		fail(w, http.StatusBadRequest, "bad request data", "")
-		return
+		return nil, false
 	}
 	for _, g := range in.Items {
 		set := 0
@@ -462,27 +519,25 @@ func (s *Server) setACL(w http.ResponseWriter, r *http.Request, args []string) {
 				set++
 			}
 		}
+		msg := ""
 		switch {
 		case set != 1:
-			fail(w, http.StatusBadRequest, "an item needs exactly one of role, teamId and userId", "")
-			return
+			msg = "an item needs exactly one of role, teamId and userId"
 		case g.Permission != 1 && g.Permission != 2 && g.Permission != 4:
-			fail(w, http.StatusBadRequest, "invalid permission", "")
-			return
+			msg = "invalid permission"
 		case g.Role != "" && g.Role != "Viewer" && g.Role != "Editor":
-			// Admins always have access; no permission can be set for them.
-			fail(w, http.StatusBadRequest, "invalid role", "")
-			return
+			msg = "invalid role" // Admins always have access; no permission can be set for them
 		case g.TeamID != 0 && !s.hasTeam(g.TeamID):
-			fail(w, http.StatusBadRequest, "team not found", "")
-			return
+			msg = "team not found"
 		case g.UserID != 0 && !s.hasUser(g.UserID):
-			fail(w, http.StatusBadRequest, "user not found", "")
-			return
+			msg = "user not found"
+		}
+		if msg != "" {
+			fail(w, http.StatusBadRequest, msg, "")
+			return nil, false
 		}
 	}
-	s.acl[f.UID] = in.Items
-	reply(w, http.StatusOK, map[string]any{"message": "Folder permissions updated", "id": f.ID, "title": f.Title})
+	return in.Items, true
 }
 
 func (s *Server) hasTeam(id int64) bool {

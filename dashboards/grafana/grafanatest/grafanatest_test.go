@@ -66,6 +66,28 @@ func TestDocumentedAnswers(t *testing.T) {
 		t.Errorf("ACL after replace %v", got)
 	}
 
+	// A dashboard's ACL lists the folder's grants as inherited, then its own.
+	s.SetDashboardACL("d", []Grant{{Role: "Viewer", Permission: 1}})
+	req, _ := http.NewRequest("GET", s.URL+"/api/dashboards/uid/d/permissions", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []struct {
+		TeamID    int64  `json:"teamId"`
+		Role      string `json:"role"`
+		Inherited bool   `json:"inherited"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&items)
+	resp.Body.Close()
+	if len(items) != 2 || items[0].TeamID != 7 || !items[0].Inherited || items[1].Role != "Viewer" || items[1].Inherited {
+		t.Errorf("dashboard ACL %+v", items)
+	}
+	if code, _ := call("tok", "POST", "/api/dashboards/uid/d/permissions", `{"items":[]}`); code != 200 || len(s.DashboardACL("d")) != 0 {
+		t.Errorf("dashboard ACL replace: %d %v", code, s.DashboardACL("d"))
+	}
+
 	s.Deny("folders:create")
 	code, m := call("tok", "POST", "/api/folders", `{"uid":"h","title":"H"}`)
 	if code != 403 || m["title"] != "Access denied" || !strings.Contains(m["message"].(string), "Permissions needed: folders:create") || m["accessErrorId"] == nil {
