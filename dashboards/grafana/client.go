@@ -91,6 +91,10 @@ func (e *APIError) Error() string {
 		msg += " — Grafana did not accept the token: use " + TokenHelp
 	case http.StatusForbidden:
 		msg += " — give the token's service account the organization Admin role (it holds " + e.Need + " and every other permission a push needs)"
+	case http.StatusNotFound:
+		if e.Message == "" { // not Grafana's JSON: another web server, or a wrong path prefix
+			msg += " — no Grafana API answered there: check --grafana (with Grafana under a path, include it: https://host/grafana)"
+		}
 	case http.StatusPreconditionFailed:
 		if e.Status == "version-mismatch" {
 			msg += " — someone changed it in Grafana while crmwatch was pushing; run the push again (it re-reads the current version)"

@@ -255,6 +255,13 @@ func TestPushErrors(t *testing.T) {
 		t.Errorf("unreachable: %v", err)
 	}
 
+	notGrafana := httptest.NewServer(http.NotFoundHandler())
+	defer notGrafana.Close()
+	_, err = grafana.Push(ctx, client(t, notGrafana.URL, testToken), ds, a, grafana.PushOptions{})
+	if err == nil || !strings.Contains(err.Error(), "404 Not Found — no Grafana API answered there: check --grafana") {
+		t.Errorf("not a Grafana: %v", err)
+	}
+
 	g := operatorsOrg(t)
 	_, err = grafana.Push(ctx, client(t, g.URL, "glsa_wrong"), ds, a, grafana.PushOptions{})
 	if err == nil || !strings.Contains(err.Error(), "401 Unauthorized") || !strings.Contains(err.Error(), "service-account token") || !strings.Contains(err.Error(), grafana.EnvToken) {

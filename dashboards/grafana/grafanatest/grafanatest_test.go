@@ -55,6 +55,19 @@ func TestDocumentedAnswers(t *testing.T) {
 		}
 	}
 
+	req, _ := http.NewRequest("GET", s.URL+"/api/folders?limit=10", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var folders []struct{ UID, Title string }
+	_ = json.NewDecoder(resp.Body).Decode(&folders)
+	resp.Body.Close()
+	if len(folders) != 1 || folders[0].UID != "f" || folders[0].Title != "F" {
+		t.Errorf("GET /api/folders: %+v", folders)
+	}
+
 	// A new folder has the documented default grants; a POST replaces them all.
 	if got := s.ACL("f"); !reflect.DeepEqual(got, []Grant{{Role: "Viewer", Permission: 1}, {Role: "Editor", Permission: 2}}) {
 		t.Errorf("new folder ACL %v", got)
@@ -68,9 +81,9 @@ func TestDocumentedAnswers(t *testing.T) {
 
 	// A dashboard's ACL lists the folder's grants as inherited, then its own.
 	s.SetDashboardACL("d", []Grant{{Role: "Viewer", Permission: 1}})
-	req, _ := http.NewRequest("GET", s.URL+"/api/dashboards/uid/d/permissions", nil)
+	req, _ = http.NewRequest("GET", s.URL+"/api/dashboards/uid/d/permissions", nil)
 	req.Header.Set("Authorization", "Bearer tok")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
