@@ -53,7 +53,9 @@ fuzz:
 
 build:
 	$(GO) build -o bin/crmwatch ./cmd/crmwatch
+	$(GO) build -o bin/crmwatch-agent ./cmd/crmwatch-agent
 	GOOS=windows $(GO) build -o bin/crmwatch.exe ./cmd/crmwatch
+	GOOS=windows $(GO) build -o bin/crmwatch-agent.exe ./cmd/crmwatch-agent
 
 clean:
 	rm -rf bin crmwatch-data

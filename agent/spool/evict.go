@@ -96,6 +96,7 @@ func (s *Spool) rewrite(g *segment, upTo int) error {
 		err = cerr
 	}
 	if err == nil {
+		s.closeReader() // it reads the file being replaced
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {

@@ -111,23 +111,38 @@ func (s *Spool) next() (event.Batch, int64, bool, error) {
 	}
 }
 
+// readAt reads the record at off in g through a handle kept open while g is
+// the segment being sent: one open per segment, not per record (the agent's
+// CPU at a steady 1,000 events/s, docs/performance.md).
 func (s *Spool) readAt(g *segment, off int64) (recordHeader, []byte, error) {
-	f, err := os.Open(s.segPath(g.id))
-	if err != nil {
-		return recordHeader{}, nil, err
+	if s.r == nil || s.rID != g.id {
+		s.closeReader()
+		f, err := os.Open(s.segPath(g.id))
+		if err != nil {
+			return recordHeader{}, nil, err
+		}
+		s.r, s.rID = f, g.id
 	}
-	defer f.Close()
-	h, payload, err := readRecord(io.NewSectionReader(f, off, g.size-off))
+	h, payload, err := readRecord(io.NewSectionReader(s.r, off, g.size-off))
 	if errors.Is(err, io.EOF) {
 		err = errCorrupt
 	}
 	return h, payload, err
 }
 
+// closeReader drops the read handle (its segment is deleted or replaced).
+func (s *Spool) closeReader() {
+	if s.r != nil {
+		_ = s.r.Close()
+		s.r = nil
+	}
+}
+
 // cursorEvery is how often the read position is saved while sending: a
 // crash re-sends what was sent since, and the publisher's message ids
-// (a hash of the content) let JetStream store it once.
-const cursorEvery = 200 * time.Millisecond
+// (a hash of the content) let JetStream store it once — its duplicate
+// window is minutes, this is a second.
+const cursorEvery = time.Second
 
 // advance moves the cursor past a sent record of size bytes.
 func (s *Spool) advance(size int64) error {
@@ -155,6 +170,7 @@ func (s *Spool) flushCursor() {
 // dropFirst deletes the first segment, all of it sent.
 func (s *Spool) dropFirst() error {
 	g := s.segs[0]
+	s.closeReader()
 	s.segs = s.segs[1:]
 	s.total -= g.size
 	s.readOff = 0

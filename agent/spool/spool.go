@@ -69,6 +69,8 @@ type Spool struct {
 	total   int64      // bytes on disk in segs
 	readOff int64      // next record to send, in segs[0]
 	savedAt time.Time  // when the cursor was last saved
+	r       *os.File   // segs[0] open for reading (nil: open on the next read)
+	rID     uint64     // the segment r reads
 	wake    chan struct{}
 }
 
@@ -189,6 +191,7 @@ func (s *Spool) Close() error {
 	if s.w == nil {
 		return nil
 	}
+	s.closeReader()
 	err := errors.Join(s.w.Sync(), s.w.Close())
 	s.w = nil
 	return err

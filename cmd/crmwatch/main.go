@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"crmwatch/cmd/internal/cli"
+	"crmwatch/collectors"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -99,23 +101,13 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
-// logLevel reads the root --log-level; a level slog does not know is an
-// error rather than a silent fall-back to info.
-func logLevel(cmd *cobra.Command) (slog.Level, error) {
-	lvl := slog.LevelInfo
-	s, err := cmd.Flags().GetString("log-level")
-	if err != nil {
-		return lvl, nil // a command tree without the root flag (tests)
-	}
-	if err := lvl.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
-		return lvl, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
-	}
-	return lvl, nil
-}
+// logLevel and newProcessLogger are the shared ones (cmd/internal/cli), so
+// both binaries read --log-level the same way.
+func logLevel(cmd *cobra.Command) (slog.Level, error) { return cli.LogLevel(cmd) }
 
-// newProcessLogger is the text logger of the long-running processes, on the
-// command's standard error at the root --log-level.
-func newProcessLogger(cmd *cobra.Command) *slog.Logger {
-	lvl, _ := logLevel(cmd) // checked by the root's PersistentPreRunE
-	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
-}
+func newProcessLogger(cmd *cobra.Command) *slog.Logger { return cli.ProcessLogger(cmd) }
+
+// newAgentCmd is crmwatch agent; crmwatch-agent is the same command alone.
+func newAgentCmd() *cobra.Command { return cli.AgentCommand(version) }
+
+func agentFactories() []collectors.Factory { return cli.AgentFactories() }

@@ -23,10 +23,12 @@ func full() bool { return os.Getenv("CRMWATCH_CHAOS") == "full" }
 var (
 	buildOnce sync.Once
 	binPath   string
+	agentPath string
 	buildErr  error
 )
 
-// binary builds cmd/crmwatch once per test run.
+// binary builds cmd/crmwatch and cmd/crmwatch-agent once per test run and
+// returns crmwatch; agents run from agentBinary, what CRM servers install.
 func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -35,22 +37,32 @@ func binary(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "crmwatch")
+		binPath, agentPath = filepath.Join(dir, "crmwatch"), filepath.Join(dir, "crmwatch-agent")
 		root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
 		if err != nil {
 			buildErr = fmt.Errorf("find the module root: %w", err)
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/crmwatch")
-		cmd.Dir = strings.TrimSpace(string(root))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		for _, b := range [][2]string{{binPath, "./cmd/crmwatch"}, {agentPath, "./cmd/crmwatch-agent"}} {
+			cmd := exec.Command("go", "build", "-o", b[0], b[1])
+			cmd.Dir = strings.TrimSpace(string(root))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
+				return
+			}
 		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+// agentBinary is the built crmwatch-agent.
+func agentBinary(t *testing.T) string {
+	t.Helper()
+	binary(t)
+	return agentPath
 }
 
 func freePort(t *testing.T) int {

@@ -100,7 +100,7 @@ func (s *stack) startServer() {
 
 // addAgent prepares the agent of host tailing dir (started with start()).
 func (s *stack) addAgent(host, dir string, extra ...string) *proc {
-	args := []string{s.bin, "agent", "--name", host, "--roles", "AppServer", "--trace-dir", dir,
+	args := []string{agentBinary(s.t), "--name", host, "--roles", "AppServer", "--trace-dir", dir,
 		"--nats", s.agentNATS(), "--state", filepath.Join(s.data, "agent-"+host), "--heartbeat", "1s"}
 	p := newProc(s.t, "agent-"+host, append(args, extra...)...)
 	s.agents[host] = p

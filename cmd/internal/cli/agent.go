@@ -1,8 +1,10 @@
-package main
+package cli
 
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
@@ -16,13 +18,28 @@ import (
 	"crmwatch/tracing/tracectl"
 )
 
-// agentFactories are the collector types this build of the agent has.
-func agentFactories() []collectors.Factory {
+// AgentFactories are the collector types this build of the agent has.
+func AgentFactories() []collectors.Factory {
 	return []collectors.Factory{tracefiles.NewFactory(), perfcounters.NewFactory(), snmptrap.NewFactory(), eventlog.NewFactory()}
 }
 
-// newAgentCmd is crmwatch agent: the process on every CRM server.
-func newAgentCmd() *cobra.Command {
+// agentProcs is the agent's GOMAXPROCS: one, unless $GOMAXPROCS says
+// otherwise. An agent shares the CRM server with the customer's work and
+// one core carries far more than a server produces (docs/performance.md:
+// trace parsing, 20,000 traps/s); with more Ps the runtime wakes idle
+// threads to look for work at every hand-over between goroutines, which
+// cost the agent about a fifth of its CPU at a steady 1,000 events/s.
+func agentProcs(getenv func(string) string, current int) int {
+	if getenv("GOMAXPROCS") != "" {
+		return current
+	}
+	return 1
+}
+
+// AgentCommand is the agent, the process on every CRM server: `crmwatch
+// agent` and the root of the agent-only binary crmwatch-agent. version is
+// reported to the centre.
+func AgentCommand(version string) *cobra.Command {
 	o := agent.Options{NATS: secret.MustURL(agent.DefaultNATSURL)}
 	var sets []string
 	var short agent.Shortcuts
@@ -41,16 +58,19 @@ func newAgentCmd() *cobra.Command {
 			"so nothing is lost. --otlp also exports every tailed trace record (and a span per CRM\n" +
 			"request) to an OpenTelemetry receiver; a slow or dead receiver never holds up the centre.\n" +
 			"Remote trace control (`crmwatch trace set`) writes the CRM trace values (registry on\n" +
-			"Windows) and turns them back by itself at expiry or when the disk guard trips.",
+			"Windows) and turns them back by itself at expiry or when the disk guard trips.\n" +
+			"The agent runs Go on one processor (GOMAXPROCS=1) unless $GOMAXPROCS is set: it shares\n" +
+			"the server with CRM, and one core carries far more than a CRM server produces.",
 		Example: "  crmwatch agent --roles auto --trace-dir 'C:\\Program Files\\Microsoft Dynamics CRM\\Trace'\n" +
 			"  crmwatch agent --roles SqlServer --set collectors.perfcounters.interval=30s\n" +
 			"  crmwatch agent --roles AppServer --set collectors.perfcounters.source=none \\\n" +
 			"      --set 'collectors.perfcounters.prometheus=[{url: http://127.0.0.1:9182/metrics, mappings: [...]}]'",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Logger = newProcessLogger(cmd)
+			runtime.GOMAXPROCS(agentProcs(os.Getenv, runtime.GOMAXPROCS(0)))
+			o.Logger = ProcessLogger(cmd)
 			o.Version = version
-			o.Factories = agentFactories()
+			o.Factories = AgentFactories()
 			// Every problem at once: the flags' and the configuration's.
 			var errs []error
 			for i, s := range sets {
