@@ -414,7 +414,15 @@ func bulkAcknowledge(t *testing.T, ctx context.Context, srv *server.Server, base
 	do(t, ctx, 20*time.Second, "the three alerts on the list",
 		chromedp.Navigate(base+"/alerts?rule=crm.e2e.bulk&state=open"),
 		chromedp.WaitVisible(chromedp.CSS(rows+":nth-child(3)")),
+		chromedp.Click(chromedp.ID("select-page")),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-selected="3"]`)),
+		chromedp.Click(chromedp.ID("bulk-clear")),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-selected="0"]`)),
 		chromedp.KeyEvent("j"), chromedp.KeyEvent("x"), chromedp.KeyEvent("j"), chromedp.KeyEvent("x"),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-selected="2"]`)))
+	// The farm's changes keep reloading the list: the selection stays.
+	loaded := get(t, ctx, "the list's load mark", chromedp.AttributeValue(chromedp.CSS("body"), "data-loaded")).Value
+	do(t, ctx, 30*time.Second, "a live reload", chromedp.WaitReady(chromedp.CSS(`body:not([data-loaded="`+loaded+`"])`)),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-selected="2"]`)))
 	picked := get(t, ctx, "the selected rows", chromedp.Evaluate[[]string](
 		`Array.from(document.querySelectorAll('#alert-rows tr.alert-row')).filter((r) => r.querySelector('input.select').checked).map((r) => r.dataset.id)`))
@@ -424,7 +432,12 @@ func bulkAcknowledge(t *testing.T, ctx context.Context, srv *server.Server, base
 	const note = "failover of the SQL cluster"
 	do(t, ctx, 20*time.Second, "acknowledge the two with one comment",
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('flash').hidden = true`),
-		chromedp.SendKeys(chromedp.ID("bulk-comment"), note),
+		chromedp.KeyEvent("a"), // jumps to the comment of the bulk action
+		chromedp.WaitReady(chromedp.CSS("#bulk-comment:focus")),
+		// chromedp sends the key's character as an event of its own after
+		// keydown, which the page's preventDefault does not cancel: clear it.
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('bulk-comment').value = ''`),
+		chromedp.KeyEvent(note),
 		chromedp.Click(chromedp.ID("bulk-ack")),
 		chromedp.WaitVisible(chromedp.CSS("#flash.ok")),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-selected="0"]`)),
