@@ -420,8 +420,16 @@ func bulkAcknowledge(t *testing.T, ctx context.Context, srv *server.Server, base
 		chromedp.WaitVisible(chromedp.CSS(`body[data-selected="0"]`)),
 		chromedp.KeyEvent("j"), chromedp.KeyEvent("x"), chromedp.KeyEvent("j"), chromedp.KeyEvent("x"),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-selected="2"]`)))
-	// The farm's changes keep reloading the list: the selection stays.
+	// A change (a comment on one of the alerts) reloads the list live: the
+	// selection stays.
 	loaded := get(t, ctx, "the list's load mark", chromedp.AttributeValue(chromedp.CSS("body"), "data-loaded")).Value
+	req, _ := http.NewRequest("POST", base+"/api/v1/alerts/bulk-2/comment", strings.NewReader(`{"comment":"seen"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("comment on bulk-2: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	do(t, ctx, 30*time.Second, "a live reload", chromedp.WaitReady(chromedp.CSS(`body:not([data-loaded="`+loaded+`"])`)),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-selected="2"]`)))
 	picked := get(t, ctx, "the selected rows", chromedp.Evaluate[[]string](
