@@ -11,7 +11,7 @@ import (
 	"crmwatch/packs"
 )
 
-//go:generate go run ./internal/palgen -pal ../../../shared/reference/pal -out .
+//go:generate go run ./internal/palgen -pal testdata/pal -out .
 
 // FS holds the pack (pack.yaml, rules/, collect/, dashboards/) and its unit
 // tests (tests/).

@@ -19,7 +19,7 @@ import (
 )
 
 func main() {
-	pal := flag.String("pal", "../../../shared/reference/pal", "directory with the PAL DynamicsCRM2013_*.xml files")
+	pal := flag.String("pal", "testdata/pal", "directory with the PAL DynamicsCRM2013_*.xml files")
 	out := flag.String("out", ".", "pack directory to write rules/, tests/ and collect/ into")
 	flag.Parse()
 	if err := run(*pal, *out); err != nil {

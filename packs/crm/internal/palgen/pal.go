@@ -66,7 +66,7 @@ var palParams = map[string]string{
 func readPAL(dir string) ([]palCounter, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.xml"))
 	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no PAL files in %s (want shared/reference/pal/*.xml): %v", dir, err)
+		return nil, fmt.Errorf("no PAL files in %s (want the PAL DynamicsCRM2013_*.xml files, as in testdata/pal): %v", dir, err)
 	}
 	sort.Strings(files)
 	var out []palCounter
