@@ -68,8 +68,9 @@ func (p *statusPeer) count(s string) int {
 // A receiver that keeps refusing (500) raises one crmwatch alert about it
 // — one, though two servers sharing the store and the stream both send to
 // it — listed by the API and notified to the other receiver but never to
-// the failing one; once the receiver accepts a notification again the
-// alert resolves by itself, and the other receiver is told so.
+// the failing one; once the receiver accepts a send again (`notify test`,
+// or the next notification) the alert resolves by itself, and the other
+// receiver is told so.
 func TestNotifyReceiverFailingAlert(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	nats, err := transport.StartEmbedded(transport.EmbeddedOptions{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), SyncInterval: time.Second})
@@ -128,35 +129,60 @@ func TestNotifyReceiverFailingAlert(t *testing.T) {
 		}
 		emitted++
 	}
-	waitFor("alert about flaky", func() bool {
-		emit()
+	raised := func(times int) api.Alert {
+		t.Helper()
+		waitFor("alert about flaky", func() bool {
+			emit()
+			as := failing()
+			return len(as) > 0 && as[0].State == alerts.StateNew
+		})
 		as := failing()
-		return len(as) > 0
-	})
-	as := failing()
-	if len(as) != 1 || as[0].State != alerts.StateNew || as[0].Severity != alerts.SeverityError ||
-		as[0].Summary != "Notification receiver flaky keeps refusing notifications" {
-		t.Fatalf("alerts about receivers: %+v", as)
+		if len(as) != 1 || as[0].Severity != alerts.SeverityError || as[0].Summary != "Notification receiver flaky keeps refusing notifications" {
+			t.Fatalf("alerts about receivers: %+v", as)
+		}
+		waitFor("notification of it to noc", func() bool { return noc.count(notify.RuleReceiverFailing+" firing") == times })
+		return as[0]
 	}
-	waitFor("notification of it to noc", func() bool { return noc.count(notify.RuleReceiverFailing+" firing") == 1 })
-
-	// flaky accepts again: the next alert gets through and ends it.
+	resolved := func(times int, poke func()) {
+		t.Helper()
+		waitFor("resolution", func() bool {
+			poke()
+			as := failing()
+			return len(as) == 1 && as[0].State == alerts.StateResolved
+		})
+		waitFor("resolution notified to noc", func() bool { return noc.count(notify.RuleReceiverFailing+" resolved") == times })
+	}
+	first := raised(1)
+	// flaky accepts again: `notify test` gets through and ends it, with
+	// no alert to send.
 	flaky.refuse.Store(false)
-	waitFor("resolution", func() bool {
-		emit()
-		as := failing()
-		return len(as) == 1 && as[0].State == alerts.StateResolved
+	tested := false
+	resolved(1, func() {
+		if !tested {
+			if code, body := post(t, "http://"+servers[0].HTTPAddr()+"/api/v1/notify/test/flaky", tok); code != http.StatusOK {
+				t.Fatalf("notify test: %d %s", code, body)
+			}
+			tested = true
+		}
 	})
-	waitFor("resolution notified to noc", func() bool { return noc.count(notify.RuleReceiverFailing+" resolved") == 1 })
+	// It refuses again (the same alert reopens), then the next alert it
+	// is sent gets through and ends it.
+	flaky.refuse.Store(true)
+	if again := raised(2); again.ID != first.ID {
+		t.Errorf("a new alert %s, want %s reopened", again.ID, first.ID)
+	}
+	flaky.refuse.Store(false)
+	resolved(2, emit)
 	time.Sleep(500 * time.Millisecond)
 	if got := flaky.count(notify.RuleReceiverFailing+" firing") + flaky.count(notify.RuleReceiverFailing+" resolved"); got != 0 {
 		t.Errorf("flaky was sent the alert about itself %d times", got)
 	}
-	if got := noc.count(notify.RuleReceiverFailing + " firing"); got != 1 {
-		t.Errorf("noc was told %d times that flaky fails; want once", got)
+	if f, r := noc.count(notify.RuleReceiverFailing+" firing"), noc.count(notify.RuleReceiverFailing+" resolved"); f != 2 || r != 2 {
+		t.Errorf("noc was told %d times that flaky fails and %d that it recovered; want twice each", f, r)
 	}
-	if as := failing(); len(as) != 1 {
-		t.Errorf("alerts about receivers after recovery: %+v", as)
+	as := failing()
+	if len(as) != 1 {
+		t.Fatalf("alerts about receivers after recovery: %+v", as)
 	}
 	d, err := servers[0].Store().Alert(ctx, as[0].ID)
 	if err != nil {
