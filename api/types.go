@@ -66,6 +66,14 @@ type AlertDetail struct {
 type ReceiverInfo struct {
 	Name string `json:"name"`
 	Kind string `json:"kind"`
+	// Failures is how many sends in a row the receiver refused (0: its
+	// last one got through), since FailingSince, the last with LastError;
+	// Failing says the streak raised the alert about the receiver
+	// (crmwatch.notify.receiver-failing).
+	Failures     int64      `json:"failures"`
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	LastError    string     `json:"last_error,omitempty"`
+	Failing      bool       `json:"failing"`
 }
 
 // NotifyTestResult answers POST /api/v1/notify/test/{receiver}: 200 when

@@ -141,10 +141,27 @@ func (n *notifier) routes() []api.Route {
 	}
 }
 
-func (n *notifier) listReceivers(w http.ResponseWriter, _ *http.Request) {
+func (n *notifier) listReceivers(w http.ResponseWriter, r *http.Request) {
 	out := []api.ReceiverInfo{}
+	health := map[string]store.ReceiverHealth{}
+	if len(n.receivers) > 0 {
+		hs, err := n.st.ReceiverHealth(r.Context())
+		if err != nil {
+			access.WriteError(w, http.StatusServiceUnavailable, "the receivers' health is not readable from the store; try again: "+err.Error())
+			return
+		}
+		for _, h := range hs {
+			health[h.Receiver] = h
+		}
+	}
+	now := time.Now()
 	for _, name := range n.names() {
-		out = append(out, api.ReceiverInfo{Name: name, Kind: n.receivers[name].Kind()})
+		ri := api.ReceiverInfo{Name: name, Kind: n.receivers[name].Kind()}
+		if h, ok := health[name]; ok {
+			since := h.FailingSince
+			ri.Failures, ri.FailingSince, ri.LastError, ri.Failing = h.Failures, &since, h.LastError, n.failing.Holds(h, now)
+		}
+		out = append(out, ri)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -153,6 +153,12 @@ func TestNotifyReceiverFailingAlert(t *testing.T) {
 		waitFor("resolution notified to noc", func() bool { return noc.count(notify.RuleReceiverFailing+" resolved") == times })
 	}
 	first := raised(1)
+	var rs []api.ReceiverInfo
+	getJSON(t, "http://"+servers[1].HTTPAddr()+"/api/v1/notify/receivers", tok, &rs)
+	if len(rs) != 2 || rs[0].Name != "flaky" || !rs[0].Failing || rs[0].Failures < 4 || rs[0].FailingSince == nil ||
+		!strings.Contains(rs[0].LastError, "500") || rs[1].Name != "noc" || rs[1].Failures != 0 || rs[1].Failing {
+		t.Errorf("receivers: %+v", rs)
+	}
 	// flaky accepts again: `notify test` gets through and ends it, with
 	// no alert to send.
 	flaky.refuse.Store(false)

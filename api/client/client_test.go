@@ -205,9 +205,12 @@ func TestRenderGolden(t *testing.T) {
 		},
 		func() error {
 			buf.WriteString("\n")
-			return PrintReceivers(&buf, []api.ReceiverInfo{{Name: "noc", Kind: "webhook"}})
+			since := t0.Add(-2 * time.Minute)
+			return PrintReceivers(&buf, []api.ReceiverInfo{{Name: "noc", Kind: "webhook"},
+				{Name: "am", Kind: "alertmanager", Failures: 7, FailingSince: &since, Failing: true, LastError: "alertmanager am: 503 Service Unavailable"},
+				{Name: "mail", Kind: "email", Failures: 1, FailingSince: &since, LastError: "email mail: 451 try again later"}}, time.UTC)
 		},
-		func() error { buf.WriteString("\n"); return PrintReceivers(&buf, nil) },
+		func() error { buf.WriteString("\n"); return PrintReceivers(&buf, nil, time.UTC) },
 		func() error { buf.WriteString("\n"); return PrintOperators(&buf, ops, time.UTC) },
 		func() error { buf.WriteString("\n"); return PrintOperators(&buf, []store.Operator{}, time.UTC) },
 	} {

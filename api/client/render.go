@@ -326,16 +326,26 @@ func printDeliveries(w io.Writer, ds []store.Delivery, loc *time.Location) error
 	return tw.Flush()
 }
 
-// PrintReceivers writes the notification receivers.
-func PrintReceivers(w io.Writer, rs []api.ReceiverInfo) error {
+// PrintReceivers writes the notification receivers and their health.
+func PrintReceivers(w io.Writer, rs []api.ReceiverInfo, loc *time.Location) error {
 	if len(rs) == 0 {
 		_, err := fmt.Fprintln(w, "No notification receivers: configure them under notify: in the server's --config file, or start it with --webhook URL.")
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RECEIVER\tKIND")
+	fmt.Fprintln(tw, "RECEIVER\tKIND\tHEALTH")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\n", r.Name, r.Kind)
+		health := "ok"
+		if r.Failures > 0 {
+			health = fmt.Sprintf("refused %d in a row since %s", r.Failures, formatTimePtr(r.FailingSince, loc))
+			if r.Failing {
+				health = "FAILING: " + health
+			}
+			if r.LastError != "" {
+				health += ": " + cut(r.LastError, 100)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.Kind, health)
 	}
 	return tw.Flush()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +33,7 @@ func newNotifyCmd() *cobra.Command {
 			if conn.json {
 				return printJSONTo(cmd.OutOrStdout(), rs)
 			}
-			return client.PrintReceivers(cmd.OutOrStdout(), rs)
+			return client.PrintReceivers(cmd.OutOrStdout(), rs, time.Local)
 		},
 	}, &cobra.Command{
 		Use:   "test RECEIVER",
