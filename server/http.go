@@ -16,6 +16,7 @@ import (
 	"crmwatch/api"
 	"crmwatch/capacity/report"
 	"crmwatch/console"
+	"crmwatch/dashboards/history"
 	"crmwatch/store"
 	"crmwatch/transport"
 )
@@ -40,7 +41,8 @@ func (s *Server) apiHandler(st store.Store, pub *changePublisher, nc *nats.Conn,
 		Logger:   logger,
 		Registry: reg,
 		Routes: slices.Concat([]api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()},
-			capacityRoute(st.(report.Source))}, s.trace.Routes(), s.enrollRoutes(st), s.notifier.routes()),
+			capacityRoute(st.(report.Source))}, s.trace.Routes(), s.enrollRoutes(st), s.notifier.routes(),
+			history.Routes(history.Options{Dashboards: s.Dashboards, Source: st.(history.Source), Logger: logger})),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"crmwatch/collectors"
+	"crmwatch/dashboards"
 	"crmwatch/event"
 	"crmwatch/notify"
 
@@ -21,6 +22,9 @@ type farm struct {
 	// plans are what the packs' collect: sections ask each role to
 	// collect (packs.Plans); agents get them through the packs bucket.
 	plans map[event.Role]collectors.Plan
+	// dashboards are the packs' dashboards after the overrides, for the
+	// console (dashboards/history).
+	dashboards []dashboards.Dashboard
 }
 
 // loadRules loads the built-in CRM pack, the packs in dirs and the
@@ -32,8 +36,8 @@ func loadRules(dirs, overrides []string) ([]rules.Rule, error) {
 	return f.rules, err
 }
 
-// loadFarm is loadRules plus the overrides files' server groups and the
-// packs' per-role collection plans.
+// loadFarm is loadRules plus the overrides files' server groups, the
+// packs' per-role collection plans and their dashboards.
 func loadFarm(dirs, overrides []string) (farm, error) {
 	builtin, err := crm.Load()
 	if err != nil {
@@ -70,5 +74,8 @@ func loadFarm(dirs, overrides []string) (farm, error) {
 	// crmwatch's own rules go with every farm's.
 	f.rules = append(f.rules, notify.FailingRule())
 	f.plans = packs.Plans(ps)
+	if f.dashboards, err = dashboards.Build(ps, ovs); err != nil {
+		return farm{}, fmt.Errorf("dashboards: %w", err)
+	}
 	return f, nil
 }

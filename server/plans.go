@@ -7,12 +7,26 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"crmwatch/collectors"
+	"crmwatch/dashboards"
 	"crmwatch/event"
 	"crmwatch/transport"
 )
 
 // setPlans keeps the collection plans of the loaded packs until they are
 // published.
+func (s *Server) setDashboards(ds []dashboards.Dashboard) {
+	s.mu.Lock()
+	s.dashboards = ds
+	s.mu.Unlock()
+}
+
+// Dashboards are the loaded packs' dashboards (after overrides).
+func (s *Server) Dashboards() []dashboards.Dashboard {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dashboards
+}
+
 func (s *Server) setPlans(p map[event.Role]collectors.Plan) {
 	s.mu.Lock()
 	s.plans = p

@@ -73,6 +73,7 @@ func (s *Server) reload(ctx context.Context, by string, audit bool) (ReloadResul
 		return ReloadResult{}, fmt.Errorf("pack reload refused, the running rules stay in place: %w", err)
 	}
 	s.setPlans(f.plans)
+	s.setDashboards(f.dashboards)
 	changed, err := s.publishPlans(ctx)
 	if err != nil {
 		s.log.Error("rules reloaded, but the agents did not get the new collection plans", "by", by, "err", err)

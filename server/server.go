@@ -28,6 +28,7 @@ import (
 	"crmwatch/capacity/rollup"
 	"crmwatch/certs"
 	"crmwatch/collectors"
+	"crmwatch/dashboards"
 	"crmwatch/event"
 	"crmwatch/rules"
 	"crmwatch/secret"
@@ -68,6 +69,8 @@ type Server struct {
 	serverKey transport.UserKey
 	notifier  *notifier
 	routes    []api.Route // of the HTTP listener, for Routes
+	// dashboards of the loaded packs, replaced by a reload
+	dashboards []dashboards.Dashboard
 }
 
 // hostGroups is the server groups by lower-case host name.
@@ -412,6 +415,7 @@ func (s *Server) startEngine(reg prometheus.Registerer, send alerts.SenderFunc) 
 	}
 	s.setGroups(f.groups)
 	s.setPlans(f.plans)
+	s.setDashboards(f.dashboards)
 	s.log.Info("rules engine ready", "rules", len(f.rules))
 	return engine, nil
 }

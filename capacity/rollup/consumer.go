@@ -40,7 +40,8 @@ type ConsumerOptions struct {
 	FlushEvery time.Duration
 	// MaxPending commits earlier once this many buckets wait (default 50,000).
 	MaxPending int
-	// Retention per resolution (default DefaultRetention); pruned every PruneEvery (default 1h).
+	// Retention per resolution (default DefaultRetention; minutes at least
+	// MinMinuteRetention); pruned every PruneEvery (default 1h).
 	Retention  Retention
 	PruneEvery time.Duration
 	Registerer prometheus.Registerer
@@ -83,6 +84,10 @@ func NewConsumer(o ConsumerOptions) (*Consumer, error) {
 		return nil, errors.New("rollup consumer: JetStream, store and lease are required")
 	}
 	o = o.withDefaults()
+	if m := o.Retention[Minute]; m < MinMinuteRetention {
+		return nil, fmt.Errorf("rollup consumer: 1-minute retention %s is under the %s the console's dashboards need; keep at least %s",
+			m, MinMinuteRetention, MinMinuteRetention)
+	}
 	c := &Consumer{o: o,
 		samples:   prometheus.NewCounter(prometheus.CounterOpts{Name: "crmwatch_rollup_samples_total", Help: "Samples rolled up into the capacity history."}),
 		commits:   prometheus.NewCounter(prometheus.CounterOpts{Name: "crmwatch_rollup_commits_total", Help: "Rollup flushes committed to the store."}),

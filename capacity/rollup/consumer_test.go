@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,5 +151,18 @@ func TestConsumerCountsEachSampleOnce(t *testing.T) {
 	})
 	if minutes != 9 { // 500 seconds from hh:58:00: hh:58 … hh+1:06
 		t.Fatalf("CRMWEB01 has %d minute buckets, want 9", minutes)
+	}
+}
+
+// A 1-minute retention shorter than the dashboards' day is refused.
+func TestConsumerRefusesShortMinuteRetention(t *testing.T) {
+	s := newStack(t)
+	lease, err := transport.OpenNamedLease(context.Background(), s.js, s.names, rollup.LeaseKey, "x", time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rollup.NewConsumer(rollup.ConsumerOptions{JS: s.js, Names: s.names, Store: s.st, Lease: lease, Retention: rollup.Retention{rollup.Minute: time.Hour}})
+	if err == nil || !strings.Contains(err.Error(), "1-minute retention 1h0m0s is under the 24h0m0s") {
+		t.Fatalf("short minute retention: %v", err)
 	}
 }

@@ -48,11 +48,16 @@ func (r Resolution) String() string {
 // Retention is how long each resolution is kept.
 type Retention map[Resolution]time.Duration
 
-// DefaultRetention keeps minutes two weeks (incidents), hours 400 days (a
+// DefaultRetention keeps minutes two weeks (incidents, and the console's
+// dashboards, which need at least MinMinuteRetention), hours 400 days (a
 // year and its season for forecasts) and days five years.
 func DefaultRetention() Retention {
 	return Retention{Minute: 14 * 24 * time.Hour, Hour: 400 * 24 * time.Hour, Day: 5 * 365 * 24 * time.Hour}
 }
+
+// MinMinuteRetention is the least 1-minute history the console's
+// dashboards promise (docs/dashboards.md): a day at full resolution.
+const MinMinuteRetention = 24 * time.Hour
 
 // OrgRetention is how long organization load (hourly) is kept.
 const OrgRetention = 400 * 24 * time.Hour
@@ -120,6 +125,11 @@ type SeriesKey struct {
 	Host    string
 	Counter string
 	Bucket  int64 // Unix seconds of the bucket's start
+}
+
+// SeriesName names one stored series.
+type SeriesName struct {
+	Host, Counter, Role string
 }
 
 // SeriesRow is a bucket as stored.

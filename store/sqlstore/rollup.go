@@ -439,3 +439,52 @@ func (s *Store) PruneRollups(ctx context.Context, now time.Time, keep rollup.Ret
 	})
 	return n, err
 }
+
+// RollupSeries lists every series the rollups hold (host, counter, role),
+// ordered by host and counter; the dashboards match their queries' labels
+// against it before reading any bucket.
+func (s *Store) RollupSeries(ctx context.Context) ([]rollup.SeriesName, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT host, counter, role FROM rollup_series ORDER BY host, counter`)
+	if err != nil {
+		return nil, fmt.Errorf("read rollup series from %s: %w", s.dsn, err)
+	}
+	defer rows.Close()
+	var out []rollup.SeriesName
+	for rows.Next() {
+		var n rollup.SeriesName
+		if err := rows.Scan(&n.Host, &n.Counter, &n.Role); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// ScanSeriesOf is ScanSeries for one series (host and counter): it reads
+// through the primary key, so a panel costs what it shows.
+func (s *Store) ScanSeriesOf(ctx context.Context, res rollup.Resolution, host, counter string, from, to time.Time, fn func(*rollup.SeriesRow) error) error {
+	rows, err := s.reader.QueryContext(ctx, `SELECT r.bucket, s.role, r.n, r.min_value, r.max_value, r.sum_value, r.sketch
+		FROM rollup_series s JOIN sample_rollups r ON r.series = s.id
+		WHERE s.host = $1 AND s.counter = $2 AND r.resolution = $3 AND r.bucket >= $4 AND r.bucket < $5 ORDER BY r.bucket`,
+		host, counter, int64(res), from.Unix(), to.Unix())
+	if err != nil {
+		return fmt.Errorf("read rollups of %s %s from %s: %w", host, counter, s.dsn, err)
+	}
+	defer rows.Close()
+	r := rollup.SeriesRow{SeriesKey: rollup.SeriesKey{Res: res, Host: host, Counter: counter}}
+	for rows.Next() {
+		var n int64
+		var blob []byte
+		if err := rows.Scan(&r.Bucket, &r.Role, &n, &r.Min, &r.Max, &r.Sum, &blob); err != nil {
+			return err
+		}
+		r.Count = uint64(n)
+		if err := r.Sketch.UnmarshalBinary(blob); err != nil {
+			return fmt.Errorf("rollup %s %s at %d: %w", host, counter, r.Bucket, err)
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,13 @@
+// Package history answers what a pack dashboard's panel showed over a time
+// range, from what the server keeps: the capacity rollups (1-minute buckets
+// for at least a day, hours and days beyond). It serves the console's
+// dashboards through operator-only API routes.
+//
+// The mapping from a panel's PromQL onto the rollups is deliberately
+// narrow (docs/dashboards.md, "In the console"): a query over
+// crmwatch_perfcounter_value built from selectors, avg/min/max_over_time
+// with a 1m, 1h or 1d window, sum/min/max/avg by labels and arithmetic
+// with a number is evaluated on the buckets; anything else, and every
+// query over a metric of the agent's or server's own /metrics, is answered
+// "not recorded" with the reason, never with made-up points.
+package history
