@@ -2,7 +2,8 @@
 // crmwatch server on the API's listener: sign-in with an operator token
 // exchanged for a session cookie, the alert list with live updates (Server-
 // Sent Events fed by the alert-changes stream), alert detail and actions,
-// agents, maintenance windows and silences, trace control, audit and
+// agents, maintenance windows and silences, trace control, the packs'
+// dashboards drawn from the server's history (inline SVG), audit and
 // operators. Pages are Go templates and one small script embedded in the
 // binary; the script reads and acts only through the HTTP API, so the
 // console can do nothing the API would not let the operator do.
@@ -108,6 +109,8 @@ func New(opts Options) (*Console, error) {
 		{Method: "GET", Pattern: "/agents", Permission: access.PermRead, Handler: c.page("agents", "Agents")},
 		{Method: "GET", Pattern: "/maintenance", Permission: access.PermRead, Handler: c.page("maintenance", "Maintenance and silences")},
 		{Method: "GET", Pattern: "/trace", Permission: access.PermRead, Handler: c.page("trace", "Trace control")},
+		{Method: "GET", Pattern: "/dashboards", Permission: access.PermRead, Handler: c.page("dashboards", "Dashboards")},
+		{Method: "GET", Pattern: "/dashboards/{id}", Permission: access.PermRead, Handler: c.page("dashboard", "Dashboard")},
 		{Method: "GET", Pattern: "/audit", Permission: access.PermAdmin, Handler: c.page("audit", "Audit log")},
 		{Method: "GET", Pattern: "/operators", Permission: access.PermAdmin, Handler: c.page("operators", "Operators")},
 		{Method: "GET", Pattern: "/events", Permission: access.PermRead, Handler: h(c.events)},

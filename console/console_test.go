@@ -177,7 +177,7 @@ func TestPagesHaveNoInlineCodeAndFollowTheRole(t *testing.T) {
 	for r, tok := range f.tokens {
 		cookies[r] = sessionCookie(f.signIn(t, tok.Reveal(), "/alerts"))
 	}
-	paths := []string{"/alerts", "/alerts/x", "/agents", "/maintenance", "/trace", "/audit", "/operators", "/nope"}
+	paths := []string{"/alerts", "/alerts/x", "/agents", "/maintenance", "/trace", "/audit", "/operators", "/dashboards", "/dashboards/x", "/nope"}
 	for _, p := range paths {
 		resp, html := f.get(t, p, cookies[access.RoleAdmin])
 		if inlineScript.MatchString(html) {
@@ -213,6 +213,13 @@ func TestPagesHaveNoInlineCodeAndFollowTheRole(t *testing.T) {
 	resp, js := f.get(t, "/static/app.js", nil)
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || strings.Contains(js, "innerHTML") {
 		t.Errorf("app.js: %d %s (and it must not use innerHTML)", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	resp, js = f.get(t, "/static/dashboards.js", nil)
+	if resp.StatusCode != 200 || strings.Contains(js, "innerHTML") || strings.Contains(js, "insertAdjacentHTML") || strings.Contains(js, ".style") {
+		t.Errorf("dashboards.js: %d (it must not parse markup nor set inline style)", resp.StatusCode)
+	}
+	if _, html := f.get(t, "/dashboards/x", cookies[access.RoleReadonly]); !strings.Contains(html, `src="/static/dashboards.js"`) || !strings.Contains(html, `data-id="x"`) {
+		t.Error("the dashboard page does not load its script with the dashboard's id")
 	}
 	if resp, _ := f.get(t, "/static/../console.go", nil); resp.StatusCode == 200 {
 		t.Error("static serves outside its folder")

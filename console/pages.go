@@ -26,7 +26,7 @@ type pageData struct {
 }
 
 // pageNames are the templates under web/, each combined with layout.html.
-var pageNames = []string{"signin", "error", "alerts", "alert", "agents", "maintenance", "trace", "audit", "operators"}
+var pageNames = []string{"signin", "error", "alerts", "alert", "agents", "maintenance", "trace", "audit", "operators", "dashboards", "dashboard"}
 
 func (c *Console) parseTemplates() error {
 	c.pages = map[string]*template.Template{}
