@@ -18,8 +18,21 @@ import (
 //	notify:        # receivers and routes (docs/notifications.md)
 //	  receivers: […]
 //	  routes: […]
+//	reports:
+//	  capacity:    # scheduled capacity reports (docs/capacity.md)
+//	    dir: /var/lib/crmwatch/reports
+//	    mail: [planning]                     # e-mail receivers above
+//	    every: 24h
+//	    since: 720h
+//	    formats: [html, csv]
 type ConfigFile struct {
-	Notify notifyconfig.Section `yaml:"notify"`
+	Notify  notifyconfig.Section `yaml:"notify"`
+	Reports Reports              `yaml:"reports"`
+}
+
+// Reports is the file's reports section.
+type Reports struct {
+	Capacity CapacityReports `yaml:"capacity"`
 }
 
 // ReadConfigFile reads and checks path; "" is an empty file. Every problem
@@ -48,7 +61,18 @@ func ParseConfigFile(data []byte) (ConfigFile, error) {
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return ConfigFile{}, fmt.Errorf("parse YAML: %w", err)
 	}
+	var errs []error
 	if err := f.Notify.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	kinds := map[string]string{}
+	for _, r := range f.Notify.Receivers {
+		kinds[r.Name] = receiverKind(r)
+	}
+	if err := f.Reports.Capacity.validate(kinds); err != nil {
+		errs = append(errs, fmt.Errorf("reports.capacity: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
 		return ConfigFile{}, err
 	}
 	return f, nil

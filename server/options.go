@@ -199,10 +199,12 @@ func (o Options) Validate() error {
 			errs = append(errs, errors.New("--packs: empty directory name"))
 		}
 	}
-	for _, f := range o.CapacityReports.Formats {
-		if f != "html" && f != "json" && f != "csv" {
-			errs = append(errs, fmt.Errorf("--capacity-report-format %q: want html, json or csv", f))
-		}
+	kinds := map[string]string{}
+	for _, r := range o.Notify.Receivers {
+		kinds[r.Name] = receiverKind(r)
+	}
+	if err := o.CapacityReports.validate(kinds); err != nil {
+		errs = append(errs, err)
 	}
 	for _, f := range o.Overrides {
 		if f == "" {
@@ -247,3 +249,18 @@ func (t TLSOptions) validate() []error {
 func (o Options) tlsDir() string { return filepath.Join(o.DataDir, "tls") }
 
 func (o Options) natsStoreDir() string { return filepath.Join(o.DataDir, "nats") }
+
+// receiverKind is the kind a notify receiver's section configures.
+func receiverKind(r notifyconfig.Receiver) string {
+	switch {
+	case r.Email != nil:
+		return "email"
+	case r.Webhook != nil:
+		return "webhook"
+	case r.Alertmanager != nil:
+		return "alertmanager"
+	case r.SNMPTrap != nil:
+		return "snmp_trap"
+	}
+	return "unknown"
+}

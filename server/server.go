@@ -267,7 +267,7 @@ func (s *Server) supervise(ctx context.Context, p parts) error {
 	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
 	g.Add(func() error { return p.evaluator.run(runCtx) }, func(error) { cancel() })
 	g.Add(func() error { return p.rollups.Run(runCtx) }, func(error) { cancel() })
-	g.Add(func() error { return s.runCapacityReports(runCtx, p.reports, p.rollups) }, func(error) { cancel() })
+	g.Add(func() error { return s.runCapacityReports(runCtx, p.reports, p.rollups, p.notifier) }, func(error) { cancel() })
 	g.Add(func() error { return p.publisher.run(runCtx, true) }, func(error) { cancel() })
 	g.Add(func() error { return watchAgents(runCtx, p.agents, s.agents, p.beats) }, func(error) { cancel() })
 	g.Add(func() error { return p.trace.Run(runCtx) }, func(error) { cancel() })

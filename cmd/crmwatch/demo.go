@@ -41,7 +41,7 @@ func newDemoCmd() *cobra.Command {
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
 			o.Out = cmd.OutOrStdout()
-			if err := notifySettings(&o.Notify, "", webhookURL, alertmanagerURL, trap); err != nil {
+			if _, err := notifySettings(&o.Notify, "", webhookURL, alertmanagerURL, trap); err != nil {
 				return err
 			}
 			return demo.Run(cmd.Context(), o)

@@ -36,9 +36,11 @@ func newServerCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Logger = newProcessLogger(cmd)
 			o.Version = version
-			if err := notifySettings(&o.Notify, configPath, webhookURL, alertmanagerURL, trap); err != nil {
+			file, err := notifySettings(&o.Notify, configPath, webhookURL, alertmanagerURL, trap)
+			if err != nil {
 				return err
 			}
+			capacityReportSettings(cmd.Flags(), &o.CapacityReports, file.Reports.Capacity)
 			srv, err := server.New(o)
 			if err != nil {
 				return err
@@ -63,10 +65,11 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&o.TLS.CertFile, "tls-cert", "", "PEM certificate chain for HTTPS and the embedded NATS (with --tls-key)")
 	f.StringVar(&o.TLS.KeyFile, "tls-key", "", "PEM private key of --tls-cert (unencrypted; never printed)")
 	f.StringVar(&o.CapacityReports.Dir, "capacity-report-dir", "", "write a capacity report to this folder on a schedule (capacity-YYYYMMDD-HHMM.html and .json; see docs/capacity.md)")
+	f.StringSliceVar(&o.CapacityReports.Mail, "capacity-report-mail", nil, "mail each scheduled capacity report through these e-mail receivers of the --config notify section (repeatable)")
 	f.DurationVar(&o.CapacityReports.Every, "capacity-report-every", 24*time.Hour, "interval of the scheduled capacity reports")
 	f.DurationVar(&o.CapacityReports.Since, "capacity-report-since", 30*24*time.Hour, "window of each scheduled capacity report")
 	f.StringSliceVar(&o.CapacityReports.Formats, "capacity-report-format", []string{"html", "json"}, "formats of the scheduled capacity reports: html, json, csv (repeatable)")
-	f.StringVar(&configPath, "config", "", "server configuration file (YAML): notification receivers and routes (docs/notifications.md)")
+	f.StringVar(&configPath, "config", "", "server configuration file (YAML): notification receivers and routes (docs/notifications.md), scheduled capacity reports (docs/capacity.md)")
 	f.Var(&webhookURL, "webhook", "send every alert change to this webhook URL (receiver \"webhook\", unsigned; its token is never printed)")
 	f.Var(&alertmanagerURL, "alertmanager", "send every alert to this Prometheus Alertmanager (base URL, e.g. http://127.0.0.1:9093; receiver \"alertmanager\")")
 	f.DurationVar(&o.SessionTTL, "session-ttl", access.DefaultSessionTTL, "how long a sign-in to the operator console at / lasts")
@@ -96,12 +99,12 @@ func reloadOnHangup(ctx context.Context, srv *server.Server) (stop func()) {
 	return func() { signal.Stop(hup); close(done) }
 }
 
-// notifySettings reads the notify section of the --config file and adds
-// the shortcut flags' receivers.
-func notifySettings(n *notifyconfig.Section, configPath string, webhookURL, alertmanagerURL secret.URL, trap trapShortcut) error {
+// notifySettings reads the --config file, takes its notify section and adds
+// the shortcut flags' receivers; it returns the file for its other sections.
+func notifySettings(n *notifyconfig.Section, configPath string, webhookURL, alertmanagerURL secret.URL, trap trapShortcut) (server.ConfigFile, error) {
 	f, err := server.ReadConfigFile(configPath)
 	if err != nil {
-		return err
+		return f, err
 	}
 	*n = f.Notify
 	if !webhookURL.IsZero() {
@@ -113,7 +116,27 @@ func notifySettings(n *notifyconfig.Section, configPath string, webhookURL, aler
 	if trap.target != "" {
 		server.AddShortcut(n, server.SNMPTrapShortcut(trap.target, trap.community))
 	}
-	return nil
+	return f, nil
+}
+
+// capacityReportSettings takes the --config file's reports.capacity
+// section for every setting whose flag was not given: flags win.
+func capacityReportSettings(fl *pflag.FlagSet, c *server.CapacityReports, file server.CapacityReports) {
+	if file.Dir != "" && !fl.Changed("capacity-report-dir") {
+		c.Dir = file.Dir
+	}
+	if len(file.Mail) > 0 && !fl.Changed("capacity-report-mail") {
+		c.Mail = file.Mail
+	}
+	if file.Every != 0 && !fl.Changed("capacity-report-every") {
+		c.Every = file.Every
+	}
+	if file.Since != 0 && !fl.Changed("capacity-report-since") {
+		c.Since = file.Since
+	}
+	if len(file.Formats) > 0 && !fl.Changed("capacity-report-format") {
+		c.Formats = file.Formats
+	}
 }
 
 // trapShortcut holds --snmp-trap-target and --snmp-trap-community.

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -274,6 +275,64 @@ func Message(from string, to []string, n notify.Notification, now time.Time) ([]
 			return nil, err
 		}
 		m.WriteString("\r\n")
+	}
+	fmt.Fprintf(&m, "--%s--\r\n", boundary)
+	return m.Bytes(), nil
+}
+
+// Attachment is a file mailed with a document.
+type Attachment struct {
+	Name        string // file name shown to the reader
+	ContentType string // e.g. text/html; charset=utf-8
+	Data        []byte
+}
+
+// SendDocument mails a document that is not an alert — a scheduled
+// capacity report — to the receiver's recipients through the same SMTP
+// server, TLS and authentication as its notifications: a plain-text body
+// and the files attached. retry says whether trying again may pass.
+func (r *Receiver) SendDocument(ctx context.Context, subject, text string, files []Attachment, now time.Time) (retry bool, err error) {
+	msg, err := documentMessage(r.cfg.From, r.cfg.To, subject, text, files, now)
+	if err != nil {
+		return false, fmt.Errorf("email %s: %w", r.name, err)
+	}
+	if retry, err := r.send(ctx, msg); err != nil {
+		return retry, fmt.Errorf("email %s: %s: %s", r.name, r.cfg.SMTP, secret.Scrub(err.Error(), r.cfg.Password))
+	}
+	return false, nil
+}
+
+// documentMessage renders multipart/mixed: the text, then each file as a
+// base64 attachment (lines of 76 characters, as RFC 2045 asks).
+func documentMessage(from string, to []string, subject, text string, files []Attachment, now time.Time) ([]byte, error) {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	boundary := "crmwatch-" + id
+	var m bytes.Buffer
+	fmt.Fprintf(&m, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <document.%s@crmwatch>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=%q\r\n\r\n",
+		from, strings.Join(to, ", "), mime.QEncoding.Encode("utf-8", subject), now.Format(time.RFC1123Z), id, boundary)
+	fmt.Fprintf(&m, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n", boundary)
+	qp := quotedprintable.NewWriter(&m)
+	if _, err := qp.Write([]byte(text)); err != nil {
+		return nil, err
+	}
+	if err := qp.Close(); err != nil {
+		return nil, err
+	}
+	m.WriteString("\r\n")
+	for _, f := range files {
+		disp := mime.FormatMediaType("attachment", map[string]string{"filename": f.Name})
+		if disp == "" {
+			return nil, fmt.Errorf("attachment name %q cannot be written in a header", f.Name)
+		}
+		fmt.Fprintf(&m, "--%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: %s\r\n\r\n", boundary, f.ContentType, disp)
+		enc := base64.StdEncoding.EncodeToString(f.Data)
+		for len(enc) > 76 {
+			m.WriteString(enc[:76] + "\r\n")
+			enc = enc[76:]
+		}
+		m.WriteString(enc + "\r\n")
 	}
 	fmt.Fprintf(&m, "--%s--\r\n", boundary)
 	return m.Bytes(), nil

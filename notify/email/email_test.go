@@ -1,130 +1,26 @@
 package email
 
 import (
+	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
+	"encoding/base64"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
 	"net/mail"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
-
 	"crmwatch/alerts"
 	"crmwatch/notify"
+	"crmwatch/notify/email/mailtest"
 	"crmwatch/secret"
 )
 
-// mailbox is a real SMTP server (go-smtp) on loopback that offers
-// STARTTLS, refuses AUTH before it, checks the password and keeps what it
-// receives.
-type mailbox struct {
-	addr   string
-	caFile string
-	mu     sync.Mutex
-	msgs   [][]byte
-	rcpts  []string
-	authed bool
-}
-
-type session struct {
-	mb   *mailbox
-	user string
-}
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *session) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != "crm" || pass != "smtp-pass-5521" {
-			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "invalid credentials"}
-		}
-		s.user = user
-		return nil
-	}), nil
-}
-func (s *session) Mail(string, *smtp.MailOptions) error {
-	if s.user == "" {
-		return smtp.ErrAuthRequired
-	}
-	return nil
-}
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.mb.mu.Lock()
-	s.mb.rcpts = append(s.mb.rcpts, to)
-	s.mb.mu.Unlock()
-	return nil
-}
-func (s *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	s.mb.mu.Lock()
-	s.mb.msgs = append(s.mb.msgs, b)
-	s.mb.mu.Unlock()
-	return err
-}
-func (s *session) Reset()        {}
-func (s *session) Logout() error { return nil }
-
-func startMailbox(t *testing.T, withTLS bool) *mailbox {
-	t.Helper()
-	mb := &mailbox{}
-	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{mb: mb}, nil }))
-	s.Domain = "127.0.0.1"
-	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
-	if withTLS {
-		cert, caFile := selfSigned(t)
-		s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-		mb.caFile = caFile
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb.addr = ln.Addr().String()
-	go func() { _ = s.Serve(ln) }()
-	t.Cleanup(func() { _ = s.Close() })
-	return mb
-}
-
-func selfSigned(t *testing.T) (tls.Certificate, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	kb, _ := x509.MarshalECPrivateKey(key)
-	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cert, ca
+func startMailbox(t *testing.T, withTLS bool) *mailtest.Mailbox {
+	return mailtest.Start(t, withTLS, "crm", "smtp-pass-5521")
 }
 
 func sample() notify.Notification {
@@ -139,18 +35,19 @@ func sample() notify.Notification {
 // a plain-text and an HTML body carrying the knowledge and the link.
 func TestEmailDelivered(t *testing.T) {
 	mb := startMailbox(t, true)
-	cfg := Config{SMTP: mb.addr, From: "crmwatch <crmwatch@example.com>", To: []string{"noc@example.com"}, Username: "crm",
-		Password: secret.New("smtp-pass-5521"), CAFile: mb.caFile, Timeout: 10 * time.Second}
+	cfg := Config{SMTP: mb.Addr, From: "crmwatch <crmwatch@example.com>", To: []string{"noc@example.com"}, Username: "crm",
+		Password: secret.New("smtp-pass-5521"), CAFile: mb.CAFile, Timeout: 10 * time.Second}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	if retry, err := New("mail", cfg).Notify(context.Background(), []notify.Notification{sample()}); err != nil {
 		t.Fatal(retry, err)
 	}
-	if len(mb.msgs) != 1 || len(mb.rcpts) != 1 || mb.rcpts[0] != "noc@example.com" {
-		t.Fatalf("mailbox: %d messages to %v", len(mb.msgs), mb.rcpts)
+	msgs, rcpts := mb.Messages(), mb.Recipients()
+	if len(msgs) != 1 || len(rcpts) != 1 || rcpts[0] != "noc@example.com" {
+		t.Fatalf("mailbox: %d messages to %v", len(msgs), rcpts)
 	}
-	m, err := mail.ReadMessage(strings.NewReader(string(mb.msgs[0])))
+	m, err := mail.ReadMessage(strings.NewReader(string(msgs[0])))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,13 +87,13 @@ func TestEmailDelivered(t *testing.T) {
 // and never repeated; nothing listening may pass.
 func TestEmailFailures(t *testing.T) {
 	plain := startMailbox(t, false)
-	cfg := Config{SMTP: plain.addr, From: "crmwatch@example.com", To: []string{"noc@example.com"}, Username: "crm", Password: secret.New("smtp-pass-5521")}
+	cfg := Config{SMTP: plain.Addr, From: "crmwatch@example.com", To: []string{"noc@example.com"}, Username: "crm", Password: secret.New("smtp-pass-5521")}
 	retry, err := New("mail", cfg).Notify(context.Background(), []notify.Notification{sample()})
-	if err == nil || retry || !strings.Contains(err.Error(), "STARTTLS") || len(plain.msgs) != 0 {
-		t.Fatalf("no STARTTLS: retry %v err %v, %d messages", retry, err, len(plain.msgs))
+	if err == nil || retry || !strings.Contains(err.Error(), "STARTTLS") || len(plain.Messages()) != 0 {
+		t.Fatalf("no STARTTLS: retry %v err %v, %d messages", retry, err, len(plain.Messages()))
 	}
 	mb := startMailbox(t, true)
-	cfg = Config{SMTP: mb.addr, From: "crmwatch@example.com", To: []string{"noc@example.com"}, Username: "crm", Password: secret.New("wrong-pass-7"), CAFile: mb.caFile}
+	cfg = Config{SMTP: mb.Addr, From: "crmwatch@example.com", To: []string{"noc@example.com"}, Username: "crm", Password: secret.New("wrong-pass-7"), CAFile: mb.CAFile}
 	retry, err = New("mail", cfg).Notify(context.Background(), []notify.Notification{sample()})
 	if err == nil || retry || !strings.Contains(err.Error(), "535") || strings.Contains(err.Error(), "wrong-pass-7") {
 		t.Fatalf("wrong password: retry %v err %v", retry, err)
@@ -219,5 +116,58 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if err != nil && strings.Contains(err.Error(), "pw-9911") {
 		t.Errorf("password repeated: %v", err)
+	}
+}
+
+// A document (a scheduled report) arrives as multipart/mixed with its text
+// and each file attached whole, over the same STARTTLS and AUTH.
+func TestSendDocument(t *testing.T) {
+	mb := startMailbox(t, true)
+	cfg := Config{SMTP: mb.Addr, From: "crmwatch@example.com", To: []string{"planning@example.com", "noc@example.com"}, Username: "crm",
+		Password: secret.New("smtp-pass-5521"), CAFile: mb.CAFile}
+	page := []byte("<!DOCTYPE html><html><body>" + strings.Repeat("<p>capacity é</p>", 400) + "</body></html>")
+	retry, err := New("planning", cfg).SendDocument(context.Background(), "[crmwatch] capacity report", "Tier: Middle\n",
+		[]Attachment{{Name: "capacity-20261130-0600.html", ContentType: "text/html; charset=utf-8", Data: page}, {Name: "capacity.json", ContentType: "application/json", Data: []byte(`{"version":1}`)}},
+		time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(retry, err)
+	}
+	msgs := mb.Messages()
+	if len(msgs) != 1 || len(mb.Recipients()) != 2 {
+		t.Fatalf("%d messages to %v", len(msgs), mb.Recipients())
+	}
+	m, err := mail.ReadMessage(strings.NewReader(string(msgs[0])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if mt != "multipart/mixed" || m.Header.Get("Subject") != "[crmwatch] capacity report" {
+		t.Fatalf("headers %v", m.Header)
+	}
+	got := map[string][]byte{}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(p)
+		name := p.FileName()
+		if name != "" && p.Header.Get("Content-Transfer-Encoding") == "base64" {
+			if b, err = base64.StdEncoding.DecodeString(strings.ReplaceAll(string(b), "\r\n", "")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got[name] = b
+	}
+	// Text lines end in CRLF on the wire (quoted-printable, RFC 2045).
+	if text := strings.ReplaceAll(string(got[""]), "\r\n", "\n"); text != "Tier: Middle\n" {
+		t.Errorf("text %q", text)
+	}
+	if !bytes.Equal(got["capacity-20261130-0600.html"], page) || string(got["capacity.json"]) != `{"version":1}` {
+		t.Errorf("attachments not whole: html %d of %d bytes, json %q", len(got["capacity-20261130-0600.html"]), len(page), got["capacity.json"])
 	}
 }
