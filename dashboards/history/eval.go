@@ -17,7 +17,8 @@ import (
 	"crmwatch/packs"
 )
 
-// Source is what the history reads (store/sqlstore has it).
+// Source is what the history reads (store/sqlstore has it); rows need
+// count, min, max and sum, not the sketch.
 type Source interface {
 	RollupSeries(ctx context.Context) ([]rollup.SeriesName, error)
 	ScanSeriesOf(ctx context.Context, res rollup.Resolution, host, counter string, from, to time.Time, fn func(*rollup.SeriesRow) error) error

@@ -77,6 +77,17 @@ func builtin(t testing.TB) []dashboards.Dashboard {
 	return ds
 }
 
+func find(t testing.TB, id string) dashboards.Dashboard {
+	t.Helper()
+	for _, d := range builtin(t) {
+		if d.ID == id {
+			return d
+		}
+	}
+	t.Fatalf("no dashboard %s", id)
+	return dashboards.Dashboard{}
+}
+
 func panel(t testing.TB, dashboard, key string) dashboards.Panel {
 	t.Helper()
 	for _, d := range builtin(t) {

@@ -460,10 +460,12 @@ func (s *Store) RollupSeries(ctx context.Context) ([]rollup.SeriesName, error) {
 	return out, rows.Err()
 }
 
-// ScanSeriesOf is ScanSeries for one series (host and counter): it reads
-// through the primary key, so a panel costs what it shows.
+// ScanSeriesOf is ScanSeries for one series (host and counter), without
+// the sketch (the row's Sketch is empty; the dashboards draw count, min,
+// mean and max): it reads through the primary key and decodes no sketch,
+// so a panel costs what it shows.
 func (s *Store) ScanSeriesOf(ctx context.Context, res rollup.Resolution, host, counter string, from, to time.Time, fn func(*rollup.SeriesRow) error) error {
-	rows, err := s.reader.QueryContext(ctx, `SELECT r.bucket, s.role, r.n, r.min_value, r.max_value, r.sum_value, r.sketch
+	rows, err := s.reader.QueryContext(ctx, `SELECT r.bucket, s.role, r.n, r.min_value, r.max_value, r.sum_value
 		FROM rollup_series s JOIN sample_rollups r ON r.series = s.id
 		WHERE s.host = $1 AND s.counter = $2 AND r.resolution = $3 AND r.bucket >= $4 AND r.bucket < $5 ORDER BY r.bucket`,
 		host, counter, int64(res), from.Unix(), to.Unix())
@@ -474,14 +476,10 @@ func (s *Store) ScanSeriesOf(ctx context.Context, res rollup.Resolution, host, c
 	r := rollup.SeriesRow{SeriesKey: rollup.SeriesKey{Res: res, Host: host, Counter: counter}}
 	for rows.Next() {
 		var n int64
-		var blob []byte
-		if err := rows.Scan(&r.Bucket, &r.Role, &n, &r.Min, &r.Max, &r.Sum, &blob); err != nil {
+		if err := rows.Scan(&r.Bucket, &r.Role, &n, &r.Min, &r.Max, &r.Sum); err != nil {
 			return err
 		}
 		r.Count = uint64(n)
-		if err := r.Sketch.UnmarshalBinary(blob); err != nil {
-			return fmt.Errorf("rollup %s %s at %d: %w", host, counter, r.Bucket, err)
-		}
 		if err := fn(&r); err != nil {
 			return err
 		}
