@@ -9,6 +9,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -24,7 +25,11 @@ const Version = 1
 
 // Source is what the report reads (store/sqlstore has it).
 type Source interface {
-	ScanSeries(ctx context.Context, res rollup.Resolution, from, to time.Time, fn func(*rollup.SeriesRow) error) error
+	// RollupSeries lists the stored series.
+	RollupSeries(ctx context.Context) ([]rollup.SeriesName, error)
+	// ScanRanges calls fn for the buckets of each range in turn, by time
+	// within a range.
+	ScanRanges(ctx context.Context, res rollup.Resolution, ranges []rollup.Range, fn func(*rollup.SeriesRow) error) error
 	ScanOrgs(ctx context.Context, from, to time.Time, fn func(*rollup.OrgRow) error) error
 }
 
@@ -118,9 +123,22 @@ type Organization struct {
 	LoadSharePc float64    `json:"load_share_pct"`
 }
 
-// Build reads the window's hourly rollups and organization load and
-// computes the report.
+// Build reads the window's rollups and organization load and computes the
+// report. Every figure but the time of a peak is a merge of whole days
+// (count, min, max, sum and the p95 sketch merge exactly), so the key
+// indicators are read from the 1-day rollups, the day in progress from
+// the 1-hour ones, and the hours of each peak day to date the peak to its
+// hour: the same figures as merging every hour of the window (or every
+// minute: the hours are merges of their minutes), from about a twentieth
+// of the rows (TestDailyRollupsGiveTheHourlyFigures).
 func Build(ctx context.Context, src Source, o Options) (*Report, error) {
+	return build(ctx, src, o, collect)
+}
+
+// collector reads each server's key indicators over [from, to).
+type collector func(ctx context.Context, src Source, from, to time.Time, days int) (map[key]*acc, error)
+
+func build(ctx context.Context, src Source, o Options, collect collector) (*Report, error) {
 	if o.Since <= 0 {
 		o.Since = DefaultSince
 	}
@@ -135,40 +153,7 @@ func Build(ctx context.Context, src Source, o Options) (*Report, error) {
 	days := int(math.Ceil(to.Sub(from).Hours() / 24))
 	r := &Report{Version: Version, Generated: o.Now.UTC(), From: from, To: to}
 
-	// Per host and indicator: the window's aggregate and each day's.
-	type key struct {
-		host string
-		ind  int
-	}
-	type acc struct {
-		role   string
-		total  rollup.Agg
-		peakAt int64
-		days   []rollup.Agg
-		seen   bool
-	}
-	accs := map[key]*acc{}
-	err := src.ScanSeries(ctx, rollup.Hour, from, to, func(row *rollup.SeriesRow) error {
-		i, ok := indicatorOf(row.Counter)
-		if !ok {
-			return nil
-		}
-		k := key{row.Host, i}
-		a := accs[k]
-		if a == nil {
-			a = &acc{days: make([]rollup.Agg, days)}
-			accs[k] = a
-		}
-		a.role = row.Role
-		if row.Count > 0 && (a.total.Count == 0 || row.Max > a.total.Max) {
-			a.peakAt = row.Bucket
-		}
-		a.total.Merge(&row.Agg)
-		if d := int((row.Bucket - from.Unix()) / 86400); d >= 0 && d < days {
-			a.days[d].Merge(&row.Agg)
-		}
-		return nil
-	})
+	accs, err := collect(ctx, src, from, to, days)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +272,112 @@ func Build(ctx context.Context, src Source, o Options) (*Report, error) {
 	return r, nil
 }
 
+// key is one server's indicator; acc its figures over the window.
+type key struct {
+	host string
+	ind  int
+}
+
+type acc struct {
+	host, role string
+	total      rollup.Agg
+	// peakAt is the start of the earliest bucket holding total.Max, and
+	// peakRes its resolution (a day is narrowed to its hour afterwards).
+	peakAt  int64
+	peakRes rollup.Resolution
+	days    []rollup.Agg
+	seen    bool // a bucket was read (a series with none is left out)
+	// counters are the series read into the accumulator (w3wp instances
+	// share one).
+	counters []string
+}
+
+// add merges one bucket; the window's days start at from.
+func (a *acc) add(row *rollup.SeriesRow, from int64) {
+	a.seen = true
+	if row.Count == 0 {
+		return
+	}
+	if a.total.Count == 0 || row.Max > a.total.Max || row.Max == a.total.Max && row.Bucket < a.peakAt {
+		a.peakAt, a.peakRes = row.Bucket, row.Res
+	}
+	a.total.Merge(&row.Agg)
+	if d := int((row.Bucket - from) / 86400); d >= 0 && d < len(a.days) {
+		a.days[d].Merge(&row.Agg)
+	}
+}
+
+// collect reads each server's key indicators over [from, to): whole days
+// from the 1-day rollups, the rest from the 1-hour ones, then the hours of
+// each peak day.
+func collect(ctx context.Context, src Source, from, to time.Time, days int) (map[key]*acc, error) {
+	series, err := src.RollupSeries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	accs := map[key]*acc{}
+	of := map[[2]string]*acc{}
+	lastDay := max(from.Unix(), to.Truncate(24*time.Hour).Unix())
+	var dayRanges, hourRanges []rollup.Range
+	for _, sr := range series {
+		i, ok := indicatorOf(sr.Counter)
+		if !ok {
+			continue
+		}
+		k := key{sr.Host, i}
+		a := accs[k]
+		if a == nil {
+			a = &acc{host: sr.Host, days: make([]rollup.Agg, days)}
+			accs[k] = a
+		}
+		a.role = sr.Role
+		a.counters = append(a.counters, sr.Counter)
+		of[[2]string{sr.Host, sr.Counter}] = a
+		dayRanges = append(dayRanges, rollup.Range{Host: sr.Host, Counter: sr.Counter, From: from.Unix(), To: lastDay})
+		hourRanges = append(hourRanges, rollup.Range{Host: sr.Host, Counter: sr.Counter, From: lastDay, To: to.Unix()})
+	}
+	add := func(row *rollup.SeriesRow) error {
+		of[[2]string{row.Host, row.Counter}].add(row, from.Unix())
+		return nil
+	}
+	if err := src.ScanRanges(ctx, rollup.Day, dayRanges, add); err != nil {
+		return nil, err
+	}
+	if err := src.ScanRanges(ctx, rollup.Hour, hourRanges, add); err != nil {
+		return nil, err
+	}
+	// A peak found in a day is dated to the earliest hour of that day
+	// holding it (the day's start if its hours are gone).
+	var peaks []rollup.Range
+	for _, a := range accs {
+		if a.total.Count > 0 && a.peakRes == rollup.Day {
+			for _, c := range a.counters {
+				peaks = append(peaks, rollup.Range{Host: a.host, Counter: c, From: a.peakAt, To: a.peakAt + 86400})
+			}
+		}
+	}
+	sort.Slice(peaks, func(i, j int) bool {
+		return peaks[i].Host < peaks[j].Host || peaks[i].Host == peaks[j].Host && peaks[i].Counter < peaks[j].Counter
+	})
+	hour := map[*acc]int64{}
+	err = src.ScanRanges(ctx, rollup.Hour, peaks, func(row *rollup.SeriesRow) error {
+		a := of[[2]string{row.Host, row.Counter}]
+		if h, ok := hour[a]; row.Count > 0 && row.Max == a.total.Max && (!ok || row.Bucket < h) {
+			hour[a] = row.Bucket
+		}
+		return nil
+	})
+	for a, h := range hour {
+		a.peakAt, a.peakRes = h, rollup.Hour
+	}
+	for k, a := range accs {
+		if !a.seen {
+			delete(accs, k)
+		}
+	}
+	return accs, err
+}
+
 func roleMap[T any](m map[string]map[int]T, role string) map[int]T {
 	if role == "" {
 		role = "(no role)"
@@ -339,54 +430,68 @@ func trendPct(daily []float64) float64 {
 // organizations sums each organization's load over the window; perHost
 // counts the organizations with load on each server.
 func organizations(ctx context.Context, src Source, from, to time.Time, days int) ([]Organization, map[string]int, []float64, error) {
+	hours := int(to.Sub(from) / time.Hour)
+	hourUsers := make([]int, hours)
+	// The rows come by hour: each organization sums the hour in progress
+	// (its users' union across servers, its requests) and closes it when
+	// the next begins.
 	type acc struct {
-		o      Organization
-		daily  []float64
-		hours  map[int64]*rollup.UserSet
-		rate   map[int64]uint64
-		server map[string]bool
+		o          Organization
+		daily      []float64
+		hour       int64
+		users, tmp rollup.UserSet
+		rate       uint64
+		server     map[string]bool
+	}
+	closeHour := func(a *acc) {
+		if a.hour < 0 {
+			return
+		}
+		n := a.users.Len()
+		a.o.PeakUsers = max(a.o.PeakUsers, n)
+		hourUsers[a.hour] += n
+		a.o.PeakRate = max(a.o.PeakRate, float64(a.rate))
+		a.hour, a.users, a.rate = -1, a.users[:0], 0
 	}
 	accs := map[string]*acc{}
-	perHost := map[string]map[string]bool{}
+	prevHour := int64(-1)
 	err := src.ScanOrgs(ctx, from, to, func(row *rollup.OrgRow) error {
+		if row.Hour < prevHour {
+			return fmt.Errorf("organization load read out of hour order (%d after %d)", row.Hour, prevHour)
+		}
+		prevHour = row.Hour
 		a := accs[row.Organization]
 		if a == nil {
-			a = &acc{o: Organization{Name: row.Organization}, daily: make([]float64, days), hours: map[int64]*rollup.UserSet{},
-				rate: map[int64]uint64{}, server: map[string]bool{}}
+			a = &acc{o: Organization{Name: row.Organization}, daily: make([]float64, days), hour: -1, server: map[string]bool{}}
 			accs[row.Organization] = a
 		}
 		a.o.Requests += row.Requests
 		a.o.Errors += row.Errors
-		if d := int((row.Hour - from.Unix()) / 86400); d >= 0 && d < days {
-			a.daily[d] += float64(row.Requests)
-		}
-		u := a.hours[row.Hour]
-		if u == nil {
-			u = &rollup.UserSet{}
-			a.hours[row.Hour] = u
-		}
-		u.Merge(row.Users)
-		a.rate[row.Hour] += row.Requests
 		a.server[row.Host] = true
-		if perHost[row.Host] == nil {
-			perHost[row.Host] = map[string]bool{}
+		h := (row.Hour - from.Unix()) / 3600
+		if row.Hour < from.Unix() || h >= int64(hours) {
+			return nil
 		}
-		perHost[row.Host][row.Organization] = true
+		if h != a.hour {
+			closeHour(a)
+			a.hour = h
+		}
+		a.daily[h/24] += float64(row.Requests)
+		a.tmp = rollup.Union(a.tmp, a.users, row.Users)
+		a.users, a.tmp = a.tmp, a.users
+		a.rate += row.Requests
 		return nil
 	})
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	var total uint64
-	hourUsers := map[int64]int{}
+	counts := map[string]int{}
 	out := make([]Organization, 0, len(accs))
 	for _, a := range accs {
-		for h, u := range a.hours {
-			a.o.PeakUsers = max(a.o.PeakUsers, u.Len())
-			hourUsers[h] += u.Len()
-		}
-		for _, n := range a.rate {
-			a.o.PeakRate = max(a.o.PeakRate, float64(n))
+		closeHour(a)
+		for h := range a.server {
+			counts[h]++
 		}
 		a.o.Servers = sortedKeys(a.server)
 		for d, v := range a.daily {
@@ -424,15 +529,9 @@ func organizations(ctx context.Context, src Source, from, to time.Time, days int
 	for i := range out {
 		out[i].RankLoad = i + 1
 	}
-	counts := map[string]int{}
-	for h, set := range perHost {
-		counts[h] = len(set)
-	}
 	dailyUsers := make([]float64, days)
 	for h, n := range hourUsers {
-		if d := int((h - from.Unix()) / 86400); d >= 0 && d < days {
-			dailyUsers[d] = max(dailyUsers[d], float64(n))
-		}
+		dailyUsers[h/24] = max(dailyUsers[h/24], float64(n))
 	}
 	return out, counts, dailyUsers, nil
 }

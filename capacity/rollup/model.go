@@ -139,6 +139,13 @@ type SeriesRow struct {
 	Agg
 }
 
+// Range selects the buckets of one series starting in [From, To) (Unix
+// seconds).
+type Range struct {
+	Host, Counter string
+	From, To      int64
+}
+
 // Time is the bucket's start.
 func (r SeriesRow) Time() time.Time { return time.Unix(r.Bucket, 0).UTC() }
 
@@ -184,11 +191,33 @@ func (u *UserSet) Add(h uint32) {
 	}
 }
 
-// Merge is the union.
+// Merge is the union (past MaxUsers, its smallest hashes).
 func (u *UserSet) Merge(o UserSet) {
-	for _, h := range o {
-		u.Add(h)
+	if len(o) > 0 {
+		*u = Union(nil, *u, o)
 	}
+}
+
+// Union appends the union of the sorted sets a and b (past MaxUsers, its
+// smallest hashes) to dst[:0] in one pass over both; dst must share no
+// memory with them. Reusing dst saves an allocation per union.
+func Union(dst, a, b UserSet) UserSet {
+	out := dst[:0]
+	i, j := 0, 0
+	for len(out) < MaxUsers && (i < len(a) || j < len(b)) {
+		switch {
+		case j == len(b) || i < len(a) && a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default: // in both
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
+	}
+	return out
 }
 
 // Len is the number of distinct users (estimated past MaxUsers).

@@ -128,3 +128,27 @@ func FuzzUserSetDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestUserSetMergeIsUnion checks the one-pass merge against adding each
+// hash, below and past MaxUsers (where both keep the smallest hashes).
+func TestUserSetMergeIsUnion(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	for _, n := range [][2]int{{0, 5}, {5, 0}, {40, 40}, {3000, 7000}, {MaxUsers, 100}, {9000, 9000}} {
+		var a, b UserSet
+		for range n[0] {
+			a.Add(rng.Uint32() % 20000)
+		}
+		for range n[1] {
+			b.Add(rng.Uint32() % 20000)
+		}
+		want := slices.Clone(a)
+		for _, h := range b {
+			want.Add(h)
+		}
+		got := slices.Clone(a)
+		got.Merge(b)
+		if !slices.Equal(got, want) {
+			t.Errorf("sizes %v: merge gives %d hashes, adding each %d", n, len(got), len(want))
+		}
+	}
+}

@@ -170,9 +170,12 @@ func (s *Store) seriesIDs(ctx context.Context, tx *sql.Tx, rows []rollup.SeriesR
 	return ids, fresh, nil
 }
 
-// pointReads is below how many rows of one bucket the stored rows are read
-// one by one rather than the whole bucket at once.
-const pointReads = 32
+// readChunk is how many series one read of a bucket's stored rows names.
+// The key is (resolution, series, bucket), so "series IN (...)" with the
+// other two fixed is one index probe per series on both engines; a read by
+// bucket time alone would scan every series' history at that resolution,
+// which made a back-fill quadratic in its length.
+const readChunk = 256
 
 // upsertRows is how many rows one INSERT statement carries.
 const upsertRows = 64
@@ -201,20 +204,18 @@ func (s *Store) mergeSeries(ctx context.Context, tx *sql.Tx, rows []rollup.Serie
 	const cols = "n, min_value, max_value, sum_value, sketch, series, bucket"
 	for k, idx := range byBucket {
 		stored := map[bucketID]*rollup.Agg{}
-		var err error
-		if len(idx) < pointReads {
-			for _, i := range idx {
-				err = readAggs(ctx, tx, stored, `SELECT `+cols+` FROM sample_rollups WHERE resolution = $1 AND series = $2 AND bucket = $3`,
-					int64(k.res), ids[i], k.bucket)
-				if err != nil {
-					break
-				}
+		for lo := 0; lo < len(idx); lo += readChunk {
+			chunk := idx[lo:min(lo+readChunk, len(idx))]
+			args := make([]any, 0, 2+len(chunk))
+			args = append(args, int64(k.res), k.bucket)
+			for _, i := range chunk {
+				args = append(args, ids[i])
 			}
-		} else {
-			err = readAggs(ctx, tx, stored, `SELECT `+cols+` FROM sample_rollups WHERE resolution = $1 AND bucket = $2`, int64(k.res), k.bucket)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s rollups at %d: %w", k.res, k.bucket, err)
+			err := readAggs(ctx, tx, stored, `SELECT `+cols+` FROM sample_rollups WHERE resolution = `+s.params(1, 1)+
+				` AND bucket = `+s.params(2, 1)+` AND series IN (`+s.params(3, len(chunk))+`)`, args...)
+			if err != nil {
+				return nil, fmt.Errorf("read %s rollups at %d: %w", k.res, k.bucket, err)
+			}
 		}
 		for _, i := range idx {
 			r := &rows[i]
@@ -257,6 +258,23 @@ func readAggs(ctx context.Context, tx *sql.Tx, stored map[bucketID]*rollup.Agg, 
 		stored[id] = &a
 	}
 	return rs.Err()
+}
+
+// params is n placeholders from $first on ("?" for SQLite, as in
+// upsertChunks), comma-separated.
+func (s *Store) params(first, n int) string {
+	var q strings.Builder
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		if s.dsn.Engine == EngineSQLite {
+			q.WriteByte('?')
+		} else {
+			fmt.Fprintf(&q, "$%d", first+i)
+		}
+	}
+	return q.String()
 }
 
 // upsertChunks inserts n rows of width columns upsertRows at a time; add
@@ -363,45 +381,122 @@ func (s *Store) mergeOrgs(ctx context.Context, tx *sql.Tx, rows []rollup.OrgRow)
 // ScanSeries calls fn for every bucket of resolution res starting in
 // [from, to), ordered by host, counter and time.
 func (s *Store) ScanSeries(ctx context.Context, res rollup.Resolution, from, to time.Time, fn func(*rollup.SeriesRow) error) error {
-	rows, err := s.reader.QueryContext(ctx, `SELECT s.host, s.counter, r.bucket, s.role, r.n, r.min_value, r.max_value, r.sum_value, r.sketch
-		FROM sample_rollups r JOIN rollup_series s ON s.id = r.series
-		WHERE r.resolution = $1 AND r.bucket >= $2 AND r.bucket < $3 ORDER BY s.host, s.counter, r.bucket`,
-		int64(res), from.Unix(), to.Unix())
+	series, err := s.RollupSeries(ctx)
+	if err != nil {
+		return err
+	}
+	ranges := make([]rollup.Range, len(series))
+	for i, sr := range series {
+		ranges[i] = rollup.Range{Host: sr.Host, Counter: sr.Counter, From: from.Unix(), To: to.Unix()}
+	}
+	return s.ScanRanges(ctx, res, ranges, fn)
+}
+
+type seriesKey struct{ host, counter string }
+
+// seriesList is RollupSeries with each series' id.
+func (s *Store) seriesList(ctx context.Context) (map[seriesKey]int64, []rollup.SeriesName, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT id, host, counter, role FROM rollup_series ORDER BY host, counter`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read rollup series from %s: %w", s.dsn, err)
+	}
+	defer rows.Close()
+	ids := map[seriesKey]int64{}
+	var list []rollup.SeriesName
+	for rows.Next() {
+		var id int64
+		var sr rollup.SeriesName
+		if err := rows.Scan(&id, &sr.Host, &sr.Counter, &sr.Role); err != nil {
+			return nil, nil, err
+		}
+		ids[seriesKey{sr.Host, sr.Counter}] = id
+		list = append(list, sr)
+	}
+	return ids, list, rows.Err()
+}
+
+// ScanRanges calls fn for every bucket of resolution res in each range, in
+// the ranges' order and by time within one; ranges of series the store
+// does not hold are skipped. Each range is one read along the table's key
+// (resolution, series, bucket), so a report reads only the rows it asks
+// for, in order, with no sort.
+func (s *Store) ScanRanges(ctx context.Context, res rollup.Resolution, ranges []rollup.Range, fn func(*rollup.SeriesRow) error) error {
+	if len(ranges) == 0 {
+		return nil
+	}
+	ids, list, err := s.seriesList(ctx)
+	if err != nil {
+		return err
+	}
+	roles := make(map[seriesKey]string, len(list))
+	for _, sr := range list {
+		roles[seriesKey{sr.Host, sr.Counter}] = sr.Role
+	}
+	conn, err := s.reader.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("read rollups from %s: %w", s.dsn, err)
 	}
-	defer rows.Close()
+	defer conn.Close()
+	stmt, err := conn.PrepareContext(ctx, `SELECT bucket, n, min_value, max_value, sum_value, sketch FROM sample_rollups
+		WHERE resolution = `+s.params(1, 1)+` AND series = `+s.params(2, 1)+` AND bucket >= `+s.params(3, 1)+` AND bucket < `+s.params(4, 1)+`
+		ORDER BY bucket`)
+	if err != nil {
+		return fmt.Errorf("read rollups from %s: %w", s.dsn, err)
+	}
+	defer stmt.Close()
 	var r rollup.SeriesRow
 	r.Res = res
+	for _, rg := range ranges {
+		k := seriesKey{rg.Host, rg.Counter}
+		id, ok := ids[k]
+		if !ok || rg.From >= rg.To {
+			continue
+		}
+		r.Host, r.Counter, r.Role = rg.Host, rg.Counter, roles[k]
+		if err := s.scanRange(ctx, stmt, &r, int64(res), id, rg.From, rg.To, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) scanRange(ctx context.Context, stmt *sql.Stmt, r *rollup.SeriesRow, res, id, from, to int64, fn func(*rollup.SeriesRow) error) error {
+	rows, err := stmt.QueryContext(ctx, res, id, from, to)
+	if err != nil {
+		return fmt.Errorf("read rollups of %s %s from %s: %w", r.Host, r.Counter, s.dsn, err)
+	}
+	defer rows.Close()
+	var blob sql.RawBytes // decoded before the next row: no copy
 	for rows.Next() {
 		var n int64
-		var blob []byte
-		if err := rows.Scan(&r.Host, &r.Counter, &r.Bucket, &r.Role, &n, &r.Min, &r.Max, &r.Sum, &blob); err != nil {
+		if err := rows.Scan(&r.Bucket, &n, &r.Min, &r.Max, &r.Sum, &blob); err != nil {
 			return err
 		}
 		r.Count = uint64(n)
 		if err := r.Sketch.UnmarshalBinary(blob); err != nil {
 			return fmt.Errorf("rollup %s %s at %d: %w", r.Host, r.Counter, r.Bucket, err)
 		}
-		if err := fn(&r); err != nil {
+		if err := fn(r); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
 }
 
-// ScanOrgs calls fn for every organization hour starting in [from, to).
+// ScanOrgs calls fn for every organization hour starting in [from, to),
+// ordered by hour: the order of the index on hour, so no sort (sorting by
+// organization cost a 90-day capacity report more than the reading).
 func (s *Store) ScanOrgs(ctx context.Context, from, to time.Time, fn func(*rollup.OrgRow) error) error {
 	rows, err := s.reader.QueryContext(ctx, `SELECT organization, host, hour, requests, errors, users
-		FROM org_load WHERE hour >= $1 AND hour < $2 ORDER BY organization, hour, host`, from.Unix(), to.Unix())
+		FROM org_load WHERE hour >= $1 AND hour < $2 ORDER BY hour`, from.Unix(), to.Unix())
 	if err != nil {
 		return fmt.Errorf("read organization load from %s: %w", s.dsn, err)
 	}
 	defer rows.Close()
 	var r rollup.OrgRow
+	var blob sql.RawBytes // decoded before the next row: no copy
 	for rows.Next() {
 		var req, errs int64
-		var blob []byte
 		if err := rows.Scan(&r.Organization, &r.Host, &r.Hour, &req, &errs, &blob); err != nil {
 			return err
 		}
