@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,6 +30,7 @@ import (
 func (s *Server) apiHandler(st store.Store, pub *changePublisher, nc *nats.Conn, js jetstream.JetStream, reg *prometheus.Registry) (http.Handler, error) {
 	logger := s.o.Logger.With("component", "api")
 	auth := access.NewAuthenticator(st, logger).AcceptSessions(st, nil)
+	s.recorder = history.NewRecorder(reg, time.Minute, nil)
 	h, err := api.New(api.Options{
 		Auth:      auth,
 		Store:     st,
@@ -42,7 +44,7 @@ func (s *Server) apiHandler(st store.Store, pub *changePublisher, nc *nats.Conn,
 		Registry: reg,
 		Routes: slices.Concat([]api.Route{{Method: "POST", Pattern: ReloadPath, Permission: access.PermAdmin, Handler: s.reloadRoute()},
 			capacityRoute(st.(report.Source))}, s.trace.Routes(), s.enrollRoutes(st), s.notifier.routes(),
-			history.Routes(history.Options{Dashboards: s.Dashboards, Source: st.(history.Source), Logger: logger})),
+			history.Routes(history.Options{Dashboards: s.Dashboards, Source: st.(history.Source), Server: s.recorder, Logger: logger})),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -29,6 +29,7 @@ import (
 	"crmwatch/certs"
 	"crmwatch/collectors"
 	"crmwatch/dashboards"
+	"crmwatch/dashboards/history"
 	"crmwatch/event"
 	"crmwatch/rules"
 	"crmwatch/secret"
@@ -71,6 +72,9 @@ type Server struct {
 	routes    []api.Route // of the HTTP listener, for Routes
 	// dashboards of the loaded packs, replaced by a reload
 	dashboards []dashboards.Dashboard
+	// recorder keeps this server's own metrics for the console's
+	// dashboards (set with the HTTP handler, run by supervise)
+	recorder *history.Recorder
 }
 
 // hostGroups is the server groups by lower-case host name.
@@ -272,6 +276,7 @@ func (s *Server) supervise(ctx context.Context, p parts) error {
 	g.Add(func() error { return watchAgents(runCtx, p.agents, s.agents, p.beats) }, func(error) { cancel() })
 	g.Add(func() error { return p.trace.Run(runCtx) }, func(error) { cancel() })
 	g.Add(func() error { return p.notifier.run(runCtx) }, func(error) { cancel() })
+	g.Add(func() error { return s.recorder.Run(runCtx) }, func(error) { cancel() })
 	g.Add(func() error {
 		if err := p.http.Serve(p.ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("server: HTTP API: %w", err)

@@ -7,7 +7,9 @@
 // narrow (docs/dashboards.md, "In the console"): a query over
 // crmwatch_perfcounter_value built from selectors, avg/min/max_over_time
 // with a 1m, 1h or 1d window, sum/min/max/avg by labels and arithmetic
-// with a number is evaluated on the buckets; anything else, and every
-// query over a metric of the agent's or server's own /metrics, is answered
-// "not recorded" with the reason, never with made-up points.
+// with a number is evaluated on the buckets; the server's own metrics come
+// from a Recorder of its readings (every minute, a day, in memory; rate and
+// increase too); anything else, and every query over a metric of the
+// agents' /metrics, is answered "not recorded" with the reason, never with
+// made-up points.
 package history

@@ -75,6 +75,9 @@ type QueryResult struct {
 	NotRecorded string `json:"not_recorded,omitempty"`
 	// Truncated is set when more than MaxSeries series matched.
 	Truncated bool `json:"truncated,omitempty"`
+	// RecordedSince is set when the answer comes from this server's own
+	// metrics (a Recorder): its readings start then, in this process.
+	RecordedSince *time.Time `json:"recorded_since,omitempty"`
 }
 
 // Series is one line of a chart.
@@ -91,10 +94,16 @@ type series struct {
 	values map[int64]float64
 }
 
-// Evaluate answers one query of a panel over r from src.
+// Evaluate answers one query of a panel over r from the rollups in src.
 func Evaluate(ctx context.Context, src Source, q dashboards.Query, r Range) (QueryResult, error) {
+	return EvaluateWith(ctx, src, nil, q, r)
+}
+
+// EvaluateWith is Evaluate with the server's own metrics from rec too
+// (nil: none recorded).
+func EvaluateWith(ctx context.Context, src Source, rec *Recorder, q dashboards.Query, r Range) (QueryResult, error) {
 	out := QueryResult{Expr: q.Expr, Legend: q.Legend, Series: []Series{}}
-	n, err := compile(q, r.hostRegexp())
+	n, err := compile(q, r.hostRegexp(), rec != nil)
 	var nr *NotRecorded
 	if errors.As(err, &nr) {
 		out.NotRecorded = nr.Reason
@@ -103,7 +112,7 @@ func Evaluate(ctx context.Context, src Source, q dashboards.Query, r Range) (Que
 	if err != nil {
 		return out, err
 	}
-	e := &evaluator{ctx: ctx, src: src, r: r, step: r.Step()}
+	e := &evaluator{ctx: ctx, src: src, rec: rec, r: r, step: r.Step()}
 	ss, err := e.eval(n)
 	if errors.As(err, &nr) {
 		out.NotRecorded = nr.Reason
@@ -113,6 +122,10 @@ func Evaluate(ctx context.Context, src Source, q dashboards.Query, r Range) (Que
 		return out, err
 	}
 	out.Step, out.Truncated = e.step.String(), e.truncated
+	if e.recorded {
+		since := rec.Since()
+		out.RecordedSince = &since
+	}
 	for _, s := range ss {
 		out.Series = append(out.Series, s.export(q.Legend))
 	}
@@ -123,6 +136,8 @@ func Evaluate(ctx context.Context, src Source, q dashboards.Query, r Range) (Que
 type evaluator struct {
 	ctx       context.Context
 	src       Source
+	rec       *Recorder
+	recorded  bool // some series came from rec
 	r         Range
 	step      rollup.Resolution
 	names     []rollup.SeriesName
@@ -132,7 +147,13 @@ type evaluator struct {
 func (e *evaluator) eval(n node) ([]series, error) {
 	switch n := n.(type) {
 	case selectorNode:
+		if n.metric != packs.CounterMetric {
+			return e.readRecorded(n, 0), nil
+		}
 		return e.read(n, e.step, (*rollup.Agg).Avg)
+	case rateNode:
+		in := e.readRecorded(n.sel, n.window)
+		return rate(n, in), nil
 	case overTimeNode:
 		res, ok := resolutionOf(n.window)
 		if !ok {
@@ -171,6 +192,58 @@ func (e *evaluator) eval(n node) ([]series, error) {
 		return in, nil
 	}
 	return nil, fmt.Errorf("history: unknown node %T", n)
+}
+
+// readRecorded reads a server metric from the Recorder at 1-minute
+// readings, from back before the range when a window needs it.
+func (e *evaluator) readRecorded(sel selectorNode, back time.Duration) []series {
+	e.recorded, e.step = true, rollup.Minute
+	var out []series
+	for _, s := range e.rec.read(sel.metric, e.r.From.Add(-back).Unix(), e.r.To.Unix()) {
+		if sel.matches(s.labels) && len(s.values) > 0 {
+			out = append(out, s)
+		}
+	}
+	if len(out) > MaxSeries {
+		out, e.truncated = out[:MaxSeries], true
+	}
+	return out
+}
+
+// rate is the per-second rate (or the increase) of each counter over the
+// window ending at each reading, counting resets as Prometheus does; a
+// reading with no earlier one in its window has no value.
+func rate(n rateNode, in []series) []series {
+	w := int64(n.window / time.Second)
+	for i := range in {
+		ts := slices.Sorted(maps.Keys(in[i].values))
+		out := map[int64]float64{}
+		for k, t := range ts {
+			j := k
+			for j > 0 && ts[j-1] >= t-w {
+				j--
+			}
+			if j == k {
+				continue
+			}
+			inc := 0.0
+			for x := j + 1; x <= k; x++ {
+				d := in[i].values[ts[x]] - in[i].values[ts[x-1]]
+				if d < 0 { // a reset: the counter started again from 0
+					d = in[i].values[ts[x]]
+				}
+				inc += d
+			}
+			if n.fn == "increase" {
+				out[t] = inc * float64(w) / float64(t-ts[j])
+			} else {
+				out[t] = inc / float64(t-ts[j])
+			}
+		}
+		in[i].values = out
+		delete(in[i].labels, "__name__")
+	}
+	return in
 }
 
 func resolutionOf(d time.Duration) (rollup.Resolution, bool) {

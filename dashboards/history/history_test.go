@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"crmwatch/capacity/backfill"
 	"crmwatch/capacity/rollup"
 	"crmwatch/dashboards"
@@ -235,11 +237,26 @@ func FuzzEvaluate(f *testing.F) {
 		`crmwatch_perfcounter_value{host=~"$host",object=~'.*:locks'}`, `(1 + 2) * crmwatch_perfcounter_value`, `rate(x[5m])`, `{`, `"`} {
 		f.Add(s)
 	}
+	f.Add(`sum by (severity) (rate(crmwatch_rules_heartbeats_total[5m])) * 60`)
+	f.Add(`sort_desc(increase(crmwatch_alerts_open[1h]))`)
 	src := emptySource{}
+	reg := prometheus.NewRegistry()
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "crmwatch_alerts_open", Help: "h"}, []string{"severity", "state"})
+	reg.MustRegister(g)
+	g.WithLabelValues("critical", "new").Set(3)
+	rec := history.NewRecorder(reg, time.Minute, func() time.Time { return time.Unix(1800, 0) })
+	rec.Record()
 	f.Fuzz(func(t *testing.T, expr string) {
+		rg := history.Range{From: time.Unix(0, 0), To: time.Unix(3600, 0), Hosts: []string{"a.b"}}
 		q := dashboards.Query{Expr: expr, Metrics: []string{packs.CounterMetric}}
-		if _, err := history.Evaluate(context.Background(), src, q, history.Range{From: time.Unix(0, 0), To: time.Unix(3600, 0), Hosts: []string{"a.b"}}); err != nil {
+		if _, err := history.Evaluate(context.Background(), src, q, rg); err != nil {
 			t.Fatalf("%q: %v", expr, err)
+		}
+		if names, err := dashboards.MetricNames(expr); err == nil {
+			q.Metrics = names
+			if _, err := history.EvaluateWith(context.Background(), src, rec, q, rg); err != nil {
+				t.Fatalf("%q with the recorder: %v", expr, err)
+			}
 		}
 	})
 }

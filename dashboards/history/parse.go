@@ -14,8 +14,19 @@ import (
 // node is one step of a query the rollups can answer.
 type node interface{ isNode() }
 
-// selectorNode selects counter series by label matchers.
-type selectorNode struct{ matchers []matcher }
+// selectorNode selects series of one metric by label matchers: counter
+// series from the rollups, or server metrics from the Recorder.
+type selectorNode struct {
+	metric   string
+	matchers []matcher
+}
+
+// rateNode is rate or increase of a recorded server counter over a window.
+type rateNode struct {
+	fn     string // rate or increase
+	window time.Duration
+	sel    selectorNode
+}
 
 // overTimeNode is avg/min/max_over_time of a selector over a window that
 // is one of the rollup resolutions.
@@ -42,6 +53,7 @@ type arithNode struct {
 }
 
 func (selectorNode) isNode() {}
+func (rateNode) isNode()     {}
 func (overTimeNode) isNode() {}
 func (aggNode) isNode()      {}
 func (arithNode) isNode()    {}
@@ -56,11 +68,18 @@ type NotRecorded struct{ Reason string }
 
 func (e *NotRecorded) Error() string { return e.Reason }
 
-// compile maps expr onto the rollups, with $host replaced by hostRe. A
-// query it cannot map returns *NotRecorded.
-func compile(q dashboards.Query, hostRe string) (node, error) {
+// serverMetric says whether the Recorder keeps metric.
+func serverMetric(metric string) bool {
+	s, ok := dashboards.Exposed[metric]
+	return ok && s.Process == "server"
+}
+
+// compile maps expr onto the rollups (and, with recording, the Recorder's
+// server metrics), with $host replaced by hostRe. A query it cannot map
+// returns *NotRecorded.
+func compile(q dashboards.Query, hostRe string, recording bool) (node, error) {
 	for _, m := range q.Metrics {
-		if m == packs.CounterMetric {
+		if m == packs.CounterMetric || recording && serverMetric(m) {
 			continue
 		}
 		where := "server"
@@ -71,7 +90,7 @@ func compile(q dashboards.Query, hostRe string) (node, error) {
 			"scrape it with Prometheus and use the exported Grafana dashboards (crmwatch dashboards export)", m, where)}
 	}
 	expr := strings.NewReplacer("${host}", hostRe, "$host", hostRe).Replace(q.Expr)
-	p := &parser{toks: nil}
+	p := &parser{recording: recording}
 	if err := p.lex(expr); err != nil {
 		return nil, &NotRecorded{Reason: "query " + strconv.Quote(q.Expr) + ": " + err.Error()}
 	}
@@ -91,8 +110,9 @@ type token struct {
 }
 
 type parser struct {
-	toks []token
-	i    int
+	toks      []token
+	i         int
+	recording bool
 }
 
 func (p *parser) lex(s string) error {
@@ -231,6 +251,8 @@ func apply(op byte, a, b float64) float64 {
 }
 
 var overTime = map[string]string{"avg_over_time": "avg", "min_over_time": "min", "max_over_time": "max"}
+var rates = map[string]bool{"rate": true, "increase": true}
+var sorts = map[string]bool{"sort": true, "sort_desc": true} // order only: the console sorts by name
 var aggOps = map[string]bool{"sum": true, "min": true, "max": true, "avg": true}
 
 func (p *parser) term() (node, error) {
@@ -251,14 +273,27 @@ func (p *parser) term() (node, error) {
 		}
 		_, err = p.take(')')
 		return n, err
-	case t.kind == 'w' && t.text == packs.CounterMetric:
+	case t.kind == 'w' && (t.text == packs.CounterMetric || p.recording && serverMetric(t.text)):
 		return p.selector()
+	case t.kind == 'w' && rates[t.text] && p.recording:
+		return p.rate()
+	case t.kind == 'w' && sorts[t.text]:
+		p.i++
+		if _, err := p.take('('); err != nil {
+			return nil, err
+		}
+		n, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		_, err = p.take(')')
+		return n, err
 	case t.kind == 'w' && overTime[t.text] != "":
 		return p.overTime()
 	case t.kind == 'w' && aggOps[t.text]:
 		return p.agg()
 	case t.kind == 'w':
-		return nil, fmt.Errorf("%s is not evaluated on the rollups (only avg/min/max_over_time and sum/min/max/avg)", t.text)
+		return nil, fmt.Errorf("%s is not evaluated on the rollups (only avg/min/max_over_time and sum/min/max/avg; rate and increase of server counters)", t.text)
 	case t.kind == 0:
 		return nil, fmt.Errorf("unexpected end")
 	}
@@ -266,8 +301,8 @@ func (p *parser) term() (node, error) {
 }
 
 func (p *parser) selector() (selectorNode, error) {
-	p.i++ // the metric
-	var sel selectorNode
+	sel := selectorNode{metric: p.toks[p.i].text}
+	p.i++
 	if p.peek().kind != '{' {
 		return sel, nil
 	}
@@ -314,24 +349,55 @@ func (p *parser) overTime() (node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.take('['); err != nil {
-		return nil, err
-	}
-	d, err := p.take('d')
+	window, err := p.window()
 	if err != nil {
-		return nil, err
-	}
-	window, err := parseDuration(d.text)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := p.take(']'); err != nil {
 		return nil, err
 	}
 	if _, err := p.take(')'); err != nil {
 		return nil, err
 	}
 	return overTimeNode{fn: fn, window: window, sel: sel}, nil
+}
+
+// rate parses rate or increase of a recorded server counter.
+func (p *parser) rate() (node, error) {
+	fn := p.toks[p.i].text
+	p.i++
+	if _, err := p.take('('); err != nil {
+		return nil, err
+	}
+	if t := p.peek(); t.kind != 'w' || !serverMetric(t.text) {
+		return nil, fmt.Errorf("%s of something other than a server counter", fn)
+	}
+	sel, err := p.selector()
+	if err != nil {
+		return nil, err
+	}
+	window, err := p.window()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.take(')'); err != nil {
+		return nil, err
+	}
+	return rateNode{fn: fn, window: window, sel: sel}, nil
+}
+
+// window parses "[duration]".
+func (p *parser) window() (time.Duration, error) {
+	if _, err := p.take('['); err != nil {
+		return 0, err
+	}
+	d, err := p.take('d')
+	if err != nil {
+		return 0, err
+	}
+	w, err := parseDuration(d.text)
+	if err != nil {
+		return 0, err
+	}
+	_, err = p.take(']')
+	return w, err
 }
 
 func parseDuration(s string) (time.Duration, error) {

@@ -30,8 +30,11 @@ type Options struct {
 	// pack reload).
 	Dashboards func() []dashboards.Dashboard
 	Source     Source
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Server records this server's own metrics (nil: panels over them are
+	// not recorded).
+	Server *Recorder
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Routes are the dashboards API: the list, one dashboard with the hosts of
@@ -143,7 +146,7 @@ func (h handlers) one(w http.ResponseWriter, r *http.Request) {
 		for _, q := range p.Queries {
 			qq := Query{Expr: q.Expr, Legend: q.Legend}
 			var nr *NotRecorded
-			if _, err := compile(q, ".*"); errors.As(err, &nr) {
+			if _, err := compile(q, ".*", h.o.Server != nil); errors.As(err, &nr) {
 				qq.NotRecorded = nr.Reason
 			}
 			pn.Queries = append(pn.Queries, qq)
@@ -186,7 +189,7 @@ func (h handlers) series(w http.ResponseWriter, r *http.Request) {
 	}
 	out := SeriesResponse{Dashboard: d.ID, Panel: key, From: rg.From, To: rg.To, Hosts: rg.Hosts, Queries: []QueryResult{}}
 	for _, q := range d.Panels[i].Queries {
-		res, err := Evaluate(r.Context(), h.o.Source, q, rg)
+		res, err := EvaluateWith(r.Context(), h.o.Source, h.o.Server, q, rg)
 		if err != nil {
 			h.serverError(w, "reading the history of panel "+key, err)
 			return

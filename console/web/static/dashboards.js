@@ -140,10 +140,11 @@
   function drawPanel(card, p, res) {
     const from = Date.parse(res.from) / 1000, to = Date.parse(res.to) / 1000;
     const lines = [], missing = [];
-    let truncated = false;
+    let truncated = false, since = null;
     for (const q of res.queries) {
       if (q.not_recorded) { missing.push(q); continue; }
       truncated = truncated || q.truncated;
+      if (q.recorded_since) since = q.recorded_since;
       for (const s of q.series) lines.push({ name: s.name, points: s.points, step: stepSeconds[q.step] || 60 });
     }
     const out = [];
@@ -152,6 +153,7 @@
       el('span', { class: 'big', text: fmtValue(s.points[s.points.length - 1][1], p.unit) }), el('span', { class: 'muted', text: s.name })))));
     else if (lines.length) out.push(latestTable(lines, p.unit));
     else if (!missing.length) out.push(el('p', { class: 'muted nodata', text: 'No samples in this range.' }));
+    if (since) out.push(el('p', { class: 'muted source', text: 'This server\'s own readings since ' + new Date(since).toLocaleString(undefined, { hour12: false }) + ' (kept in memory for a day; a restart starts again).' }));
     if (truncated) out.push(el('p', { class: 'muted', text: 'More series matched than a panel draws; choose a host.' }));
     for (const q of missing) {
       out.push(el('div', { class: 'not-recorded' }, el('strong', { text: 'Not recorded' }), ' ', el('code', { text: q.expr }),
