@@ -12,7 +12,7 @@ demo:
 	$(GO) run ./cmd/crmwatch demo $(ARGS)
 
 ## test: everything CI runs: set-up, formatting, vet (linux and windows), the Windows build,
-## all tests under the race detector but dashboard history's (about 14 minutes on 2 cores)
+## all tests under the race detector
 test: setup check unit
 
 setup:
@@ -27,16 +27,8 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) mod tidy -diff
 
-# dashboards/history runs without the race detector: its tests build a day of
-# 1-minute samples of history in SQLite, which (C translated to Go, all
-# instrumented) takes more than 10 minutes under -race on 2 cores and about a
-# minute without. For the same reason the browser test of the dashboards
-# skips itself under -race and runs after.
-NORACE    = crmwatch/dashboards/history
 unit:
-	$(GO) test -race -count=1 -timeout 15m $$($(GO) list $(PKGS) | grep -vxF $(foreach p,$(NORACE),-e '$(p)'))
-	$(GO) test -count=1 -timeout 10m $(NORACE)
-	$(GO) test -count=1 -timeout 10m -run TestDashboardsInChromium ./e2e
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 ## chaos: the whole delivery chaos suite (make test runs its bounded part)
 chaos: setup

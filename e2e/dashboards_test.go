@@ -23,9 +23,6 @@ import (
 // recorded; the overview's open alerts come from the server's own readings
 // and say so. A signed-out browser is sent to the sign-in page.
 func TestDashboardsInChromium(t *testing.T) {
-	if raceEnabled {
-		t.Skip("back-filling a day of minutes takes over 10 minutes under -race; make test runs this without it: go test -run TestDashboardsInChromium ./e2e")
-	}
 	problems := &problemLog{}
 	ctx := browser(t, problems)
 	sp := startServer(t, server.Options{DataDir: t.TempDir(), NATSListen: freeAddr(t), NATSSyncInterval: 100 * time.Millisecond})
