@@ -127,7 +127,9 @@ func EvaluateWith(ctx context.Context, src Source, rec *Recorder, q dashboards.Q
 		out.RecordedSince = &since
 	}
 	for _, s := range ss {
-		out.Series = append(out.Series, s.export(q.Legend))
+		if len(s.values) > 0 { // a rate needs two readings: a series may have none yet
+			out.Series = append(out.Series, s.export(q.Legend))
+		}
 	}
 	slices.SortFunc(out.Series, func(a, b Series) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

@@ -75,6 +75,12 @@ func TestRecorderServesServerMetrics(t *testing.T) {
 	if !strings.Contains(agent.NotRecorded, "agent's own /metrics") || len(agent.Series) != 0 {
 		t.Errorf("agent metric: %+v", agent)
 	}
+	// One reading: a rate has no value yet, so no series (never an empty one).
+	one := history.NewRecorder(reg, time.Minute, func() time.Time { return start })
+	one.Record()
+	if r, err := history.EvaluateWith(ctx, emptySource{}, one, q("crm-agents", "heartbeats", 0), rg); err != nil || len(r.Series) != 0 || r.NotRecorded != "" {
+		t.Errorf("a rate over one reading: %+v (err %v), want no series", r, err)
+	}
 	none, _ := history.Evaluate(ctx, emptySource{}, q("crm-overview", "open-alerts", 0), rg)
 	if !strings.Contains(none.NotRecorded, "server's own /metrics") {
 		t.Errorf("without a recorder: %+v", none)
