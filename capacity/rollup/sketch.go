@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 )
 
 // Sketch is a mergeable quantile sketch with a relative error bound (the
@@ -15,9 +14,68 @@ import (
 // is what makes an hour's p95 exact up to α from its minutes' sketches
 // rather than an average of their p95s.
 type Sketch struct {
-	zero uint64           // values in [-minValue, minValue]
-	pos  map[int32]uint64 // bins of positive values
-	neg  map[int32]uint64 // bins of negative values (by magnitude)
+	zero uint64 // values in [-minValue, minValue]
+	pos  bins   // bins of positive values
+	neg  bins   // bins of negative values (by magnitude)
+}
+
+// bins counts values per bin index, densely from off: a counter's readings
+// span few bins next to each other, so a slice merges and walks in order
+// faster, and holds a day of readings in less memory, than a map.
+type bins struct {
+	off    int32
+	counts []uint64
+}
+
+// Bin indexes of the magnitudes a sketch keeps: minValue up to the largest
+// float64, about 36,500 bins; decoding refuses others.
+var (
+	minBin = binOf(minValue)
+	maxBin = binOf(math.MaxFloat64)
+)
+
+// grow makes room for bins lo…hi.
+func (b *bins) grow(lo, hi int32) {
+	if len(b.counts) == 0 {
+		b.off, b.counts = lo, make([]uint64, hi-lo+1, max(hi-lo+1, 8))
+		return
+	}
+	end := b.off + int32(len(b.counts)) - 1
+	if lo < b.off {
+		// Some room below too, so values drifting down do not copy
+		// the slice each time.
+		lo = max(min(lo, b.off-int32(len(b.counts))/2), minBin)
+		counts := make([]uint64, end-lo+1, end-lo+1+int32(len(b.counts))/2)
+		copy(counts[b.off-lo:], b.counts)
+		b.off, b.counts = lo, counts
+	}
+	if hi > end {
+		b.counts = append(b.counts, make([]uint64, hi-end)...)
+	}
+}
+
+func (b *bins) add(i int32, n uint64) {
+	b.grow(i, i)
+	b.counts[i-b.off] += n
+}
+
+func (b *bins) merge(o *bins) {
+	if len(o.counts) == 0 {
+		return
+	}
+	b.grow(o.off, o.off+int32(len(o.counts))-1)
+	dst := b.counts[o.off-b.off:]
+	for i, n := range o.counts {
+		dst[i] += n
+	}
+}
+
+func (b *bins) total() uint64 {
+	var n uint64
+	for _, c := range b.counts {
+		n += c
+	}
+	return n
 }
 
 // Accuracy is the sketch's relative error bound α.
@@ -45,15 +103,9 @@ func (s *Sketch) addN(v float64, n uint64) {
 	switch {
 	case math.IsNaN(v) || math.IsInf(v, 0):
 	case v > minValue:
-		if s.pos == nil {
-			s.pos = map[int32]uint64{}
-		}
-		s.pos[binOf(v)] += n
+		s.pos.add(binOf(v), n)
 	case v < -minValue:
-		if s.neg == nil {
-			s.neg = map[int32]uint64{}
-		}
-		s.neg[binOf(-v)] += n
+		s.neg.add(binOf(-v), n)
 	default:
 		s.zero += n
 	}
@@ -65,31 +117,12 @@ func (s *Sketch) Merge(o *Sketch) {
 		return
 	}
 	s.zero += o.zero
-	for i, n := range o.pos {
-		if s.pos == nil {
-			s.pos = make(map[int32]uint64, len(o.pos))
-		}
-		s.pos[i] += n
-	}
-	for i, n := range o.neg {
-		if s.neg == nil {
-			s.neg = make(map[int32]uint64, len(o.neg))
-		}
-		s.neg[i] += n
-	}
+	s.pos.merge(&o.pos)
+	s.neg.merge(&o.neg)
 }
 
 // Count is how many values were added.
-func (s *Sketch) Count() uint64 {
-	n := s.zero
-	for _, c := range s.pos {
-		n += c
-	}
-	for _, c := range s.neg {
-		n += c
-	}
-	return n
-}
+func (s *Sketch) Count() uint64 { return s.zero + s.pos.total() + s.neg.total() }
 
 // Quantile returns the q-quantile (0 ≤ q ≤ 1) within the relative error
 // bound, or NaN for an empty sketch.
@@ -101,30 +134,28 @@ func (s *Sketch) Quantile(q float64) float64 {
 	rank := uint64(math.Floor(q * float64(total-1)))
 	var seen uint64
 	// Negative values, most negative first.
-	negs := sortedKeys(s.neg)
-	for i := len(negs) - 1; i >= 0; i-- {
-		if seen += s.neg[negs[i]]; seen > rank {
-			return -binValue(negs[i])
+	for i := len(s.neg.counts) - 1; i >= 0; i-- {
+		if seen += s.neg.counts[i]; seen > rank {
+			return -binValue(s.neg.off + int32(i))
 		}
 	}
 	if seen += s.zero; seen > rank {
 		return 0
 	}
-	for _, k := range sortedKeys(s.pos) {
-		if seen += s.pos[k]; seen > rank {
-			return binValue(k)
+	last := math.NaN()
+	for i, n := range s.pos.counts {
+		if n == 0 {
+			continue
+		}
+		last = binValue(s.pos.off + int32(i))
+		if seen += n; seen > rank {
+			return last
 		}
 	}
-	return binValue(slices.Max(sortedKeys(s.pos)))
-}
-
-func sortedKeys(m map[int32]uint64) []int32 {
-	ks := make([]int32, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
+	if math.IsNaN(last) { // q > 1 with no positive values
+		return 0
 	}
-	slices.Sort(ks)
-	return ks
+	return last
 }
 
 // sketchVersion is the first byte of an encoded sketch.
@@ -133,17 +164,26 @@ const sketchVersion = 1
 // MarshalBinary encodes the sketch compactly: version, zero count, then
 // each side's bins as (delta of bin index, count) varints.
 func (s *Sketch) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 8+4*(len(s.pos)+len(s.neg)))
+	b := make([]byte, 0, 8+2*(len(s.pos.counts)+len(s.neg.counts)))
 	b = append(b, sketchVersion)
 	b = binary.AppendUvarint(b, s.zero)
-	for _, m := range []map[int32]uint64{s.pos, s.neg} {
-		ks := sortedKeys(m)
-		b = binary.AppendUvarint(b, uint64(len(ks)))
+	for _, side := range []*bins{&s.pos, &s.neg} {
+		n := 0
+		for _, c := range side.counts {
+			if c != 0 {
+				n++
+			}
+		}
+		b = binary.AppendUvarint(b, uint64(n))
 		prev := int64(0)
-		for _, k := range ks {
-			b = binary.AppendVarint(b, int64(k)-prev)
-			b = binary.AppendUvarint(b, m[k])
-			prev = int64(k)
+		for i, c := range side.counts {
+			if c == 0 {
+				continue
+			}
+			k := int64(side.off) + int64(i)
+			b = binary.AppendVarint(b, k-prev)
+			b = binary.AppendUvarint(b, c)
+			prev = k
 		}
 	}
 	return b, nil
@@ -175,7 +215,7 @@ func (s *Sketch) UnmarshalBinary(b []byte) error {
 	if s.zero, err = next(); err != nil {
 		return err
 	}
-	for side := range 2 {
+	for i := range 2 {
 		n, err := next()
 		if err != nil {
 			return err
@@ -183,7 +223,10 @@ func (s *Sketch) UnmarshalBinary(b []byte) error {
 		if n > uint64(len(b)) { // each bin takes at least two bytes
 			return fmt.Errorf("%w: %d bins in %d bytes", errSketch, n, len(b))
 		}
-		m := make(map[int32]uint64, n)
+		side := &s.pos
+		if i == 1 {
+			side = &s.neg
+		}
 		prev := int64(0)
 		for range n {
 			d, k := binary.Varint(b)
@@ -196,15 +239,10 @@ func (s *Sketch) UnmarshalBinary(b []byte) error {
 				return err
 			}
 			prev += d
-			if prev < math.MinInt32 || prev > math.MaxInt32 {
+			if prev < int64(minBin) || prev > int64(maxBin) {
 				return fmt.Errorf("%w: bin %d out of range", errSketch, prev)
 			}
-			m[int32(prev)] += c
-		}
-		if side == 0 {
-			s.pos = m
-		} else {
-			s.neg = m
+			side.add(int32(prev), c)
 		}
 	}
 	if len(b) != 0 {

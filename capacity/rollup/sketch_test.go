@@ -152,3 +152,58 @@ func TestUserSetMergeIsUnion(t *testing.T) {
 		}
 	}
 }
+
+// TestSketchBinsGrowBothWays adds values falling (the bins grow below),
+// rising and spread over many decades, and merges sketches whose bins do
+// not overlap: every way gives the same sketch, byte for byte encoded.
+func TestSketchBinsGrowBothWays(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var vs []float64
+	for i := range 400 {
+		vs = append(vs, 1e6/float64(i+1), -float64(i)*0.37, math.Exp(r.NormFloat64()*8), 0)
+	}
+	var falling, rising, shuffled, merged Sketch
+	for _, v := range vs {
+		falling.Add(v)
+	}
+	sorted := slices.Clone(vs)
+	slices.Sort(sorted)
+	for _, v := range sorted {
+		rising.Add(v)
+	}
+	r.Shuffle(len(vs), func(i, j int) { vs[i], vs[j] = vs[j], vs[i] })
+	parts := make([]Sketch, 7)
+	for i, v := range vs {
+		shuffled.Add(v)
+		parts[i%7].Add(v)
+	}
+	var low, high Sketch // disjoint ranges, merged both ways
+	low.Add(0.001)
+	high.Add(1e9)
+	for i := range parts {
+		merged.Merge(&parts[len(parts)-1-i])
+	}
+	want, _ := falling.MarshalBinary()
+	for name, s := range map[string]*Sketch{"rising": &rising, "shuffled": &shuffled, "merged": &merged} {
+		if got, _ := s.MarshalBinary(); !slices.Equal(got, want) {
+			t.Errorf("%s: encoded differently from falling", name)
+		}
+		for _, q := range []float64{0, 0.05, 0.5, 0.95, 1} {
+			if s.Quantile(q) != falling.Quantile(q) {
+				t.Errorf("%s q%.2f = %g, falling %g", name, q, s.Quantile(q), falling.Quantile(q))
+			}
+		}
+	}
+	a, b := low, high
+	a.Merge(&high)
+	b.Merge(&low)
+	ea, _ := a.MarshalBinary()
+	eb, _ := b.MarshalBinary()
+	if !slices.Equal(ea, eb) || a.Quantile(0) != b.Quantile(0) || a.Quantile(1) != b.Quantile(1) || a.Count() != 2 {
+		t.Errorf("disjoint merges differ: %v %v", ea, eb)
+	}
+	var huge Sketch
+	if err := huge.UnmarshalBinary([]byte{1, 0, 1, 0x80, 0x80, 0x80, 0x80, 0x10, 1, 0}); err == nil {
+		t.Error("a bin past the largest float64's decoded")
+	}
+}
