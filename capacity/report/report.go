@@ -129,8 +129,8 @@ type Organization struct {
 // indicators are read from the 1-day rollups, the day in progress from
 // the 1-hour ones, and the hours of each peak day to date the peak to its
 // hour: the same figures as merging every hour of the window (or every
-// minute: the hours are merges of their minutes), from about a twentieth
-// of the rows (TestDailyRollupsGiveTheHourlyFigures).
+// minute: the hours are merges of their minutes), from about one bucket a
+// day per series instead of 24 (TestDailyRollupsGiveTheHourlyFigures).
 func Build(ctx context.Context, src Source, o Options) (*Report, error) {
 	return build(ctx, src, o, collect)
 }
