@@ -19,6 +19,7 @@ import (
 	"github.com/gosnmp/gosnmp"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"crmwatch/agent"
 	"crmwatch/event"
 	"crmwatch/transport"
 )
@@ -299,11 +300,12 @@ func TestAgentFootprint(t *testing.T) {
 	addr, drop := freeUDP(t), t.TempDir()
 	metrics := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cfg := trapAgentConfig(t, addr, 256)
-	insertBefore(t, cfg, "spool:", fmt.Sprintf("  eventlog:\n    drop_dir: %s\n    poll_interval: 500ms\n", drop))
-	s.addAgent("CRMAPP01", w.dir, "--config", cfg, "--metrics-listen", metrics)
+	insertBefore(t, cfg, "spool:", fmt.Sprintf("  eventlog:\n    drop_dir: %s\n", drop))
+	// The agent as deployed: the default heartbeat (the stack's agents beat
+	// every second to make the other tests quick) and poll intervals.
+	s.addAgent("CRMAPP01", w.dir, "--config", cfg, "--metrics-listen", metrics, "--heartbeat", agent.DefaultHeartbeat.String())
 	s.startAgent("CRMAPP01")
-	agent := s.agents["CRMAPP01"]
-	pid := agent.cmd.Process.Pid
+	pid := s.agents["CRMAPP01"].cmd.Process.Pid
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	traps := newTrapSender(t, addr).flow(ctx, 450)
