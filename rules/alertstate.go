@@ -366,7 +366,7 @@ func (e *Engine) render(st *alertState) {
 	}
 	d := SummaryData{
 		Host: st.host, Organization: st.org, Hosts: st.a.Hosts, Organizations: st.a.Organizations,
-		Counter: st.counter, Instance: st.instance, Value: st.value, Count: st.a.RepeatCount,
+		Counter: st.counter, Instance: st.instance, Value: Reading(st.value), Count: st.a.RepeatCount,
 		Message: headline(st.message), Fields: st.a.Fields,
 	}
 	e.buf.Reset()

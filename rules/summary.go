@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"text/template"
 	"unicode/utf8"
@@ -18,10 +20,24 @@ type SummaryData struct {
 	Organizations []string
 	Counter       string
 	Instance      string
-	Value         float64
+	Value         Reading
 	Count         int
 	Message       string
 	Fields        map[string]string
+}
+
+// Reading is a counter value in a summary: {{.Value}} prints at most four
+// significant digits ("94.99", not "94.98997995991984"); printf and the
+// comparison functions see the number itself.
+type Reading float64
+
+// String rounds for the NOC's eyes; large values keep every integer digit.
+func (r Reading) String() string {
+	v := float64(r)
+	if math.Abs(v) >= 1e4 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
 var summaryFuncs = template.FuncMap{

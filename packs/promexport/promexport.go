@@ -393,7 +393,7 @@ var summaryFuncs = map[string]string{"lower": "toLower", "upper": "toUpper", "jo
 // → {{$labels.host}}, {{.Value}} → {{$value}}, {{.Counter}} → the rule's
 // path). A template using anything else gets a plain summary instead.
 func promSummary(text string, cp event.CounterPath) string {
-	fallback := "{{ $labels.host }}: " + templateLiteral(cp.String()) + " is {{ $value }}"
+	fallback := "{{ $labels.host }}: " + templateLiteral(cp.String()) + " is " + valueText.String()
 	funcs := template.FuncMap{"lower": strings.ToLower, "upper": strings.ToUpper, "join": strings.Join}
 	t, err := template.New("summary").Funcs(funcs).Parse(text)
 	if err != nil || t.Tree == nil {
@@ -413,7 +413,11 @@ func rewriteNode(n parse.Node, cp event.CounterPath) bool {
 		if x == nil {
 			return true
 		}
-		for _, c := range x.Nodes {
+		for i, c := range x.Nodes {
+			if isValueAction(c) {
+				x.Nodes[i] = valueText.Copy()
+				continue
+			}
 			if !rewriteNode(c, cp) {
 				return false
 			}
@@ -427,6 +431,27 @@ func rewriteNode(n parse.Node, cp event.CounterPath) bool {
 		return rewritePipe(x.Pipe, cp) && rewriteNode(x.List, cp) && rewriteNode(x.ElseList, cp)
 	}
 	return false // range and with change dot; template calls and blocks
+}
+
+// valueText prints $value as the engine prints {{.Value}} (rules.Reading):
+// four significant digits, or every integer digit from 10,000 on.
+var valueText = func() *parse.ListNode {
+	// Prometheus declares $value before the annotation; so must the parse.
+	t := template.Must(template.New("value").Parse(`{{ $value := 0.0 }}` +
+		`{{ if or (ge $value 10000.0) (le $value -10000.0) }}{{ printf "%.0f" $value }}{{ else }}{{ printf "%.4g" $value }}{{ end }}`))
+	root := t.Tree.Root
+	root.Nodes = root.Nodes[1:]
+	return root
+}()
+
+// isValueAction: {{.Value}} alone, printed rather than passed to a function.
+func isValueAction(n parse.Node) bool {
+	a, ok := n.(*parse.ActionNode)
+	if !ok || a.Pipe == nil || len(a.Pipe.Decl) > 0 || len(a.Pipe.Cmds) != 1 || len(a.Pipe.Cmds[0].Args) != 1 {
+		return false
+	}
+	f, ok := a.Pipe.Cmds[0].Args[0].(*parse.FieldNode)
+	return ok && len(f.Ident) == 1 && f.Ident[0] == "Value"
 }
 
 func rewritePipe(p *parse.PipeNode, cp event.CounterPath) bool {

@@ -197,9 +197,11 @@ func exportSummary(t testing.TB, text string) (string, bool) {
 }
 
 func TestPromSummary(t *testing.T) {
-	fallback := `{{ $labels.host }}: \Memory\Available MBytes is {{ $value }}`
+	// {{.Value}} printed alone is rounded as the engine's rules.Reading is.
+	value := `{{if or (ge $value 10000.0) (le $value -10000.0)}}{{printf "%.0f" $value}}{{else}}{{printf "%.4g" $value}}{{end}}`
+	fallback := `{{ $labels.host }}: \Memory\Available MBytes is ` + value
 	tests := []struct{ in, want string }{
-		{"{{.Host}}: {{.Value}} MB free", "{{$labels.host}}: {{$value}} MB free"},
+		{"{{.Host}}: {{.Value}} MB free", "{{$labels.host}}: " + value + " MB free"},
 		{"{{.Instance}} {{lower .Host}} {{upper .Instance}}", "{{$labels.counter_instance}} {{toLower $labels.host}} {{toUpper $labels.counter_instance}}"},
 		{`{{printf "%.0f" .Value}} on {{.Counter}}`, `{{printf "%.0f" $value}} on {{"\\Memory\\Available MBytes"}}`},
 		{"{{if lt .Value 10.0}}very {{end}}low on {{.Host}}", "{{if lt $value 10.0}}very {{end}}low on {{$labels.host}}"},
@@ -419,7 +421,7 @@ func (s scenario) expect(id, alert, at string, fires ...fire) promAlertTest {
 			}
 		}
 		var sum bytes.Buffer
-		data := rules.SummaryData{Host: f.host, Instance: strings.ToLower(cp.Instance), Value: f.value, Counter: counter}
+		data := rules.SummaryData{Host: f.host, Instance: strings.ToLower(cp.Instance), Value: rules.Reading(f.value), Counter: counter}
 		if err := tmpl.Execute(&sum, data); err != nil {
 			s.t.Fatal(err)
 		}
