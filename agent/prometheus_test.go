@@ -25,6 +25,7 @@ import (
 	"crmwatch/packs"
 	"crmwatch/packs/crm"
 	"crmwatch/packs/promexport"
+	"crmwatch/rules"
 	"crmwatch/secret"
 )
 
@@ -255,6 +256,7 @@ func expectAll(t *testing.T, f promexport.RuleFile, id string, series []scraped)
 			}
 			ann := map[string]string{}
 			for k, v := range r.Annotations {
+				v = strings.ReplaceAll(v, promexport.ValueText(), rules.Reading(s.value).String())
 				ann[k] = tmplRef.ReplaceAllStringFunc(v, func(m string) string {
 					if sub := tmplRef.FindStringSubmatch(m); sub[1] != "" {
 						return s.labels[sub[1]]

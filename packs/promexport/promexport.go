@@ -444,6 +444,10 @@ var valueText = func() *parse.ListNode {
 	return root
 }()
 
+// ValueText is how an annotation prints $value where the summary printed
+// {{.Value}} (tests render it as rules.Reading does).
+func ValueText() string { return valueText.String() }
+
 // isValueAction: {{.Value}} alone, printed rather than passed to a function.
 func isValueAction(n parse.Node) bool {
 	a, ok := n.(*parse.ActionNode)
