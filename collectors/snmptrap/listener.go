@@ -15,13 +15,19 @@ import (
 // snmp listen` both use it.
 type Listener struct {
 	conn *net.UDPConn
-	dec  *Decoder
+	addr *net.UDPAddr
+	// ticked, where the system allows it, holds the socket outside Go's
+	// netpoller and drains it on a timer (listener_linux.go).
+	ticked *tickedSocket
+	served chan struct{} // closed when Serve has returned
+	dec    *Decoder
 	// OnTrap is called, on the listener's goroutine, for every accepted
 	// trap; it must not keep p.
 	OnTrap func(t Trap)
 	// OnReject is called for every refused packet with its reason.
 	OnReject func(reason string)
 	closed   atomic.Bool
+	serving  atomic.Bool
 	accepted atomic.Uint64
 }
 
@@ -43,19 +49,33 @@ func Listen(addr string, readBuffer int, creds Credentials) (*Listener, error) {
 	if readBuffer > 0 {
 		_ = conn.SetReadBuffer(readBuffer) // best effort: the system caps it
 	}
-	return &Listener{conn: conn, dec: dec}, nil
+	l := &Listener{conn: conn, addr: conn.LocalAddr().(*net.UDPAddr), dec: dec, served: make(chan struct{})}
+	if l.ticked, err = detach(conn); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return l, nil
 }
 
 // Addr is the bound address (useful with port 0).
-func (l *Listener) Addr() *net.UDPAddr { return l.conn.LocalAddr().(*net.UDPAddr) }
+func (l *Listener) Addr() *net.UDPAddr { return l.addr }
 
 // Accepted is the number of traps accepted so far.
 func (l *Listener) Accepted() uint64 { return l.accepted.Load() }
 
-// Close stops Serve.
+// Close stops Serve (and waits for it when it runs).
 func (l *Listener) Close() error {
-	l.closed.Store(true)
-	return l.conn.Close()
+	if l.closed.Swap(true) {
+		return nil
+	}
+	if l.ticked == nil {
+		return l.conn.Close()
+	}
+	if l.serving.Load() {
+		<-l.served // Serve closes the socket once its goroutines are done
+		return nil
+	}
+	return l.ticked.close()
 }
 
 // Limits of the packets read but not yet decoded: the reading goroutine
@@ -87,6 +107,28 @@ func (l *Listener) Serve() error {
 		}
 	}()
 	defer func() { close(pending); <-decoded }()
+	enqueue := func(data []byte, from netip.AddrPort) {
+		if pendingBytes.Load()+int64(len(data)) > maxPendingBytes {
+			l.overflow()
+			return
+		}
+		select {
+		case pending <- packet{data: append([]byte(nil), data...), from: from}:
+			pendingBytes.Add(int64(len(data)))
+		default:
+			l.overflow()
+		}
+	}
+	if l.ticked != nil {
+		l.serving.Store(true)
+		defer close(l.served)
+		defer func() { _ = l.ticked.close() }() // after the decoder is done
+		if l.closed.Load() {
+			return nil
+		}
+		l.ticked.drain(&l.closed, enqueue)
+		return nil
+	}
 	buf := make([]byte, 65536) // the largest UDP payload: nothing is cut
 	for {
 		n, from, err := l.conn.ReadFromUDPAddrPort(buf)
@@ -99,16 +141,7 @@ func (l *Listener) Serve() error {
 			time.Sleep(time.Millisecond)
 			continue
 		}
-		if pendingBytes.Load()+int64(n) > maxPendingBytes {
-			l.overflow()
-			continue
-		}
-		select {
-		case pending <- packet{data: append([]byte(nil), buf[:n]...), from: from}:
-			pendingBytes.Add(int64(n))
-		default:
-			l.overflow()
-		}
+		enqueue(buf[:n], from)
 	}
 }
 
@@ -144,6 +177,10 @@ func (l *Listener) respond(p *gosnmp.SnmpPacket, to netip.AddrPort) {
 	p.Error, p.ErrorIndex = gosnmp.NoError, 0
 	b, err := p.MarshalMsg()
 	if err != nil {
+		return
+	}
+	if l.ticked != nil {
+		l.ticked.send(b, to)
 		return
 	}
 	_, _ = l.conn.WriteToUDPAddrPort(b, to)
