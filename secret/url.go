@@ -203,3 +203,16 @@ func (u URL) Credentials() []Value {
 	}
 	return out
 }
+
+// CheckHTTP reports, without repeating the URL's secrets, what is wrong
+// with u as the http:// or https:// address of a setting named url;
+// example shows what to write when it is missing.
+func (u URL) CheckHTTP(example string) error {
+	if u.IsZero() {
+		return fmt.Errorf("url: required (%s)", example)
+	}
+	if p, err := url.Parse(u.Reveal()); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return fmt.Errorf("url %s: want an http:// or https:// URL with a host", u)
+	}
+	return nil
+}

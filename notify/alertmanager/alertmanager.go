@@ -68,10 +68,8 @@ func (c Config) WithDefaults() Config {
 // Validate reports every problem at once; it never repeats the URL.
 func (c Config) Validate() error {
 	var errs []error
-	if c.URL.IsZero() {
-		errs = append(errs, errors.New("url: required (Alertmanager's base URL, e.g. http://alertmanager:9093)"))
-	} else if u, err := url.Parse(c.URL.Reveal()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url %s: want an http:// or https:// URL with a host", c.URL))
+	if err := c.URL.CheckHTTP("Alertmanager's base URL, e.g. http://alertmanager:9093"); err != nil {
+		errs = append(errs, err)
 	}
 	if !c.Password.IsZero() && c.Username == "" {
 		errs = append(errs, errors.New("password: set username too (HTTP basic auth)"))

@@ -81,10 +81,8 @@ func (c Config) WithDefaults() Config {
 // may hold a token.
 func (c Config) Validate() error {
 	var errs []error
-	if c.URL.IsZero() {
-		errs = append(errs, errors.New("url: required (e.g. https://hooks.example/crmwatch)"))
-	} else if u, err := url.Parse(c.URL.Reveal()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url %s: want an http:// or https:// URL with a host", c.URL))
+	if err := c.URL.CheckHTTP("e.g. https://hooks.example/crmwatch"); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, errors.New("timeout: must not be negative"))
