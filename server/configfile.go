@@ -67,7 +67,7 @@ func ParseConfigFile(data []byte) (ConfigFile, error) {
 	}
 	kinds := map[string]string{}
 	for _, r := range f.Notify.Receivers {
-		kinds[r.Name] = receiverKind(r)
+		kinds[r.Name] = r.Kind()
 	}
 	if err := f.Reports.Capacity.validate(kinds); err != nil {
 		errs = append(errs, fmt.Errorf("reports.capacity: %w", err))

@@ -201,7 +201,7 @@ func (o Options) Validate() error {
 	}
 	kinds := map[string]string{}
 	for _, r := range o.Notify.Receivers {
-		kinds[r.Name] = receiverKind(r)
+		kinds[r.Name] = r.Kind()
 	}
 	if err := o.CapacityReports.validate(kinds); err != nil {
 		errs = append(errs, err)
@@ -249,18 +249,3 @@ func (t TLSOptions) validate() []error {
 func (o Options) tlsDir() string { return filepath.Join(o.DataDir, "tls") }
 
 func (o Options) natsStoreDir() string { return filepath.Join(o.DataDir, "nats") }
-
-// receiverKind is the kind a notify receiver's section configures.
-func receiverKind(r notifyconfig.Receiver) string {
-	switch {
-	case r.Email != nil:
-		return "email"
-	case r.Webhook != nil:
-		return "webhook"
-	case r.Alertmanager != nil:
-		return "alertmanager"
-	case r.SNMPTrap != nil:
-		return "snmp_trap"
-	}
-	return "unknown"
-}

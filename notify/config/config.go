@@ -97,6 +97,22 @@ type Route struct {
 // Kinds are the receiver kinds this build knows.
 var Kinds = []string{"webhook", "alertmanager", "snmp_trap", "email"}
 
+// Kind is the kind the receiver's section configures (one of Kinds, or
+// "" when it configures none).
+func (r Receiver) Kind() string {
+	switch {
+	case r.Webhook != nil:
+		return "webhook"
+	case r.Alertmanager != nil:
+		return "alertmanager"
+	case r.SNMPTrap != nil:
+		return "snmp_trap"
+	case r.Email != nil:
+		return "email"
+	}
+	return ""
+}
+
 // IsZero reports whether the section configures nothing.
 func (s Section) IsZero() bool { return len(s.Receivers) == 0 && len(s.Routes) == 0 }
 
