@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 	root.Version = version
 	root.SilenceUsage, root.SilenceErrors = true, true
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn or error")
+	root.SetFlagErrorFunc(cli.FlagHint)
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		_, err := cli.LogLevel(cmd)
 		return err

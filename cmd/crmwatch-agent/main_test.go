@@ -30,6 +30,9 @@ func TestAgentBinary(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `unknown role "Nope"`) || !strings.Contains(err.Error(), "AppServer") {
 		t.Errorf("a mistyped role: %v, want the unknown role named with the valid ones", err)
 	}
+	if _, err := run("--rols", "AppServer"); err == nil || !strings.Contains(err.Error(), "unknown flag: --rols") || !strings.Contains(err.Error(), "crmwatch-agent --help") {
+		t.Errorf("a mistyped flag: %v, want it named with where the flags are listed", err)
+	}
 	if _, err := run("--log-level", "loud", "--name", "h", "--roles", "none"); err == nil || !strings.Contains(err.Error(), "--log-level") {
 		t.Errorf("a bad --log-level: %v", err)
 	}

@@ -79,6 +79,7 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn or error")
+	root.SetFlagErrorFunc(cli.FlagHint)
 	root.AddCommand(
 		newServerCmd(),
 		newAgentCmd(),

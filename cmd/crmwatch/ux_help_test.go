@@ -93,3 +93,18 @@ func TestDemoBannerWithoutBinaryOnPath(t *testing.T) {
 		t.Errorf("demo banner (exit %d):\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// A mistyped flag anywhere in the tree names the command whose --help
+// lists the right ones.
+func TestUnknownFlagSaysWhereFlagsAre(t *testing.T) {
+	for _, args := range [][]string{{"alerts", "list", "--stat", "open"}, {"agent", "--rols", "AppServer"}} {
+		r := runRoot(t, args...)
+		want := "crmwatch " + args[0]
+		if args[0] == "alerts" {
+			want += " list"
+		}
+		if r.code == 0 || !strings.Contains(r.stderr, "unknown flag: "+args[len(args)-2]) || !strings.Contains(r.stderr, want+" --help lists its flags") {
+			t.Errorf("crmwatch %v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+}

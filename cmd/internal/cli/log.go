@@ -31,3 +31,10 @@ func ProcessLogger(cmd *cobra.Command) *slog.Logger {
 	lvl, _ := LogLevel(cmd) // checked by the root's PersistentPreRunE
 	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
 }
+
+// FlagHint is the FlagErrorFunc of both binaries' roots (subcommands
+// inherit it): a mistyped or misused flag names the command whose --help
+// lists the right ones.
+func FlagHint(cmd *cobra.Command, err error) error {
+	return fmt.Errorf("%w (%s --help lists its flags)", err, cmd.CommandPath())
+}
